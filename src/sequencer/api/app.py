@@ -1,0 +1,29 @@
+"""The REST API: one NinjaAPI, one router per area, errors in one shape."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from sequencer.api import errors
+from sequencer.api.auth import SessionAuth, TokenAuth
+from sequencer.api.crm import router as crm_router
+from sequencer.api.schedule import router as schedule_router
+from sequencer.api.sequences import router as sequences_router
+from sequencer.api.workspace import router as workspace_router
+
+api = NinjaAPI(
+    title="Sequencer API",
+    version="1",
+    description=(
+        "Automated, multi-step email sequences sent from your own mailbox. "
+        "Authenticate with 'Authorization: Bearer <token>'."
+    ),
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth()],
+    docs_url="/docs",
+)
+errors.install(api)
+api.add_router("", workspace_router)
+api.add_router("", schedule_router)
+api.add_router("", crm_router)
+api.add_router("", sequences_router)

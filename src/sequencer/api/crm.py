@@ -1,0 +1,5 @@
+"""CRM records: attributes, companies, people, lists, imports."""
+
+from ninja import Router
+
+router = Router(tags=["CRM"])

@@ -1,0 +1,114 @@
+"""One error shape for the whole API.
+
+Every 4xx answer is ``{"error": {"code", "message", "field"}}``: ``field`` is the dotted
+name of the offending input (``steps.1.delay_days``) so a client can put the message
+next to the right box.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from sequencer.domain.errors import InvalidInput
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class NotFound(ApiError):
+    """Also the answer for an object the user may not see: its existence is not disclosed."""
+
+    def __init__(self, what: str = "object") -> None:
+        super().__init__(404, "not_found", f"No {what} with that id exists, or you have no access.")
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(403, "forbidden", message)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _field_of(loc: list[Any] | tuple[Any, ...]) -> str | None:
+    # Ninja prefixes locations with where the input came from ("body", "query",
+    # "path") and with the parameter's name; the client only knows its own fields.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "form", "file", "header", "cookie"}:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] in {"payload", "data", "body"}:
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def _validation_message(error: dict[str, Any], field: str | None) -> str:
+    kind = error.get("type", "")
+    name = field or "the request"
+    if kind == "missing":
+        return f"{name} is required."
+    if kind == "extra_forbidden":
+        return f"{name} is not a known field; remove it."
+    raw = str(error.get("msg", "is invalid"))
+    raw = raw.removeprefix("Value error, ")
+    return f"{name}: {raw}"
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(ApiError)
+    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+        return api.create_response(
+            request, error_body(exc.code, exc.message, exc.field), status=exc.status
+        )
+
+    @api.exception_handler(InvalidInput)
+    def on_invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
+        return api.create_response(
+            request, error_body(exc.code, exc.message, exc.field), status=400
+        )
+
+    @api.exception_handler(NinjaValidationError)
+    def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        first = exc.errors[0] if exc.errors else {}
+        field = _field_of(first.get("loc", ()))
+        if first.get("type") == "json_invalid" or field is None and "JSON" in str(first):
+            return api.create_response(
+                request,
+                error_body("invalid_json", "The request body is not valid JSON."),
+                status=400,
+            )
+        return api.create_response(
+            request,
+            error_body("invalid", _validation_message(first, field), field),
+            status=400,
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return api.create_response(
+            request,
+            error_body(
+                "unauthenticated",
+                "Send a valid API token as 'Authorization: Bearer <token>' "
+                "(create one with `sequencer token create EMAIL`).",
+                "Authorization",
+            ),
+            status=401,
+        )
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return api.create_response(
+            request, error_body("http_error", str(exc)), status=exc.status_code
+        )

@@ -1,0 +1,186 @@
+"""Members, teams and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from sequencer.api.auth import caller
+from sequencer.api.errors import Forbidden, NotFound
+from sequencer.workspace import services
+from sequencer.workspace.models import ApiToken, Team, User
+
+router = Router(tags=["Workspace"])
+
+
+class MemberOut(Schema):
+    id: int
+    email: str
+    name: str
+    role: str
+    is_active: bool
+
+
+class MemberIn(Schema):
+    email: str
+    password: str
+    name: str = ""
+    role: str = "member"
+
+
+class MemberPatch(Schema):
+    role: str | None = None
+    name: str | None = None
+    is_active: bool | None = None
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    member_ids: list[int]
+
+
+class TeamIn(Schema):
+    name: str
+    member_ids: list[int] = Field(default_factory=list)
+
+
+class TeamPatch(Schema):
+    name: str | None = None
+    member_ids: list[int] | None = None
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenIn(Schema):
+    name: str = ""
+
+
+class NewTokenOut(TokenOut):
+    token: str
+
+
+def _require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise Forbidden("Only workspace admins can do this; ask an admin.")
+
+
+def _member(user: User) -> MemberOut:
+    return MemberOut(
+        id=user.pk, email=user.email, name=user.name, role=user.role, is_active=user.is_active
+    )
+
+
+def _team(team: Team) -> TeamOut:
+    return TeamOut(
+        id=team.pk, name=team.name, member_ids=sorted(team.members.values_list("pk", flat=True))
+    )
+
+
+def _token(token: ApiToken) -> TokenOut:
+    return TokenOut(
+        id=token.pk,
+        name=token.name,
+        prefix=token.prefix,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+    )
+
+
+@router.get("/me", response=MemberOut)
+def me(request: HttpRequest) -> MemberOut:
+    return _member(caller(request))
+
+
+@router.get("/members", response=list[MemberOut])
+def list_members(request: HttpRequest) -> list[MemberOut]:
+    return [_member(u) for u in User.objects.order_by("email")]
+
+
+@router.post("/members", response={201: MemberOut})
+def create_member(request: HttpRequest, payload: MemberIn) -> tuple[int, MemberOut]:
+    _require_admin(caller(request))
+    user = services.create_user(
+        payload.email, payload.password, name=payload.name, role=payload.role
+    )
+    return 201, _member(user)
+
+
+@router.patch("/members/{member_id}", response=MemberOut)
+def update_member(request: HttpRequest, member_id: int, payload: MemberPatch) -> MemberOut:
+    _require_admin(caller(request))
+    user = User.objects.filter(pk=member_id).first()
+    if user is None:
+        raise NotFound("member")
+    if payload.role is not None:
+        services.set_role(user, payload.role)
+    if payload.name is not None:
+        user.name = payload.name.strip()
+        user.save(update_fields=["name"])
+    if payload.is_active is not None:
+        if not payload.is_active and user.is_admin:
+            services.set_role(user, "member")  # refuses to deactivate the last admin
+        user.is_active = payload.is_active
+        user.save(update_fields=["is_active"])
+    return _member(user)
+
+
+@router.get("/teams", response=list[TeamOut])
+def list_teams(request: HttpRequest) -> list[TeamOut]:
+    return [_team(t) for t in Team.objects.order_by("name").prefetch_related("members")]
+
+
+@router.post("/teams", response={201: TeamOut})
+def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, TeamOut]:
+    _require_admin(caller(request))
+    return 201, _team(services.create_team(payload.name, payload.member_ids))
+
+
+@router.patch("/teams/{team_id}", response=TeamOut)
+def update_team(request: HttpRequest, team_id: int, payload: TeamPatch) -> TeamOut:
+    _require_admin(caller(request))
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("team")
+    if payload.name is not None:
+        team.name = payload.name.strip() or team.name
+        team.save(update_fields=["name"])
+    if payload.member_ids is not None:
+        services.set_team_members(team, payload.member_ids)
+    return _team(team)
+
+
+@router.delete("/teams/{team_id}", response={204: None})
+def delete_team(request: HttpRequest, team_id: int) -> tuple[int, None]:
+    _require_admin(caller(request))
+    deleted, _ = Team.objects.filter(pk=team_id).delete()
+    if not deleted:
+        raise NotFound("team")
+    return 204, None
+
+
+@router.get("/tokens", response=list[TokenOut])
+def list_tokens(request: HttpRequest) -> list[TokenOut]:
+    return [_token(t) for t in caller(request).api_tokens.order_by("-created_at")]
+
+
+@router.post("/tokens", response={201: NewTokenOut})
+def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, NewTokenOut]:
+    token, raw = services.create_token(caller(request), payload.name)
+    return 201, NewTokenOut(**_token(token).dict(), token=raw)
+
+
+@router.delete("/tokens/{token_id}", response={204: None})
+def revoke_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+    if not services.revoke_token(caller(request), token_id):
+        raise NotFound("token")
+    return 204, None

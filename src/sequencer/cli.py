@@ -1,0 +1,144 @@
+"""The ``sequencer`` command: a thin layer over the services."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sequencer.config.settings")
+    import django
+
+    django.setup()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Sequencer: automated email sequences sent from your own mailbox."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or update the database tables."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Serve pages and API only; run workers apart.")
+def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
+    """Serve the web app and API (with an embedded worker unless --no-worker)."""
+    _django()
+    from django.core.management import call_command
+    from waitress import serve as waitress_serve
+
+    from sequencer.config.wsgi import application
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    click.echo(f"Sequencer is serving on http://{host}:{port}/")
+    waitress_serve(application, host=host, port=port, threads=threads, ident="sequencer")
+
+
+@main.group()
+def user() -> None:
+    """Manage workspace members."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--password", required=True, help="At least 8 characters, not a common one.")
+@click.option("--name", default="")
+@click.option("--admin", is_flag=True, help="Make the member a workspace admin.")
+@click.option("--workspace", "workspace_name", default="My workspace", show_default=True,
+              help="Name of the workspace, used when this creates it.")
+def user_create(email: str, password: str, name: str, admin: bool, workspace_name: str) -> None:
+    """Create a member (the first one created sets the workspace up as its admin)."""
+    _django()
+    from sequencer.domain.errors import InvalidInput
+    from sequencer.workspace import services
+
+    try:
+        if not services.is_set_up():
+            created = services.set_up_workspace(workspace_name, email, password, admin_name=name)
+        else:
+            created = services.create_user(
+                email, password, name=name, role="admin" if admin else "member"
+            )
+    except InvalidInput as exc:
+        raise click.ClickException(f"{exc.field}: {exc.message}" if exc.field else exc.message)
+    click.echo(f"Created {created.role} {created.email}")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--name", default="cli")
+def token_create(email: str, name: str) -> None:
+    """Create an API token for EMAIL and print only the token."""
+    _django()
+    from sequencer.workspace import services
+    from sequencer.workspace.models import User
+
+    member = User.objects.filter(email=email.strip().lower(), is_active=True).first()
+    if member is None:
+        raise click.ClickException(f"No active member has the address {email}.")
+    _, raw = services.create_token(member, name)
+    click.echo(raw)
+
+
+@main.group("import")
+def import_() -> None:
+    """Import CRM records from CSV files."""
+
+
+def _run_import(kind: str, file: Path) -> None:
+    _django()
+    from rich.progress import Progress
+
+    from sequencer.crm.importing import import_csv
+
+    with file.open("rb") as stream, Progress(transient=True) as progress:
+        task = progress.add_task(f"Importing {kind}", total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = import_csv(kind, stream, progress=advance)
+    for error in report.errors:
+        click.echo(f"line {error.line}: {error.message}", err=True)
+    click.echo(
+        f"{report.created} created, {report.updated} updated, {len(report.errors)} failed"
+    )
+    if report.errors:
+        sys.exit(1)
+
+
+@import_.command("people")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_people(file: Path) -> None:
+    """Import people from a CSV file (matched on email address)."""
+    _run_import("people", file)
+
+
+@import_.command("companies")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_companies(file: Path) -> None:
+    """Import companies from a CSV file (matched on domain)."""
+    _run_import("companies", file)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Fixtures shared by every suite: members, tokens and an API client that speaks JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from sequencer.workspace import services
+from sequencer.workspace.models import Role, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class ApiClient:
+    """A JSON client for ``/api/v1`` that authenticates as one member with a real token."""
+
+    def __init__(self, token: str | None) -> None:
+        self._client = Client()
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, body: Any = None, **extra: Any) -> Any:
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        kwargs: dict[str, Any] = {"headers": self._headers, **extra}
+        if body is not None:
+            kwargs["data"] = json.dumps(body)
+            kwargs["content_type"] = "application/json"
+        response = getattr(self._client, method.lower())(url, **kwargs)
+        response.data = response.json() if response.content and response.get(
+            "Content-Type", ""
+        ).startswith("application/json") else None
+        return response
+
+    def get(self, path: str, **extra: Any) -> Any:
+        return self.request("GET", path, **extra)
+
+    def post(self, path: str, body: Any = None, **extra: Any) -> Any:
+        return self.request("POST", path, body if body is not None else {}, **extra)
+
+    def patch(self, path: str, body: Any, **extra: Any) -> Any:
+        return self.request("PATCH", path, body, **extra)
+
+    def delete(self, path: str, **extra: Any) -> Any:
+        return self.request("DELETE", path, **extra)
+
+    def upload(self, path: str, files: dict[str, Any], data: dict[str, Any] | None = None) -> Any:
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        response = self._client.post(url, data={**(data or {}), **files}, headers=self._headers)
+        response.data = response.json() if response.content else None
+        return response
+
+
+@pytest.fixture
+def admin(db: None) -> User:
+    """The workspace's first admin (the workspace exists once this fixture ran)."""
+    return services.set_up_workspace("Acme", "admin@acme.test", PASSWORD, admin_name="Ada Admin")
+
+
+@pytest.fixture
+def make_member(admin: User) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, role: str = Role.MEMBER, name: str = "") -> User:
+        return services.create_user(
+            email or f"member{next(counter)}@acme.test", PASSWORD, name=name, role=role
+        )
+
+    return make
+
+
+@pytest.fixture
+def api_as() -> Callable[[User], ApiClient]:
+    def make(user: User) -> ApiClient:
+        _, raw = services.create_token(user, "tests")
+        return ApiClient(raw)
+
+    return make
+
+
+@pytest.fixture
+def api(admin: User, api_as: Callable[[User], ApiClient]) -> ApiClient:
+    """An API client acting as the workspace admin."""
+    return api_as(admin)
+
+
+@pytest.fixture
+def anonymous_api(db: None) -> ApiClient:
+    return ApiClient(None)
