@@ -25,6 +25,9 @@ except Exception as exc:
 PY
 }
 
+step "test peers"
+bash scripts/ensure-peers.sh
+
 # pytest exits 5 when it collected no test: that is a failure here, like any non-zero.
 step "tests on SQLite"
 DATABASE_URL="" $VENV/bin/pytest -n 2 -q

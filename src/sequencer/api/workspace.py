@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from sequencer.api.auth import caller
@@ -107,12 +107,12 @@ def list_members(request: HttpRequest) -> list[MemberOut]:
 
 
 @router.post("/members", response={201: MemberOut})
-def create_member(request: HttpRequest, payload: MemberIn) -> tuple[int, MemberOut]:
+def create_member(request: HttpRequest, payload: MemberIn) -> Status[MemberOut]:
     _require_admin(caller(request))
     user = services.create_user(
         payload.email, payload.password, name=payload.name, role=payload.role
     )
-    return 201, _member(user)
+    return Status(201, _member(user))
 
 
 @router.patch("/members/{member_id}", response=MemberOut)
@@ -140,9 +140,9 @@ def list_teams(request: HttpRequest) -> list[TeamOut]:
 
 
 @router.post("/teams", response={201: TeamOut})
-def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, TeamOut]:
+def create_team(request: HttpRequest, payload: TeamIn) -> Status[TeamOut]:
     _require_admin(caller(request))
-    return 201, _team(services.create_team(payload.name, payload.member_ids))
+    return Status(201, _team(services.create_team(payload.name, payload.member_ids)))
 
 
 @router.patch("/teams/{team_id}", response=TeamOut)
@@ -160,12 +160,12 @@ def update_team(request: HttpRequest, team_id: int, payload: TeamPatch) -> TeamO
 
 
 @router.delete("/teams/{team_id}", response={204: None})
-def delete_team(request: HttpRequest, team_id: int) -> tuple[int, None]:
+def delete_team(request: HttpRequest, team_id: int) -> Status[None]:
     _require_admin(caller(request))
     deleted, _ = Team.objects.filter(pk=team_id).delete()
     if not deleted:
         raise NotFound("team")
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tokens", response=list[TokenOut])
@@ -174,13 +174,13 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
 
 
 @router.post("/tokens", response={201: NewTokenOut})
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, NewTokenOut]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[NewTokenOut]:
     token, raw = services.create_token(caller(request), payload.name)
-    return 201, NewTokenOut(**_token(token).dict(), token=raw)
+    return Status(201, NewTokenOut(**_token(token).model_dump(), token=raw))
 
 
 @router.delete("/tokens/{token_id}", response={204: None})
-def revoke_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
     if not services.revoke_token(caller(request), token_id):
         raise NotFound("token")
-    return 204, None
+    return Status(204, None)

@@ -56,7 +56,7 @@ __all__ = [
 _HH_MM = re.compile(r"(?P<hour>[01][0-9]|2[0-3]):(?P<minute>[0-5][0-9])")
 _TIME_HINT = "use 24-hour HH:MM, e.g. 09:00"
 
-_ALPHA_2 = re.compile(r"[A-Z]{2}")
+_ALPHA_2 = re.compile(r"[A-Za-z]{2}")
 
 # The search for an allowed instant gives up after about two years. Any valid policy
 # has a window within days (at worst a run of weekend days and holidays), so running
@@ -258,10 +258,13 @@ def parse_holiday_country(code: str | None, field: str = "holiday_country") -> s
             field=field,
             code="unknown_country",
         )
-    normalised = code.strip().upper()
-    if not normalised:
+    stripped = code.strip()
+    if not stripped:
         return None
-    if not _ALPHA_2.fullmatch(normalised) or normalised not in _supported_countries():
+    # Checked before upper-casing: str.upper() turns some non-ASCII letters into ASCII
+    # ("ß" becomes "SS", which is South Sudan).
+    normalised = stripped.upper() if _ALPHA_2.fullmatch(stripped) else ""
+    if normalised not in _supported_countries():
         raise InvalidInput(
             f"{field} {code!r} is not a supported country; use a two-letter ISO 3166 code "
             "such as US, GB or DE, or leave it empty for no holidays",
@@ -323,7 +326,7 @@ def add_days_at_wall_time(instant: datetime, days: int, zone: ZoneInfo) -> datet
     if days == 0:
         return instant.astimezone(UTC)
     local = instant.astimezone(zone)
-    return resolve_wall_time(local.date() + timedelta(days=days), local.timetz(), zone)
+    return resolve_wall_time(local.date() + timedelta(days=days), local.time(), zone)
 
 
 def next_allowed_instant(at: datetime, policy: SchedulePolicy) -> datetime:
@@ -417,7 +420,8 @@ def _holiday_dates(country: str, year: int) -> frozenset[date]:
     neighbouring years are generated too because an observed day can cross New Year
     (US New Year's Day 2022, a Saturday, was observed on Friday 2021-12-31).
     """
-    calendar = holidays.country_holidays(country, years=[year - 1, year, year + 1])
+    years = [y for y in (year - 1, year, year + 1) if date.min.year <= y <= date.max.year]
+    calendar = holidays.country_holidays(country, years=years)
     return frozenset(day for day in calendar if day.year == year)
 
 

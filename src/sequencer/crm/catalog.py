@@ -1,0 +1,106 @@
+"""Which CRM values a template may use, and their values for one person.
+
+The template checker asks :func:`variable_catalog` which ``{{ person.x }}`` and
+``{{ company.x }}`` names exist; the renderer asks :func:`render_context` for the
+values. List attributes are listed apart because they belong to one list's entries,
+not to the person, so a template must not use them as variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sequencer.crm.fields import COMPANY_VARIABLES, PERSON_VARIABLES
+from sequencer.crm.models import (
+    Attribute,
+    AttributeType,
+    Company,
+    ListAttribute,
+    Person,
+    RecordObject,
+)
+
+
+@dataclass(frozen=True)
+class VariableCatalog:
+    person: frozenset[str]
+    company: frozenset[str]
+    list_attributes: frozenset[str]
+
+
+def variable_catalog() -> VariableCatalog:
+    custom: dict[str, set[str]] = {RecordObject.PEOPLE: set(), RecordObject.COMPANIES: set()}
+    for obj, slug in Attribute.objects.values_list("object", "slug"):
+        custom[obj].add(slug)
+    return VariableCatalog(
+        person=PERSON_VARIABLES | frozenset(custom[RecordObject.PEOPLE]),
+        company=COMPANY_VARIABLES | frozenset(custom[RecordObject.COMPANIES]),
+        list_attributes=frozenset(ListAttribute.objects.values_list("slug", flat=True)),
+    )
+
+
+def _blank_to_none(value: object) -> object:
+    if value is None or value == "" or value == []:
+        return None
+    return value
+
+
+def _display_names(target: str, ids: Iterable[int]) -> dict[int, str]:
+    wanted = {i for i in ids if isinstance(i, int)}
+    if not wanted:
+        return {}
+    if target == RecordObject.COMPANIES:
+        return dict(Company.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    people = Person.objects.filter(pk__in=wanted).prefetch_related("email_addresses")
+    return {p.pk: p.display_name for p in people}
+
+
+def _custom_values(obj: str, stored: dict[str, object]) -> dict[str, object]:
+    """Every custom attribute of ``obj``, relationships replaced by display names."""
+    values: dict[str, object] = {}
+    for attribute in Attribute.objects.filter(object=obj):
+        value = stored.get(attribute.slug)
+        if attribute.type == AttributeType.RELATIONSHIP and value is not None:
+            ids = value if isinstance(value, list) else [value]
+            names = _display_names(attribute.target, ids)
+            # A related record deleted since is simply left out.
+            shown = [names[i] for i in ids if i in names]
+            value = ", ".join(shown)
+        values[attribute.slug] = _blank_to_none(value)
+    return values
+
+
+def render_context(person: Person) -> dict[str, dict[str, object]]:
+    """``{"person": {...}, "company": {...}}``; every known name present, blanks as None."""
+    person_values: dict[str, object] = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "full_name": person.full_name,
+        "email": person.primary_email,
+        "job_title": person.job_title,
+        "time_zone": person.time_zone,
+    }
+    person_values = {k: _blank_to_none(v) for k, v in person_values.items()}
+    person_values.update(_custom_values(RecordObject.PEOPLE, person.attributes or {}))
+
+    company = person.company
+    company_values: dict[str, object]
+    if company is None:
+        company_values = {name: None for name in COMPANY_VARIABLES}
+        company_values.update(
+            dict.fromkeys(
+                Attribute.objects.filter(object=RecordObject.COMPANIES).values_list(
+                    "slug", flat=True
+                )
+            )
+        )
+    else:
+        domains = [row.domain for row in company.domain_rows.all()]
+        company_values = {
+            "name": _blank_to_none(company.name),
+            "domain": domains[0] if domains else None,
+            "domains": domains or None,
+        }
+        company_values.update(_custom_values(RecordObject.COMPANIES, company.attributes or {}))
+    return {"person": person_values, "company": company_values}
