@@ -109,6 +109,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        return api.create_response(
-            request, error_body("http_error", str(exc)), status=exc.status_code
-        )
+        if exc.status_code == 400 and "parse" in str(exc).lower():
+            body = error_body(
+                "invalid_json", "The request body is not valid JSON; check quotes and commas."
+            )
+        else:
+            body = error_body("http_error", str(exc))
+        return api.create_response(request, body, status=exc.status_code)

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 
@@ -220,9 +220,10 @@ def parse_zone(name: str, field: str = "time_zone") -> ZoneInfo:
         )
     try:
         return ZoneInfo(name)
-    # ZoneInfo reports a bad key in several ways: not found, a path that escapes the
-    # database (ValueError), a directory such as "America" (IsADirectoryError).
-    except (ValueError, OSError) as exc:
+    # ZoneInfo reports a bad key in several ways: not found (a KeyError subclass), a path
+    # that escapes the database or a NUL byte (ValueError), a directory such as "America"
+    # (IsADirectoryError).
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         hint = _zone_suggestion(name)
         raise InvalidInput(
             f"{field} {name!r} is not a known time zone; "
@@ -348,28 +349,23 @@ def next_allowed_instant(at: datetime, policy: SchedulePolicy) -> datetime:
 
 
 def _earliest_allowed(at: datetime, policy: SchedulePolicy) -> datetime | None:
-    zone = policy.zone
-    first_day = local_date(at, zone) - timedelta(days=_LOOKBACK_DAYS)
-    best: datetime | None = None
+    first_day = local_date(at, policy.zone) - timedelta(days=_LOOKBACK_DAYS)
     for offset in range(_SEARCH_DAYS):
-        day = first_day + timedelta(days=offset)
-        # Opening instants never move backwards from one date to the next (a zone change
-        # shifts them by at most the size of the change, never by more than a day), so
-        # once a window opens at or after the best candidate no later one can beat it.
-        # Windows can still overlap (a close pushed forward by a DST gap), which is why
-        # the search does not simply stop at the first window found.
-        if best is not None and resolve_wall_time(day, policy.window.start, zone) >= best:
-            break
-        bounds = policy.window_on(day)
+        bounds = policy.window_on(first_day + timedelta(days=offset))
         if bounds is None:
             continue
         opens, closes = bounds
         if closes <= at:
             continue
-        candidate = max(opens, at)
-        if best is None or candidate < best:
-            best = candidate
-    return best
+        # The first window still open at ``at`` holds the answer. Windows can overlap (a
+        # close pushed forward by a DST gap may pass the next opening), but openings
+        # never move backwards from one date to the next: with fold=0 an opening can
+        # only come earlier than "24 hours later" by the size of an offset change, and
+        # no zone changes its offset by more than a day (Apia's skipped day is exactly
+        # one; checked for every tz database zone around every change in 2000-2035). So
+        # no later window can offer an instant earlier than max(opens, at).
+        return max(opens, at)
+    return None
 
 
 def plan_send_times(
@@ -431,6 +427,6 @@ def _zone_names_by_lower_case() -> dict[str, str]:
 
 
 def _zone_suggestion(name: str) -> str:
-    """", did you mean X?" when ``name`` differs from a real zone only by case or spaces."""
+    """ ", did you mean X?" when ``name`` differs from a real zone only by case or spaces."""
     match = _zone_names_by_lower_case().get(name.strip().replace(" ", "_").lower())
     return f" (did you mean {match}?)" if match else ""

@@ -130,6 +130,16 @@ CASES: dict[str, Case] = {
         (0,),
         ("2026-11-01T06:15:00Z",),
     ),
+    # 2025-11-02 was also a fall-back Sunday, 364 days earlier. The second 01:30 (EST,
+    # 06:30Z) moved 364 days is 2026-11-01 01:30, ambiguous again: first occurrence, EDT,
+    # 05:30Z. The source's "second occurrence" must not be carried over.
+    "a delay from one repeated hour into next year's takes the first occurrence": Case(
+        "America/New_York",
+        ALWAYS,
+        "2025-11-02T01:30:00-05:00",
+        (0, 364),
+        ("2025-11-02T06:30:00Z", "2026-11-01T05:30:00Z"),
+    ),
     # The 10-31 window closes at 11-01 01:30 first occurrence = 05:30Z. 01:20 EST = 06:20Z is
     # after that instant although its wall time is earlier. Next opens 11-01 20:00 EST =
     # 01:00Z on 11-02.
@@ -349,6 +359,17 @@ CASES: dict[str, Case] = {
         "2011-12-29T10:00:00-10:00",
         (0, 1, 1),
         ("2011-12-29T20:00:00Z", "2011-12-30T20:00:00Z", "2011-12-31T20:00:00Z"),
+    ),
+    # Window 09:00-08:00. The 29th's window opens 12-29 09:00 -10 = 19:00Z and closes at
+    # 12-30 08:00, which does not exist: read at -10 it is 12-30 18:00Z (12-31 08:00 +14).
+    # 12-31 07:00 +14 = 12-30 17:00Z is still inside the window that opened two local
+    # dates earlier.
+    "an apia window from two dates back is still open after the skipped day": Case(
+        "Pacific/Apia",
+        ("09:00", "08:00"),
+        "2011-12-31T07:00:00+14:00",
+        (0,),
+        ("2011-12-30T17:00:00Z",),
     ),
     # Thu 12-29 18:00 is after close. Friday 30th does not exist (its 09:00 resolves onto
     # the 31st, so it has no window), 31st is Saturday, 1st Sunday -> Mon 2012-01-02 09:00

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -65,6 +65,11 @@ AWKWARD_TIMES = [
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2035, 12, 31, tzinfo=UTC)
 
+# India's lunar holidays are only tabulated for 2001-2035; the library says so when asked
+# about 2000. The fixed-date holidays it still returns are what both sides use.
+LIMITED_HOLIDAY_DATA = pytest.mark.filterwarnings(
+    "ignore:Requested Holidays are available only:UserWarning"
+)
 PROPERTY_SETTINGS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -86,7 +91,7 @@ def zone_date(instant: datetime, zone: ZoneInfo) -> date:
     return instant.astimezone(UTC).astimezone(zone).date()
 
 
-@lru_cache(maxsize=None)
+@cache
 def calendar(country: str) -> holidays.HolidayBase:
     return holidays.country_holidays(country)
 
@@ -159,7 +164,9 @@ def oracle_earliest(base: datetime, policy: SchedulePolicy) -> datetime:
 
 def oracle_shift(instant: datetime, days: int, zone: ZoneInfo) -> datetime:
     if days == 0:
-        return instant
+        # Normalised to UTC because PEP 495 makes an instant in a fold or gap compare
+        # unequal to every datetime in another zone, even the same instant.
+        return instant.astimezone(UTC)
     local = instant.astimezone(UTC).astimezone(zone)
     # Naive arithmetic moves the calendar date and leaves the clock reading alone.
     moved = local.replace(tzinfo=None, fold=0) + timedelta(days=days)
@@ -169,7 +176,7 @@ def oracle_shift(instant: datetime, days: int, zone: ZoneInfo) -> datetime:
 # --- strategies -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def transitions(zone_name: str) -> tuple[datetime, ...]:
     """UTC instants (to the minute) where the zone's offset changes, 2000-2035."""
     zone = ZoneInfo(zone_name)
@@ -217,7 +224,10 @@ def scenarios(draw: st.DrawFn) -> tuple[datetime, list[int], SchedulePolicy]:
     # Show the enrolment in an arbitrary offset: only the instant may matter.
     shown_in = draw(st.sampled_from([UTC, ZoneInfo(zone_name), ZoneInfo("Asia/Tokyo")]))
     first = draw(st.integers(0, 10))
-    later = draw(st.lists(st.integers(1, 12), max_size=4))
+    # Whole weeks and 364 days land on the same weekday, so a fall-back Sunday can move
+    # onto next year's fall-back Sunday.
+    later_delays = st.one_of(st.integers(1, 12), st.sampled_from([7, 28, 364]))
+    later = draw(st.lists(later_delays, max_size=4))
     policy = SchedulePolicy(
         zone=ZoneInfo(zone_name),
         window=SendingWindow(draw(clock_times), draw(clock_times)),
@@ -230,6 +240,7 @@ def scenarios(draw: st.DrawFn) -> tuple[datetime, list[int], SchedulePolicy]:
 # --- properties -------------------------------------------------------------------------
 
 
+@LIMITED_HOLIDAY_DATA
 @PROPERTY_SETTINGS
 @given(scenarios())
 def test_every_send_is_the_earliest_allowed_instant_at_or_after_its_base(
@@ -248,6 +259,7 @@ def test_every_send_is_the_earliest_allowed_instant_at_or_after_its_base(
         previous = send
 
 
+@LIMITED_HOLIDAY_DATA
 @PROPERTY_SETTINGS
 @given(scenarios())
 def test_send_times_never_go_backwards_and_keep_their_day_gaps(
@@ -314,9 +326,7 @@ def test_delays_are_accepted_or_refused_with_an_indexed_field(delays: list[int])
     field = caught.value.field
     assert field is not None
     if delays:
-        first_bad = next(
-            i for i, d in enumerate(delays) if (d < 0 if i == 0 else d < 1)
-        )
+        first_bad = next(i for i, d in enumerate(delays) if (d < 0 if i == 0 else d < 1))
         assert field == f"delays_days.{first_bad}"
     else:
         assert field == "delays_days"
