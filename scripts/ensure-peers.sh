@@ -6,6 +6,11 @@ set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# Dovecot 2.3 (IMAP, LMTP, submission) is the IMAP peer of the mail tests. Debian puts the
+# binary in /usr/sbin, which is not on every user's PATH, so look for it there too.
+if ! command -v dovecot >/dev/null 2>&1 && ! command -v /usr/sbin/dovecot >/dev/null 2>&1; then
+    missing+=(dovecot-imapd dovecot-lmtpd dovecot-submissiond)
+fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -29,9 +29,11 @@ class ApiClient:
             kwargs["data"] = json.dumps(body)
             kwargs["content_type"] = "application/json"
         response = getattr(self._client, method.lower())(url, **kwargs)
-        response.data = response.json() if response.content and response.get(
-            "Content-Type", ""
-        ).startswith("application/json") else None
+        response.data = (
+            response.json()
+            if response.content and response.get("Content-Type", "").startswith("application/json")
+            else None
+        )
         return response
 
     def get(self, path: str, **extra: Any) -> Any:
@@ -89,3 +91,6 @@ def api(admin: User, api_as: Callable[[User], ApiClient]) -> ApiClient:
 @pytest.fixture
 def anonymous_api(db: None) -> ApiClient:
     return ApiClient(None)
+
+
+pytest_plugins = ["tests.peers.fixtures"]

@@ -58,8 +58,13 @@ def user() -> None:
 @click.option("--password", required=True, help="At least 8 characters, not a common one.")
 @click.option("--name", default="")
 @click.option("--admin", is_flag=True, help="Make the member a workspace admin.")
-@click.option("--workspace", "workspace_name", default="My workspace", show_default=True,
-              help="Name of the workspace, used when this creates it.")
+@click.option(
+    "--workspace",
+    "workspace_name",
+    default="My workspace",
+    show_default=True,
+    help="Name of the workspace, used when this creates it.",
+)
 def user_create(email: str, password: str, name: str, admin: bool, workspace_name: str) -> None:
     """Create a member (the first one created sets the workspace up as its admin)."""
     _django()
@@ -74,7 +79,9 @@ def user_create(email: str, password: str, name: str, admin: bool, workspace_nam
                 email, password, name=name, role="admin" if admin else "member"
             )
     except InvalidInput as exc:
-        raise click.ClickException(f"{exc.field}: {exc.message}" if exc.field else exc.message)
+        raise click.ClickException(
+            f"{exc.field}: {exc.message}" if exc.field else exc.message
+        ) from None
     click.echo(f"Created {created.role} {created.email}")
 
 
@@ -119,9 +126,7 @@ def _run_import(kind: str, file: Path) -> None:
         report = import_csv(kind, stream, progress=advance)
     for error in report.errors:
         click.echo(f"line {error.line}: {error.message}", err=True)
-    click.echo(
-        f"{report.created} created, {report.updated} updated, {len(report.errors)} failed"
-    )
+    click.echo(f"{report.created} created, {report.updated} updated, {len(report.errors)} failed")
     if report.errors:
         sys.exit(1)
 

@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        message = f"Chromium is missing at {CHROMIUM}; `make test` installs it (apt-get install chromium)."
+        message = f"Chromium is missing at {CHROMIUM}; `make test` installs it (Debian: chromium)."
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -21,9 +21,10 @@ def test_the_first_user_created_from_the_cli_sets_the_workspace_up_as_admin():
 
 def test_later_users_are_members_unless_made_admin(admin):
     assert run("user", "create", "m@acme.test", "--password", "a-long-passphrase").exit_code == 0
-    assert run(
-        "user", "create", "a@acme.test", "--password", "a-long-passphrase", "--admin"
-    ).exit_code == 0
+    assert (
+        run("user", "create", "a@acme.test", "--password", "a-long-passphrase", "--admin").exit_code
+        == 0
+    )
     assert User.objects.get(email="m@acme.test").role == "member"
     assert User.objects.get(email="a@acme.test").role == "admin"
 

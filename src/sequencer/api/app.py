@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from sequencer.api import errors
 from sequencer.api.auth import SessionAuth, TokenAuth
 from sequencer.api.crm import router as crm_router
+from sequencer.api.mailboxes import router as mailboxes_router
 from sequencer.api.schedule import router as schedule_router
 from sequencer.api.sequences import router as sequences_router
 from sequencer.api.workspace import router as workspace_router
@@ -27,3 +28,4 @@ api.add_router("", workspace_router)
 api.add_router("", schedule_router)
 api.add_router("", crm_router)
 api.add_router("", sequences_router)
+api.add_router("", mailboxes_router)

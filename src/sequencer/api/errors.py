@@ -82,7 +82,7 @@ def install(api: NinjaAPI) -> None:
     def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
         field = _field_of(first.get("loc", ()))
-        if first.get("type") == "json_invalid" or field is None and "JSON" in str(first):
+        if first.get("type") == "json_invalid" or (field is None and "JSON" in str(first)):
             return api.create_response(
                 request,
                 error_body("invalid_json", "The request body is not valid JSON."),

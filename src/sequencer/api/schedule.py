@@ -59,4 +59,6 @@ def schedule_preview(request: HttpRequest, payload: PreviewIn) -> PreviewOut:
         business_days_only=payload.business_days_only,
         holiday_country=parse_holiday_country(payload.holiday_country),
     )
-    return PreviewOut(send_at=[utc_iso(t) for t in plan_send_times(enrolled_at, payload.delays_days, policy)])
+    return PreviewOut(
+        send_at=[utc_iso(t) for t in plan_send_times(enrolled_at, payload.delays_days, policy)]
+    )

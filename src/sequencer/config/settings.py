@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "sequencer.workspace",
     "sequencer.crm",
     "sequencer.sequences",
+    "sequencer.mail",
     "sequencer.web",
 ]
 

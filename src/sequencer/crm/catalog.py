@@ -46,7 +46,7 @@ def _blank_to_none(value: object) -> object:
     return value
 
 
-def _display_names(target: str, ids: Iterable[int]) -> dict[int, str]:
+def _display_names(target: str, ids: Iterable[object]) -> dict[int, str]:
     wanted = {i for i in ids if isinstance(i, int)}
     if not wanted:
         return {}
@@ -62,7 +62,7 @@ def _custom_values(obj: str, stored: dict[str, object]) -> dict[str, object]:
     for attribute in Attribute.objects.filter(object=obj):
         value = stored.get(attribute.slug)
         if attribute.type == AttributeType.RELATIONSHIP and value is not None:
-            ids = value if isinstance(value, list) else [value]
+            ids: list[object] = value if isinstance(value, list) else [value]
             names = _display_names(attribute.target, ids)
             # A related record deleted since is simply left out.
             shown = [names[i] for i in ids if i in names]

@@ -18,8 +18,17 @@ COMPANY_VARIABLES = frozenset({"name", "domain", "domains"})
 
 # Names that are taken by the API's own keys or by the CSV import's columns.
 _PERSON_OTHER = frozenset(
-    {"id", "company_id", "company_name", "company_domain", "emails", "primary_email",
-     "attributes", "created_at", "updated_at"}
+    {
+        "id",
+        "company_id",
+        "company_name",
+        "company_domain",
+        "emails",
+        "primary_email",
+        "attributes",
+        "created_at",
+        "updated_at",
+    }
 )
 _COMPANY_OTHER = frozenset({"id", "attributes", "created_at", "updated_at", "people"})
 

@@ -8,6 +8,7 @@ attribute values live in a JSON ``attributes`` column keyed by the attribute's s
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class RecordObject(models.TextChoices):
@@ -54,6 +55,8 @@ class Company(models.Model):
 
     class Meta:
         ordering = ("name", "id")
+        # Imports match companies on their name whatever its case.
+        indexes = (models.Index(Lower("name"), name="crm_company_lower_name"),)
 
     def __str__(self) -> str:
         return self.name
@@ -72,6 +75,11 @@ class CompanyDomain(models.Model):
 
     class Meta:
         ordering = ("position", "id")
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(domain=Lower("domain")), name="crm_domain_lower_case"
+            ),
+        )
 
     def __str__(self) -> str:
         return self.domain
@@ -132,6 +140,10 @@ class EmailAddress(models.Model):
                 condition=models.Q(is_primary=True),
                 name="crm_one_primary_email_per_person",
             ),
+            # Unique means unique whatever the case only while every row is lower-case.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="crm_email_lower_case"
+            ),
         )
 
     def __str__(self) -> str:
@@ -152,7 +164,8 @@ class PersonList(models.Model):
 class ListAttribute(models.Model):
     """A field that exists only on the entries of one list (a stage, a score...)."""
 
-    list = models.ForeignKey(PersonList, on_delete=models.CASCADE, related_name="attributes")
+    # Not named "list": a field called so would shadow the builtin in the class body.
+    person_list = models.ForeignKey(PersonList, on_delete=models.CASCADE, related_name="attributes")
     slug = models.CharField(max_length=63)
     title = models.CharField(max_length=200)
     type = models.CharField(max_length=20, choices=AttributeType.choices)
@@ -162,7 +175,9 @@ class ListAttribute(models.Model):
     class Meta:
         ordering = ("position", "id")
         constraints = (
-            models.UniqueConstraint(fields=("list", "slug"), name="crm_list_attribute_unique"),
+            models.UniqueConstraint(
+                fields=("person_list", "slug"), name="crm_list_attribute_unique"
+            ),
         )
 
     def __str__(self) -> str:
@@ -170,7 +185,7 @@ class ListAttribute(models.Model):
 
 
 class ListEntry(models.Model):
-    list = models.ForeignKey(PersonList, on_delete=models.CASCADE, related_name="entries")
+    person_list = models.ForeignKey(PersonList, on_delete=models.CASCADE, related_name="entries")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="list_entries")
     values = models.JSONField(default=dict, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
@@ -178,8 +193,8 @@ class ListEntry(models.Model):
     class Meta:
         ordering = ("added_at", "id")
         constraints = (
-            models.UniqueConstraint(fields=("list", "person"), name="crm_list_entry_unique"),
+            models.UniqueConstraint(fields=("person_list", "person"), name="crm_list_entry_unique"),
         )
 
     def __str__(self) -> str:
-        return f"{self.list_id}:{self.person_id}"
+        return f"{self.person_list_id}:{self.person_id}"

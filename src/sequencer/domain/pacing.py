@@ -49,12 +49,14 @@ class MailboxLimits:
         return timedelta(seconds=self.min_spacing_seconds)
 
 
-def earliest_send(at: datetime, recent_sends: Sequence[datetime], limits: MailboxLimits) -> datetime:
+def earliest_send(
+    at: datetime, recent_sends: Sequence[datetime], limits: MailboxLimits
+) -> datetime:
     """The earliest instant ≥ ``at`` at which one more email keeps every limit.
 
     ``recent_sends`` are the mailbox's sends (and sends in flight) of the last 24 hours,
     in any order. With sends s₁ ≤ … ≤ sₙ, one more at t keeps "at most H in any hour"
-    exactly when fewer than H of them lie in (t − 1 h, t], that is when
+    exactly when fewer than H of them lie in (t - 1 h, t], that is when
     t ≥ s₍ₙ₋H₊₁₎ + 1 h; likewise for the day. Every limit is a lower bound on t, so the
     answer is the largest of those bounds and ``at``.
     """

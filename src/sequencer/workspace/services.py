@@ -55,8 +55,9 @@ def _checked_password(password: str, user: User | None = None) -> None:
 
 
 @transaction.atomic
-def set_up_workspace(workspace_name: str, admin_email: str, admin_password: str,
-                     admin_name: str = "") -> User:
+def set_up_workspace(
+    workspace_name: str, admin_email: str, admin_password: str, admin_name: str = ""
+) -> User:
     """Create the workspace and its first admin; refused once a workspace exists."""
     if Workspace.objects.select_for_update().exists():
         raise AlreadySetUp("This workspace is already set up; sign in instead.")
@@ -92,8 +93,10 @@ def set_role(user: User, role: str) -> User:
         raise InvalidInput(
             f"Role must be one of {', '.join(Role.values)}.", field="role", code="invalid_choice"
         )
-    if user.role == Role.ADMIN and role != Role.ADMIN and not (
-        User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
+    if (
+        user.role == Role.ADMIN
+        and role != Role.ADMIN
+        and not (User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists())
     ):
         raise InvalidInput(
             "The workspace needs at least one admin; make another member admin first.",

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "sequencer.mail"
+    label = "mail"
+    verbose_name = "Mailboxes, composing and providers"

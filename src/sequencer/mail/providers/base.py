@@ -1,0 +1,68 @@
+"""The one interface every mail provider implements (SMTP+IMAP now; Gmail and Graph next).
+
+The engine only talks to :class:`MailProvider`. ``send`` either returns (the provider
+accepted the message) or raises one of :mod:`sequencer.mail.providers.errors`, whose
+class tells the engine what to do; ``find_sent`` settles an ``unknown`` delivery by
+looking for its Message-ID among the mailbox's sent mail before anything is resent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """Where a follow-up belongs, as each provider needs to know it.
+
+    SMTP threads by the ``In-Reply-To``/``References`` headers already in the message
+    (RFC 5322 §3.6.4); Gmail also wants its ``threadId``; Graph replies to the previous
+    message's id (``createReply``).
+    """
+
+    message_id: str | None = None  # RFC 5322 Message-ID of the message replied to
+    provider_message_id: str | None = None  # Gmail/Graph id of that message
+    thread_id: str | None = None  # Gmail threadId / Graph conversationId
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str | None = None
+    thread_id: str | None = None
+    # The provider's own words on acceptance ("250 2.0.0 Ok: queued as 4F2..."), for the log.
+    server_reply: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One connection's verdict. ``ok`` is None when there is nothing to check."""
+
+    ok: bool | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    smtp: Check
+    imap: Check
+    # The folder that holds sent mail, when the IMAP check found one.
+    sent_folder: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.smtp.ok) and self.imap.ok is not False
+
+
+class MailProvider(Protocol):
+    def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
+        """Send ``message``; raise a classified :class:`ProviderError` subclass if not."""
+        ...
+
+    def find_sent(self, message_id: str) -> bool | None:
+        """True if the sent mail holds ``message_id``, False if not, None if it cannot
+        be searched (no IMAP). Raises :class:`TransientFailure` when the search failed."""
+        ...
+
+    def test_connection(self) -> ConnectionReport: ...

@@ -1,0 +1,336 @@
+"""Liquid templates for subjects and bodies: a sandbox, checks before publishing, rendering.
+
+Standard variables are plain Liquid: ``{{ person.first_name | default: "there" }}``.
+
+AI variables are a block tag whose body is the prompt::
+
+    {% ai %}One friendly sentence about {{ company.name }}'s latest news.{% endai %}
+    {% ai fallback: "I hope the quarter is going well." %}...{% endai %}
+
+The prompt is ordinary template text, so standard variables inside it are checked like
+any other and filled in before the prompt is sent to a model. ``fallback`` is what the
+email says when no text could be generated (none is generated yet: that arrives in a
+later issue, through the ``ai_generator`` argument of :func:`render`).
+
+The environment is a sandbox: no ``include``/``render`` (there are no partials to
+load), and limits on loops, output size and nesting so that one template cannot stall
+a worker. HTML bodies are autoescaped; subjects are plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TextIO
+
+from liquid import BoundTemplate, Environment, RenderContext, escape
+from liquid.ast import BlockNode, Node
+from liquid.builtin.expressions import StringLiteral
+from liquid.builtin.expressions.arguments import parse_arguments
+from liquid.exceptions import LiquidError, LiquidSyntaxError
+from liquid.parser import get_parser
+from liquid.tag import Tag
+from liquid.token import TOKEN_EOF, TOKEN_EXPRESSION, TOKEN_TAG, Token
+
+from sequencer.domain.errors import InvalidInput
+from sequencer.domain.variables import VariableCatalog, check_variable
+
+if TYPE_CHECKING:
+    from liquid.stream import TokenStream
+
+AI_TAG = "ai"
+AI_END_TAG = "endai"
+# The render-time global through which a generator of AI text is handed to AI nodes.
+# A colon cannot appear in a Liquid name, so no template can read or replace it.
+AI_GENERATOR_KEY = "ai:generator"
+
+AiGenerator = Callable[[str], "str | None"]
+
+_inside_ai: ContextVar[bool] = ContextVar("inside_ai", default=False)
+
+
+class AiNode(Node):
+    """``{% ai %}prompt{% endai %}``: text generated per recipient from ``prompt``."""
+
+    __slots__ = ("block", "fallback", "prompt_source")
+
+    def __init__(self, token: Token, block: BlockNode, fallback: str, prompt_source: str):
+        super().__init__(token)
+        self.block = block
+        self.fallback = fallback
+        self.prompt_source = prompt_source
+        self.blank = False
+
+    def __str__(self) -> str:
+        return f"{{% ai fallback: {self.fallback!r} %}}{self.prompt_source}{{% endai %}}"
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        generator = context.globals.get(AI_GENERATOR_KEY)
+        text: str | None = None
+        if callable(generator):
+            prompt = context.get_buffer(buffer)
+            self.block.render(context, prompt)
+            text = generator(prompt.getvalue())
+        if text is None:
+            text = self.fallback
+        # Generated text is untrusted like any attribute value: escaped in HTML bodies.
+        return buffer.write(str(escape(text)) if context.autoescape else text)
+
+    def children(
+        self, static_context: RenderContext, *, include_partials: bool = True
+    ) -> Iterable[Node]:
+        # Exposing the prompt to static analysis is what makes its variables checked.
+        yield self.block
+
+
+class AiTag(Tag):
+    name = AI_TAG
+    end = AI_END_TAG
+    block = True
+
+    def parse(self, stream: TokenStream) -> AiNode:
+        token = stream.eat(TOKEN_TAG)
+        fallback = ""
+        if stream.current.kind == TOKEN_EXPRESSION:
+            tokens = stream.into_inner(tag=token)
+            positional, keywords = parse_arguments(self.env, tokens)
+            tokens.expect_eos()
+            if positional:
+                raise LiquidSyntaxError(
+                    'the ai tag takes only fallback: "text", with the prompt between '
+                    "{% ai %} and {% endai %}",
+                    token=token,
+                )
+            for argument in keywords:
+                if argument.name != "fallback" or not isinstance(argument.value, StringLiteral):
+                    raise LiquidSyntaxError(
+                        f'unknown ai option {argument.name!r}; only fallback: "text" is allowed',
+                        token=argument.token,
+                    )
+                fallback = argument.value.value
+        if _inside_ai.get():
+            raise LiquidSyntaxError("an AI variable cannot contain another one", token=token)
+        reset = _inside_ai.set(True)
+        try:
+            block = get_parser(self.env).parse_block(stream, (AI_END_TAG, TOKEN_EOF))
+        finally:
+            _inside_ai.reset(reset)
+        end = stream.expect(TOKEN_TAG, value=AI_END_TAG)
+        return AiNode(token, block, fallback, _between_tags(token, end))
+
+
+def _between_tags(start: Token, end: Token) -> str:
+    """The source text after the ``{% ai ... %}`` tag and before ``{% endai %}``."""
+    source = start.source
+    opened = source.find("%}", start.start_index)
+    closed = source.rfind("{%", 0, end.start_index)
+    if opened < 0 or closed < 0:
+        return ""
+    return source[opened + 2 : closed]
+
+
+class SandboxedEnvironment(Environment):
+    # Limits sized for emails: generous for any real message, fatal for a runaway loop.
+    loop_iteration_limit = 1_000
+    output_stream_limit = 2 * 1024 * 1024
+    context_depth_limit = 10
+    local_namespace_limit = 256 * 1024
+
+    def setup_tags_and_filters(self, *, extra: bool = False) -> None:
+        super().setup_tags_and_filters(extra=extra)
+        # Partials would read templates from a loader; sequence emails have none.
+        for name in ("include", "render"):
+            self.tags.pop(name, None)
+        self.add_tag(AiTag)
+
+
+_HTML_ENV = SandboxedEnvironment(autoescape=True)
+_TEXT_ENV = SandboxedEnvironment(autoescape=False)
+
+
+def environment(*, html: bool) -> Environment:
+    return _HTML_ENV if html else _TEXT_ENV
+
+
+@dataclass(frozen=True)
+class TemplateError:
+    """Why a template cannot be published, with its 1-based line when one is known."""
+
+    code: str
+    message: str
+    line: int | None = None
+
+    def as_invalid_input(self, field: str) -> InvalidInput:
+        where = f" (line {self.line})" if self.line else ""
+        return InvalidInput(f"{self.message}{where}", field=field, code=self.code)
+
+
+@lru_cache(maxsize=1024)
+def _compile(source: str, html: bool) -> BoundTemplate:
+    return environment(html=html).from_string(source)
+
+
+def compile_template(source: str, *, html: bool) -> BoundTemplate:
+    """The parsed template; ``LiquidError`` when it does not compile."""
+    return _compile(source, html)
+
+
+def template_errors(source: str, *, html: bool, catalog: VariableCatalog) -> list[TemplateError]:
+    """Everything that stops ``source`` from being published, in source order.
+
+    Syntax errors come alone (nothing else can be analysed); otherwise unknown filters,
+    empty AI prompts and unusable variables are all listed.
+    """
+    try:
+        template = compile_template(source, html=html)
+    except LiquidError as exc:
+        return [_syntax_error(exc)]
+    errors: list[tuple[int, TemplateError]] = []
+    analysis = template.analyze(include_partials=False)
+    filters = environment(html=html).filters
+    for name, spans in analysis.filters.items():
+        if name not in filters:
+            index = spans[0].index
+            errors.append(
+                (
+                    index,
+                    TemplateError(
+                        "unknown_filter",
+                        f"{name!r} is not a filter; use default, upcase, capitalize, "
+                        "or another standard Liquid filter",
+                        _line(source, index),
+                    ),
+                )
+            )
+    for node in _ai_nodes(template):
+        if not node.prompt_source.strip():
+            index = node.token.start_index
+            errors.append(
+                (
+                    index,
+                    TemplateError(
+                        "empty_ai_prompt",
+                        "an AI variable needs a prompt between {% ai %} and {% endai %}, "
+                        "e.g. {% ai %}One sentence about {{ company.name }}{% endai %}",
+                        _line(source, index),
+                    ),
+                )
+            )
+    reported: set[str] = set()
+    for variables in analysis.globals.values():
+        for variable in variables:
+            problem = check_variable(variable.segments, catalog)
+            if problem is None or problem.path in reported:
+                continue
+            reported.add(problem.path)
+            index = variable.span.index
+            errors.append(
+                (index, TemplateError(problem.code, problem.message, _line(source, index)))
+            )
+    return [error for _, error in sorted(errors, key=lambda pair: pair[0])]
+
+
+def check_template(source: str, *, html: bool, catalog: VariableCatalog, field: str) -> None:
+    """Raise ``InvalidInput`` on ``field`` for the first thing that stops publishing."""
+    errors = template_errors(source, html=html, catalog=catalog)
+    if errors:
+        raise errors[0].as_invalid_input(field)
+
+
+def variable_paths(source: str) -> list[str]:
+    """The standard variables ``source`` uses (``person.first_name``), sorted; [] if broken."""
+    try:
+        template = compile_template(source, html=False)
+    except LiquidError:
+        return []
+    return sorted(template.global_variable_paths(include_partials=False))
+
+
+def ai_prompts(template_text: str) -> list[str]:
+    """The prompt of every AI variable in ``template_text``, in order, as written.
+
+    A template that does not compile has its prompts found leniently, so that a draft
+    being edited still shows them.
+    """
+    try:
+        template = compile_template(template_text, html=False)
+    except LiquidError:
+        return [m.group("prompt") for m in _AI_BLOCK.finditer(template_text)]
+    return [node.prompt_source for node in _ai_nodes(template)]
+
+
+_AI_BLOCK = re.compile(r"\{%-?\s*ai\b[^%]*-?%\}(?P<prompt>.*?)\{%-?\s*endai\s*-?%\}", re.DOTALL)
+
+
+def render(
+    source: str,
+    data: Mapping[str, Any],
+    *,
+    html: bool,
+    ai_generator: AiGenerator | None = None,
+) -> str:
+    """``source`` rendered with ``data`` (``{"person": {...}, "company": {...}}``).
+
+    An HTML result still needs :func:`sequencer.sequences.html.sanitize_html` with
+    ``liquid=False``: string literals in a template are not escaped, and attribute
+    values (a URL in ``href``) are only checked once they are known.
+    """
+    template = compile_template(source, html=html)
+    globals_: dict[str, Any] = dict(data)
+    if ai_generator is not None:
+        globals_[AI_GENERATOR_KEY] = ai_generator
+    return template.render(**globals_)
+
+
+def _ai_nodes(template: BoundTemplate) -> Iterator[AiNode]:
+    context = RenderContext(template)
+
+    def walk(nodes: Iterable[Node]) -> Iterator[AiNode]:
+        for node in nodes:
+            if isinstance(node, AiNode):
+                yield node
+            yield from walk(node.children(context, include_partials=False))
+
+    return walk(template.nodes)
+
+
+def _syntax_error(exc: LiquidError) -> TemplateError:
+    message = str(exc.message)
+    token = exc.token
+    if token is None or token.start_index < 0:
+        return TemplateError(
+            "template_syntax",
+            f"The template does not compile: {message} at the end of the template",
+        )
+    return TemplateError(
+        "template_syntax",
+        f"The template does not compile: {message}",
+        _line(token.source, token.start_index),
+    )
+
+
+def _line(source: str, index: int) -> int | None:
+    if index < 0 or index > len(source):
+        return None
+    return source.count("\n", 0, index) + 1
+
+
+def render_html_body(
+    source: str, data: Mapping[str, Any], *, ai_generator: AiGenerator | None = None
+) -> str:
+    """A body rendered for one recipient and cleaned again, ready to send or preview."""
+    from sequencer.sequences.html import sanitize_html
+
+    return sanitize_html(render(source, data, html=True, ai_generator=ai_generator), liquid=False)
+
+
+def render_subject(
+    source: str, data: Mapping[str, Any], *, ai_generator: AiGenerator | None = None
+) -> str:
+    """A subject rendered for one recipient, on one line."""
+    from sequencer.domain.sequence_rules import clean_subject
+
+    return clean_subject(render(source, data, html=False, ai_generator=ai_generator))
