@@ -7,6 +7,8 @@ from ninja import NinjaAPI
 from sequencer.api import errors
 from sequencer.api.auth import SessionAuth, TokenAuth
 from sequencer.api.crm import router as crm_router
+from sequencer.api.delegation import router as delegation_router
+from sequencer.api.enrollments import router as enrollments_router
 from sequencer.api.mailboxes import router as mailboxes_router
 from sequencer.api.schedule import router as schedule_router
 from sequencer.api.sequences import router as sequences_router
@@ -29,3 +31,5 @@ api.add_router("", schedule_router)
 api.add_router("", crm_router)
 api.add_router("", sequences_router)
 api.add_router("", mailboxes_router)
+api.add_router("", delegation_router)
+api.add_router("", enrollments_router)

@@ -139,6 +139,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 
+# Gmail and Microsoft 365 mailboxes are connected with OAuth through the operator's own
+# app registrations (README: "Connecting Gmail and Microsoft 365"); a provider whose client
+# id is empty is not offered. The URLs change only to point the tests at a local emulator.
+GOOGLE_CLIENT_ID = os.environ.get("SEQUENCER_GOOGLE_CLIENT_ID", "")
+GOOGLE_CLIENT_SECRET = os.environ.get("SEQUENCER_GOOGLE_CLIENT_SECRET", "")
+MICROSOFT_CLIENT_ID = os.environ.get("SEQUENCER_MICROSOFT_CLIENT_ID", "")
+MICROSOFT_CLIENT_SECRET = os.environ.get("SEQUENCER_MICROSOFT_CLIENT_SECRET", "")
+# "common" lets work and personal accounts of any tenant sign in; a tenant id or domain
+# restricts sign-in to that organisation.
+MICROSOFT_TENANT = os.environ.get("SEQUENCER_MICROSOFT_TENANT", "common")
+GOOGLE_API_URL = os.environ.get("SEQUENCER_GOOGLE_API_URL", "https://gmail.googleapis.com")
+GOOGLE_OAUTH_URL = os.environ.get("SEQUENCER_GOOGLE_OAUTH_URL", "https://accounts.google.com")
+GRAPH_API_URL = os.environ.get("SEQUENCER_GRAPH_API_URL", "https://graph.microsoft.com")
+MICROSOFT_LOGIN_URL = os.environ.get(
+    "SEQUENCER_MICROSOFT_LOGIN_URL", "https://login.microsoftonline.com"
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -308,11 +308,20 @@ class ScheduledEmail(models.Model):
     provider_message_id = models.CharField(max_length=255, blank=True)
     thread_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
+    # "Send now": skip the sending window once; limits and unsubscribes still apply.
+    skip_window = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["enrollment", "step"], name="one_email_per_step"),
+            # Never two live emails for one step: this is what makes a duplicate impossible
+            # even if two workers or a retry raced. A cancelled row (a pause) may be
+            # followed by a new one when the recipient is resumed.
+            models.UniqueConstraint(
+                fields=["enrollment", "step"],
+                condition=~models.Q(state="cancelled"),
+                name="one_live_email_per_step",
+            ),
         ]
         indexes = [
             # The claim query reads only due scheduled rows: a partial index keeps its

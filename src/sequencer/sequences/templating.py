@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TextIO
 
-from liquid import BoundTemplate, Environment, RenderContext, escape
+from liquid import BoundTemplate, Environment, RenderContext, Undefined, escape
 from liquid.ast import BlockNode, Node
 from liquid.builtin.expressions import StringLiteral
 from liquid.builtin.expressions.arguments import parse_arguments
-from liquid.exceptions import LiquidError, LiquidSyntaxError
+from liquid.exceptions import LiquidError, LiquidSyntaxError, UndefinedError
 from liquid.parser import get_parser
 from liquid.tag import Tag
 from liquid.token import TOKEN_EOF, TOKEN_EXPRESSION, TOKEN_TAG, Token
@@ -147,11 +147,43 @@ class SandboxedEnvironment(Environment):
         self.add_tag(AiTag)
 
 
+class MissingValue(Undefined):
+    """An empty record value printed without a fallback.
+
+    At send time empty values are left out of the data, so they are undefined here.
+    Testing one (``{% if person.job_title %}``) or giving it a fallback
+    (``| default: "..."``) is fine; printing it is an error, because an email reading
+    "Hi ," is worse than one not sent: the recipient is marked failed and can be resumed
+    once the record is fixed.
+    """
+
+    def __str__(self) -> str:
+        # Liquid names only the root ("company"); its hint names the whole path.
+        hint = self.hint or ""
+        name = hint.removesuffix(" is undefined").strip("'") if hint else self.name
+        raise UndefinedError(f"{name} is empty and has no fallback", token=self.token)
+
+
+class MissingVariable(Exception):
+    """A printed variable had no value and no fallback (see :class:`MissingValue`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"{name} is empty for this recipient and has no fallback: fill it in on the "
+            f'record, or give it one with | default: "...", then resume the recipient.'
+        )
+        self.name = name
+
+
 _HTML_ENV = SandboxedEnvironment(autoescape=True)
 _TEXT_ENV = SandboxedEnvironment(autoescape=False)
+_HTML_SEND_ENV = SandboxedEnvironment(autoescape=True, undefined=MissingValue)
+_TEXT_SEND_ENV = SandboxedEnvironment(autoescape=False, undefined=MissingValue)
 
 
-def environment(*, html: bool) -> Environment:
+def environment(*, html: bool, strict: bool = False) -> Environment:
+    if strict:
+        return _HTML_SEND_ENV if html else _TEXT_SEND_ENV
     return _HTML_ENV if html else _TEXT_ENV
 
 
@@ -169,8 +201,8 @@ class TemplateError:
 
 
 @lru_cache(maxsize=1024)
-def _compile(source: str, html: bool) -> BoundTemplate:
-    return environment(html=html).from_string(source)
+def _compile(source: str, html: bool, strict: bool = False) -> BoundTemplate:
+    return environment(html=html, strict=strict).from_string(source)
 
 
 def compile_template(source: str, *, html: bool) -> BoundTemplate:
@@ -271,6 +303,7 @@ def render(
     *,
     html: bool,
     ai_generator: AiGenerator | None = None,
+    strict: bool = False,
 ) -> str:
     """``source`` rendered with ``data`` (``{"person": {...}, "company": {...}}``).
 
@@ -278,11 +311,32 @@ def render(
     ``liquid=False``: string literals in a template are not escaped, and attribute
     values (a URL in ``href``) are only checked once they are known.
     """
-    template = compile_template(source, html=html)
-    globals_: dict[str, Any] = dict(data)
+    if not strict:
+        template = compile_template(source, html=html)
+        globals_: dict[str, Any] = dict(data)
+    else:
+        template = _compile(source, html, True)
+        globals_ = {key: _without_empty(value) for key, value in data.items()}
     if ai_generator is not None:
         globals_[AI_GENERATOR_KEY] = ai_generator
-    return template.render(**globals_)
+    try:
+        return template.render(**globals_)
+    except UndefinedError as exc:
+        if not strict:
+            raise
+        name = str(exc.message).removesuffix(" is empty and has no fallback")
+        raise MissingVariable(name) from None
+
+
+def _without_empty(value: Any) -> Any:
+    """Record values with the empty ones left out, so that they render as missing."""
+    if isinstance(value, Mapping):
+        return {
+            k: _without_empty(v)
+            for k, v in value.items()
+            if v is not None and not (isinstance(v, str) and not v.strip())
+        }
+    return value
 
 
 def _ai_nodes(template: BoundTemplate) -> Iterator[AiNode]:
@@ -319,18 +373,31 @@ def _line(source: str, index: int) -> int | None:
 
 
 def render_html_body(
-    source: str, data: Mapping[str, Any], *, ai_generator: AiGenerator | None = None
+    source: str,
+    data: Mapping[str, Any],
+    *,
+    ai_generator: AiGenerator | None = None,
+    strict: bool = False,
 ) -> str:
-    """A body rendered for one recipient and cleaned again, ready to send or preview."""
+    """A body rendered for one recipient and cleaned again, ready to send or preview.
+
+    ``strict`` (at send time and in previews) raises :class:`MissingVariable` for an
+    empty value printed without a fallback.
+    """
     from sequencer.sequences.html import sanitize_html
 
-    return sanitize_html(render(source, data, html=True, ai_generator=ai_generator), liquid=False)
+    rendered = render(source, data, html=True, ai_generator=ai_generator, strict=strict)
+    return sanitize_html(rendered, liquid=False)
 
 
 def render_subject(
-    source: str, data: Mapping[str, Any], *, ai_generator: AiGenerator | None = None
+    source: str,
+    data: Mapping[str, Any],
+    *,
+    ai_generator: AiGenerator | None = None,
+    strict: bool = False,
 ) -> str:
     """A subject rendered for one recipient, on one line."""
     from sequencer.domain.sequence_rules import clean_subject
 
-    return clean_subject(render(source, data, html=False, ai_generator=ai_generator))
+    return clean_subject(render(source, data, html=False, ai_generator=ai_generator, strict=strict))

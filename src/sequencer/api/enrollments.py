@@ -1,0 +1,335 @@
+"""Enrollments: enroll recipients, follow them, preview and control them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from pydantic import Field, model_validator
+
+from sequencer.api.auth import caller
+from sequencer.api.errors import Forbidden, NotFound
+from sequencer.api.schedule import utc_iso
+from sequencer.clock import system_clock
+from sequencer.crm.models import Person
+from sequencer.domain.errors import InvalidInput
+from sequencer.domain.sequence_rules import Level
+from sequencer.sequences import access, delegation, enrollment
+from sequencer.sequences.authoring import latest_version
+from sequencer.sequences.models import Enrollment
+from sequencer.sequences.preview import PreviewEmail, preview_enrollment, preview_person
+from sequencer.workspace.models import Notification
+
+router = Router(tags=["Enrollments"])
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    try:
+        yield
+    except access.NoAccess:
+        raise NotFound("sequence or enrollment") from None
+    except access.InsufficientAccess as exc:
+        raise Forbidden(str(exc)) from None
+
+
+class SenderIn(Schema):
+    mailbox_id: int | None = None
+    member_id: int | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> SenderIn:
+        if (self.mailbox_id is None) == (self.member_id is None):
+            raise ValueError("give exactly one of mailbox_id (your own mailbox) or member_id")
+        return self
+
+
+class RecipientIn(Schema):
+    person_id: int
+    email: str | None = None
+
+
+class EnrollIn(Schema):
+    sender: SenderIn
+    recipients: list[RecipientIn] | None = None
+    list_id: int | None = Field(default=None, description="enroll a list's people instead")
+    entry_ids: list[int] | None = Field(default=None, description="only these list entries")
+
+
+class ReasonOut(Schema):
+    code: str
+    message: str
+
+
+class ResultOut(Schema):
+    person_id: int
+    status: str
+    enrollment_id: int | None = None
+    reason: ReasonOut | None = None
+
+
+class EnrollOut(Schema):
+    results: list[ResultOut]
+
+
+class EmailOut(Schema):
+    step: int
+    state: str
+    send_at: str | None
+    sent_at: str | None
+    subject: str
+    message_id: str
+    attempts: int
+    last_error: str
+
+
+class EnrollmentOut(Schema):
+    id: int
+    sequence_id: int
+    person_id: int
+    email: str
+    status: str
+    exit_reason: str | None
+    failure_reason: str | None
+    version: int
+    mailbox_id: int
+    sender_id: int
+    time_zone: str
+    enrolled_at: str
+    finished_at: str | None
+    emails: list[EmailOut]
+
+
+class EnrollmentPage(Schema):
+    items: list[EnrollmentOut]
+    count: int
+
+
+class PreviewOut(Schema):
+    step: int
+    send_at: str | None
+    state: str
+    subject: str
+    html: str
+    text: str
+    problem: str | None
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    message: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return utc_iso(moment) if moment else None
+
+
+def enrollment_out(e: Enrollment) -> EnrollmentOut:
+    emails = sorted(e.emails.all(), key=lambda m: (m.step, m.created_at, m.pk))
+    return EnrollmentOut(
+        id=e.pk,
+        sequence_id=e.sequence_id,
+        person_id=e.person_id,
+        email=e.email,
+        status=e.status,
+        exit_reason=e.exit_reason or None,
+        failure_reason=e.failure_reason or None,
+        version=e.version.number,
+        mailbox_id=e.mailbox_id,
+        sender_id=e.sender_id,
+        time_zone=e.time_zone,
+        enrolled_at=utc_iso(e.enrolled_at),
+        finished_at=_iso(e.finished_at),
+        emails=[
+            EmailOut(
+                step=m.step,
+                state=m.state,
+                send_at=_iso(m.sent_at or m.due_at),
+                sent_at=_iso(m.sent_at),
+                subject=m.subject,
+                message_id=m.message_id,
+                attempts=m.attempts,
+                last_error=m.last_error,
+            )
+            for m in emails
+        ],
+    )
+
+
+def _preview_out(items: list[PreviewEmail]) -> list[PreviewOut]:
+    return [
+        PreviewOut(
+            step=p.step,
+            send_at=_iso(p.send_at),
+            state=p.state,
+            subject=p.subject,
+            html=p.html,
+            text=p.text,
+            problem=p.problem,
+        )
+        for p in items
+    ]
+
+
+@router.post("/sequences/{sequence_id}/enrollments", response=EnrollOut)
+def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollOut:
+    """Enroll up to 1,000 people; each gets its own result (enrolled or refused)."""
+    if payload.list_id is not None:
+        recipients = enrollment.recipients_from_list(payload.list_id, payload.entry_ids)
+    elif payload.recipients is not None:
+        recipients = [enrollment.Recipient(r.person_id, r.email) for r in payload.recipients]
+    else:
+        raise InvalidInput(
+            "Give recipients (a list of person_id) or list_id.",
+            field="recipients",
+            code="required",
+        )
+    with _answers():
+        outcomes = enrollment.enroll(
+            caller(request),
+            sequence_id,
+            recipients,
+            mailbox_id=payload.sender.mailbox_id,
+            member_id=payload.sender.member_id,
+        )
+    return EnrollOut(
+        results=[
+            ResultOut(person_id=o.person_id, status="enrolled", enrollment_id=o.enrollment_id)
+            if o.enrolled
+            else ResultOut(
+                person_id=o.person_id,
+                status="refused",
+                reason=ReasonOut(code=o.code or "refused", message=o.message or ""),
+            )
+            for o in outcomes
+        ]
+    )
+
+
+@router.get("/sequences/{sequence_id}/enrollments", response=EnrollmentPage)
+def list_enrollments(
+    request: HttpRequest,
+    sequence_id: int,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> EnrollmentPage:
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500.", field="limit", code="out_of_range")
+    if offset < 0:
+        raise InvalidInput("offset cannot be negative.", field="offset", code="out_of_range")
+    with _answers():
+        sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
+    rows = Enrollment.objects.filter(sequence=sequence)
+    if status:
+        rows = rows.filter(status=status)
+    page = (
+        rows.select_related("version")
+        .prefetch_related("emails")
+        .order_by("-enrolled_at", "-id")[offset : offset + limit]
+    )
+    return EnrollmentPage(items=[enrollment_out(e) for e in page], count=rows.count())
+
+
+@router.get("/sequences/{sequence_id}/preview", response=list[PreviewOut])
+def preview_for_person(
+    request: HttpRequest,
+    sequence_id: int,
+    person_id: int,
+    email: str | None = None,
+    mailbox_id: int | None = None,
+    member_id: int | None = None,
+) -> list[PreviewOut]:
+    """The emails a person would receive if enrolled now, from the latest version."""
+    user = caller(request)
+    with _answers():
+        sequence, _ = access.require_level(user, sequence_id, Level.READ_ONLY)
+    version = latest_version(sequence)
+    if version is None:
+        raise InvalidInput("Publish the sequence to preview it.", code="not_published")
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None:
+        raise NotFound("person")
+    if mailbox_id is None and member_id is None:
+        member_id = user.pk
+    mailbox = delegation.sending_mailbox(user, sequence, mailbox_id=mailbox_id, member_id=member_id)
+    address = (email or person.primary_email or "").lower()
+    if not address:
+        raise InvalidInput(
+            "This person has no email address.", field="person_id", code="no_address"
+        )
+    return _preview_out(preview_person(version, person, address, mailbox, system_clock.now()))
+
+
+@router.get("/enrollments/{enrollment_id}", response=EnrollmentOut)
+def get_enrollment(request: HttpRequest, enrollment_id: int) -> EnrollmentOut:
+    with _answers():
+        return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
+
+
+@router.get("/enrollments/{enrollment_id}/preview", response=list[PreviewOut])
+def preview(request: HttpRequest, enrollment_id: int) -> list[PreviewOut]:
+    with _answers():
+        e = enrollment.get_enrollment(caller(request), enrollment_id)
+    return _preview_out(preview_enrollment(e, system_clock.now()))
+
+
+def _control(request: HttpRequest, enrollment_id: int, action: str) -> EnrollmentOut:
+    operation = {
+        "pause": enrollment.pause,
+        "resume": enrollment.resume,
+        "remove": enrollment.remove,
+        "send-now": enrollment.send_now,
+    }[action]
+    with _answers():
+        operation(caller(request), enrollment_id)
+        return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
+
+
+@router.post("/enrollments/{enrollment_id}/pause", response=EnrollmentOut)
+def pause(request: HttpRequest, enrollment_id: int) -> EnrollmentOut:
+    return _control(request, enrollment_id, "pause")
+
+
+@router.post("/enrollments/{enrollment_id}/resume", response=EnrollmentOut)
+def resume(request: HttpRequest, enrollment_id: int) -> EnrollmentOut:
+    """Resume a paused or failed recipient; times are recomputed from now."""
+    return _control(request, enrollment_id, "resume")
+
+
+@router.post("/enrollments/{enrollment_id}/remove", response=EnrollmentOut)
+def remove(request: HttpRequest, enrollment_id: int) -> EnrollmentOut:
+    return _control(request, enrollment_id, "remove")
+
+
+@router.post("/enrollments/{enrollment_id}/send-now", response=EnrollmentOut)
+def send_now(request: HttpRequest, enrollment_id: int) -> EnrollmentOut:
+    """Send the next email now (limits and unsubscribes still apply)."""
+    return _control(request, enrollment_id, "send-now")
+
+
+@router.get("/notifications", response=list[NotificationOut])
+def notifications(request: HttpRequest, unread: bool = False) -> list[NotificationOut]:
+    rows = Notification.objects.filter(user=caller(request)).order_by("-created_at")
+    if unread:
+        rows = rows.filter(read_at__isnull=True)
+    return [NotificationOut.from_orm(n) for n in rows[:200]]
+
+
+@router.post("/notifications/{notification_id}/read", response={204: None})
+def mark_read(request: HttpRequest, notification_id: int) -> Status[None]:
+    updated = Notification.objects.filter(
+        pk=notification_id, user=caller(request), read_at__isnull=True
+    ).update(read_at=system_clock.now())
+    if (
+        not updated
+        and not Notification.objects.filter(pk=notification_id, user=caller(request)).exists()
+    ):
+        raise NotFound("notification")
+    return Status(204, None)

@@ -1,0 +1,67 @@
+"""Fixtures for delegated sending: sequences with chosen access, and mailboxes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+import pytest
+
+from sequencer.mail.models import Mailbox
+from sequencer.sequences.models import AccessLevel, Sequence, SequenceGrant
+from sequencer.workspace.models import User
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Several members are created per test; PBKDF2 would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_mailbox(db: None) -> Callable[..., Mailbox]:
+    """``make_mailbox(owner, email=None, *, default=False, status="active")``: a saved
+    mailbox row (no server behind it: these tests never send)."""
+    numbers = count(1)
+
+    def make(
+        owner: User, email: str | None = None, *, default: bool = False, status: str = "active"
+    ) -> Mailbox:
+        if default:
+            Mailbox.objects.filter(owner=owner, is_default=True).update(is_default=False)
+        return Mailbox.objects.create(
+            owner=owner,
+            provider="smtp_imap",
+            email=email or f"{owner.email.split('@')[0]}.{next(numbers)}@mail.test",
+            is_default=default,
+            smtp_host="smtp.mail.test",
+            smtp_port=587,
+            status=status,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_sequence(admin: User) -> Callable[..., Sequence]:
+    """``make_sequence(workspace_access="read_write", grants={member: level})``: a sequence
+    created by the admin (who has full access), with a grant for each member named."""
+
+    def make(
+        workspace_access: str = AccessLevel.READ_WRITE,
+        grants: dict[User, str] | None = None,
+        **fields: Any,
+    ) -> Sequence:
+        sequence = Sequence.objects.create(
+            name=fields.pop("name", "Demo follow-up"),
+            workspace_access=workspace_access,
+            created_by=admin,
+            **fields,
+        )
+        SequenceGrant.objects.create(sequence=sequence, user=admin, level=AccessLevel.FULL_ACCESS)
+        for user, level in (grants or {}).items():
+            SequenceGrant.objects.create(sequence=sequence, user=user, level=level)
+        return sequence
+
+    return make
