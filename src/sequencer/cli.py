@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -44,8 +46,46 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     from sequencer.config.wsgi import application
 
     call_command("collectstatic", interactive=False, verbosity=0)
+    stop = threading.Event()
+    if not no_worker:
+        from sequencer.engine.worker import Worker
+
+        # The embedded worker makes one process enough for a small team on SQLite.
+        threading.Thread(target=Worker().run, args=(stop,), name="worker", daemon=True).start()
     click.echo(f"Sequencer is serving on http://{host}:{port}/")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="sequencer")
+    try:
+        waitress_serve(application, host=host, port=port, threads=threads, ident="sequencer")
+    finally:
+        stop.set()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one tick (settle, claim, send) and exit.")
+@click.option("--batch-size", default=20, show_default=True, type=int)
+@click.option(
+    "--idle-seconds",
+    default=2.0,
+    show_default=True,
+    type=float,
+    help="How long to wait when nothing was due.",
+)
+def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
+    """Send due emails. Run as many as you like, on any machines sharing the database."""
+    _django()
+    from sequencer.engine.worker import Worker
+
+    engine = Worker(batch_size=batch_size)
+    if once:
+        report = engine.tick()
+        click.echo(
+            f"claimed {report.claimed}, handed over {report.handed_over}, settled {report.settled}"
+        )
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")
+    engine.run(stop, idle_seconds=idle_seconds)
 
 
 @main.group()

@@ -51,7 +51,11 @@ def publish(admin):
         steps: list[tuple[int, str, str]] | None = None, **settings: Any
     ) -> authoring.Sequence:
         steps = steps or [
-            (0, 'Hello {{ person.first_name | default: "there" }}', "<p>Hi {{ person.first_name }}, first.</p>"),
+            (
+                0,
+                'Hello {{ person.first_name | default: "there" }}',
+                "<p>Hi {{ person.first_name }}, first.</p>",
+            ),
             (2, "", "<p>Second note for {{ company.name | default: 'your team' }}.</p>"),
             (3, "", "<p>Last one.</p>"),
         ]

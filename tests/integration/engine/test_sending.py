@@ -128,7 +128,9 @@ def test_a_recipient_rejected_permanently_exits_as_bounced(
     admin, publish, mailbox, clock, worker, smtp_server
 ):
     smtp_server.reply_to("gone@initech.test", "550 5.1.1 No such user", at="rcpt")
-    enrolled = enroll_one(admin, publish(), mailbox, make_person("Gone", "gone@initech.test"), clock)
+    enrolled = enroll_one(
+        admin, publish(), mailbox, make_person("Gone", "gone@initech.test"), clock
+    )
     worker.tick()
     enrolled.refresh_from_db()
     assert (enrolled.status, enrolled.exit_reason) == ("exited", "bounced")
