@@ -47,7 +47,7 @@ def read_unsubscribe_token(token: str) -> UnsubscribeClaim | None:
 
 def unsubscribe_url(sender_email: str, recipient_email: str, enrollment_id: int | None) -> str:
     token = unsubscribe_token(sender_email, recipient_email, enrollment_id)
-    return f"{settings.BASE_URL}/u/{token}/"
+    return f"{settings.BASE_URL}/u/{token}"
 
 
 def unsubscribe_mailto(sender_email: str) -> str:
@@ -100,3 +100,28 @@ def suppress(
         return Suppression.objects.get(
             sender_email=sender, recipient_email=recipient, lifted_at__isnull=True
         )
+
+
+def unsubscribe(claim: UnsubscribeClaim, *, source: str, clock: Clock = system_clock) -> int:
+    """Suppress the claim's address for its sender and end every open enrollment that
+    would still email it from that sender; the number of enrollments ended."""
+    from sequencer.sequences.enrollment import exit_enrollment
+    from sequencer.sequences.models import OPEN_STATUSES, Enrollment, ExitReason
+
+    suppress(
+        claim.sender_email,
+        claim.recipient_email,
+        reason="unsubscribed",
+        source=source,
+        clock=clock,
+    )
+    open_ids = list(
+        Enrollment.objects.filter(
+            mailbox__email__iexact=claim.sender_email,
+            email__iexact=claim.recipient_email,
+            status__in=OPEN_STATUSES,
+        ).values_list("pk", flat=True)
+    )
+    for enrollment_id in open_ids:
+        exit_enrollment(enrollment_id, ExitReason.UNSUBSCRIBED, clock=clock)
+    return len(open_ids)
