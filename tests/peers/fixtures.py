@@ -235,3 +235,72 @@ def tls_smtp_servers(
     )
     with starttls, implicit:
         yield starttls, implicit
+
+
+# -- Gmail API and Microsoft Graph --------------------------------------------------------
+#
+# api_emulator           session   :class:`ApiEmulator` (``@inbox-zero/emulate``): Google and
+#                                  Graph for alice@example.test; skips with an install
+#                                  hint (fails under CI=true) when Node or the package is
+#                                  missing
+# api_emulator_settings  function  the emulator plus Django settings pointing every
+#                                  Google/Microsoft URL and OAuth client at it
+# fault_proxy            function  factory: ``fault_proxy(upstream_url)`` -> a started
+#                                  :class:`FaultProxy`, stopped after the test
+
+from tests.peers.emulator import (  # noqa: E402
+    GOOGLE_CLIENT,
+    MICROSOFT_CLIENT,
+    ApiEmulator,
+    emulator_missing,
+)
+from tests.peers.fault_proxy import FaultProxy  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def api_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEmulator]:
+    problem = emulator_missing()
+    if problem is not None:
+        _missing_peer(problem)
+        return
+    emulator = ApiEmulator(tmp_path_factory.mktemp("api-emulator"))
+    try:
+        emulator.start()
+    except RuntimeError as exc:
+        _missing_peer(str(exc))
+        return
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def api_emulator_settings(api_emulator: ApiEmulator, settings: Any) -> ApiEmulator:
+    settings.BASE_URL = "http://testserver"
+    settings.GOOGLE_CLIENT_ID = GOOGLE_CLIENT.client_id
+    settings.GOOGLE_CLIENT_SECRET = GOOGLE_CLIENT.client_secret
+    settings.MICROSOFT_CLIENT_ID = MICROSOFT_CLIENT.client_id
+    settings.MICROSOFT_CLIENT_SECRET = MICROSOFT_CLIENT.client_secret
+    settings.MICROSOFT_TENANT = "common"
+    settings.GOOGLE_API_URL = api_emulator.google_url
+    settings.GOOGLE_OAUTH_URL = api_emulator.google_url
+    settings.GRAPH_API_URL = api_emulator.microsoft_url
+    settings.MICROSOFT_LOGIN_URL = api_emulator.microsoft_url
+    return api_emulator
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[str], FaultProxy]]:
+    started: list[FaultProxy] = []
+
+    def make(upstream: str) -> FaultProxy:
+        proxy = FaultProxy(upstream).start()
+        started.append(proxy)
+        return proxy
+
+    try:
+        yield make
+    finally:
+        for proxy in started:
+            proxy.stop()

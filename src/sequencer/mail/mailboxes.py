@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet
 from email_validator import EmailNotValidError, validate_email
@@ -19,8 +20,11 @@ from email_validator import EmailNotValidError, validate_email
 from sequencer.clock import Clock, system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.mail.models import Mailbox, MailboxStatus, Provider, Security
+from sequencer.mail.oauth import Grant, MailboxTokens
 from sequencer.mail.providers.base import ConnectionReport, MailProvider
 from sequencer.mail.providers.errors import MailboxFailure
+from sequencer.mail.providers.gmail import GmailProvider
+from sequencer.mail.providers.microsoft import GraphProvider
 from sequencer.mail.providers.smtp_imap import ServerSettings, SmtpImapProvider
 from sequencer.workspace.models import User
 
@@ -481,14 +485,32 @@ def _server_settings(mailbox: Mailbox, kind: str) -> ServerSettings | None:
 
 
 def provider_for(mailbox: Mailbox, *, timeout: float | None = None) -> MailProvider:
-    """The provider client that sends and searches for ``mailbox``."""
+    """The provider client that sends and searches for ``mailbox``.
+
+    Gmail and Microsoft 365 mailboxes use their own APIs (Gmail API, Microsoft Graph):
+    the tokens their sign-in grants are for those APIs, not for SMTP. Every other mailbox
+    sends over SMTP and searches over IMAP.
+    """
+    kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    if mailbox.provider in (Provider.GMAIL, Provider.MICROSOFT):
+        api = GmailProvider if mailbox.provider == Provider.GMAIL else GraphProvider
+        return api(
+            email=mailbox.email,
+            tokens=MailboxTokens(mailbox),
+            api_url=(
+                settings.GOOGLE_API_URL
+                if mailbox.provider == Provider.GMAIL
+                else settings.GRAPH_API_URL
+            ),
+            granted_scope=(mailbox.oauth_tokens or {}).get("scope"),
+            **kwargs,
+        )
     smtp = _server_settings(mailbox, "smtp")
     if smtp is None:
         raise MailboxFailure(
             f"{mailbox.email} has no SMTP server configured.", problem="connection"
         )
     tokens = mailbox.oauth_tokens or {}
-    kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     return SmtpImapProvider(
         email=mailbox.email,
         smtp=smtp,
@@ -544,3 +566,46 @@ def can_send(mailbox: Mailbox, clock: Clock = system_clock) -> bool:
         and mailbox.paused_until is not None
         and mailbox.paused_until <= clock.now()
     )
+
+
+# -- OAuth ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def connect_oauth_mailbox(owner: User, provider: str, grant: Grant) -> tuple[Mailbox, bool]:
+    """Save the mailbox a member just signed in to (see :mod:`sequencer.mail.oauth`):
+    a new one, or new tokens for one already connected, which also reconnects it.
+
+    Returns the mailbox and whether it is new.
+    """
+    existing = Mailbox.objects.select_for_update().filter(owner=owner, email=grant.email).first()
+    if existing is None:
+        mailbox = create_mailbox(
+            owner,
+            {
+                "provider": provider,
+                "email": grant.email,
+                "display_name": grant.display_name,
+                "oauth": grant.tokens,
+            },
+        )
+        # create_mailbox keeps only the fields a person may give; the granted scope is
+        # kept too, so that the connection test can tell a missing permission.
+        mailbox.oauth_tokens = grant.tokens
+        mailbox.save(update_fields=["oauth_tokens", "updated_at"])
+        return mailbox, True
+    if existing.provider != provider:
+        raise InvalidInput(
+            f"{grant.email} is already connected as a {Provider(existing.provider).label} "
+            "mailbox; remove it first to connect it another way.",
+            field="provider",
+            code="provider_mismatch",
+        )
+    existing.oauth_tokens = grant.tokens
+    changed = ["oauth_tokens", "updated_at"]
+    if existing.status == MailboxStatus.DISCONNECTED:
+        existing.status = MailboxStatus.ACTIVE
+        existing.status_reason = ""
+        changed += ["status", "status_reason"]
+    existing.save(update_fields=changed)
+    return existing, False

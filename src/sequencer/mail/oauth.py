@@ -102,19 +102,6 @@ class Grant:
     tokens: dict[str, Any]
 
 
-def offered_providers() -> list[str]:
-    """The providers whose app registration is configured."""
-    return [p for p in (Provider.GMAIL, Provider.MICROSOFT) if _client_id(p)]
-
-
-def _client_id(provider: str) -> str:
-    if provider == Provider.GMAIL:
-        return str(settings.GOOGLE_CLIENT_ID)
-    if provider == Provider.MICROSOFT:
-        return str(settings.MICROSOFT_CLIENT_ID)
-    return ""
-
-
 def app_for(provider: str) -> OAuthApp:
     """The app registration for ``provider``; :class:`OAuthError` when there is none."""
     if provider == Provider.GMAIL:
@@ -273,7 +260,7 @@ def _tokens_from(
     body: Mapping[str, Any], clock: Clock, previous: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     try:
-        lifetime = timedelta(seconds=int(float(body.get("expires_in"))))
+        lifetime = timedelta(seconds=int(float(body.get("expires_in", ""))))
     except (TypeError, ValueError):
         lifetime = None  # unknown: kept until an API refuses it, then renewed
     expires_at = (clock.now() + lifetime).isoformat() if lifetime is not None else None
@@ -420,6 +407,13 @@ class MailboxTokens:
             try:
                 fresh = refresh_tokens(self.mailbox.provider, current, self.clock)
             except OAuthError as exc:
+                if exc.error == "invalid_client":
+                    # The server's app registration is wrong, not the member's sign-in.
+                    raise MailboxFailure(
+                        f"The OAuth app settings of this server are refused ({exc.message}): "
+                        "the administrator must check the client id and secret.",
+                        problem="auth",
+                    ) from exc
                 raise MailboxFailure(
                     f"{self.mailbox.email} must be connected again: its sign-in was not "
                     f"renewed ({exc.message}).",

@@ -336,6 +336,12 @@ class ScheduledEmail(models.Model):
                 condition=models.Q(state__in=["claimed", "sending"]),
                 name="leased_emails",
             ),
+            # Emails whose outcome was lost: rare, but looked for on every tick.
+            models.Index(
+                fields=["attempted_at"],
+                condition=models.Q(state="unknown"),
+                name="unknown_emails",
+            ),
             models.Index(fields=["mailbox", "attempted_at"], name="mailbox_attempts"),
             models.Index(fields=["message_id"], name="email_message_id"),
         ]

@@ -26,7 +26,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from sequencer.clock import Clock, system_clock
 from sequencer.mail.providers.errors import MailboxFailure, OutcomeUnknown, TransientFailure
 
 DEFAULT_TIMEOUT = 30.0
@@ -100,18 +99,13 @@ class ApiClient:
         service: str,
         timeout: float = DEFAULT_TIMEOUT,
         headers: dict[str, str] | None = None,
-        clock: Clock = system_clock,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
         self.service = service
-        self.clock = clock
         self._client = httpx.Client(
             base_url=self.base_url, timeout=timeout, headers=headers or {}, follow_redirects=False
         )
-
-    def close(self) -> None:
-        self._client.close()
 
     def request(
         self,
@@ -129,13 +123,13 @@ class ApiClient:
         ``changes_state``: whether the server acting on a request whose answer was lost
         would matter (a send), which turns such a loss into :class:`OutcomeUnknown`.
         """
+        headers = {"Content-Type": content_type} if content_type else {}
+        call = {"json": json, "content": content, "params": params}
         token = self.tokens.access_token()
-        response = self._send(method, path, token, changes_state, json, content, content_type, params)
+        response = self._send(method, path, token, changes_state, headers, call)
         if response.status_code == 401:
             token = self.tokens.refresh()
-            response = self._send(
-                method, path, token, changes_state, json, content, content_type, params
-            )
+            response = self._send(method, path, token, changes_state, headers, call)
         return response
 
     def _send(
@@ -144,10 +138,8 @@ class ApiClient:
         path: str,
         token: str,
         changes_state: bool,
-        json: Any,
-        content: bytes | None,
-        content_type: str | None,
-        params: dict[str, str] | None,
+        headers: dict[str, str],
+        call: dict[str, Any],
     ) -> httpx.Response:
         body_sent = False
 
@@ -156,18 +148,13 @@ class ApiClient:
             if _BODY_SENT.match(event):
                 body_sent = True
 
-        headers = {"Authorization": f"Bearer {token}"}
-        if content_type:
-            headers["Content-Type"] = content_type
         try:
             return self._client.request(
                 method,
                 path,
-                json=json,
-                content=content,
-                params=params,
-                headers=headers,
+                headers={**headers, "Authorization": f"Bearer {token}"},
                 extensions={"trace": trace},
+                **call,
             )
         except httpx.TransportError as exc:
             what = _describe(exc)
@@ -176,10 +163,9 @@ class ApiClient:
                     f"The request reached {self.service} ({self.base_url}), but {what} before "
                     "it answered: it may or may not have been carried out."
                 ) from exc
-            raise TransientFailure(f"Could not reach {self.service} ({self.base_url}): {what}.") from exc
-
-    def now(self) -> datetime:
-        return self.clock.now()
+            raise TransientFailure(
+                f"No answer from {self.service} ({self.base_url}): {what}."
+            ) from exc
 
 
 def _describe(exc: httpx.TransportError) -> str:

@@ -1,0 +1,439 @@
+"""Real worker processes for the crash and concurrency tests: a small fork server.
+
+``python -m tests.integration.engine.worker_process`` runs Django with the DATABASE_URL
+and SEQUENCER_DATA_DIR it is given (a file or server database shared by every process),
+imports the engine once, then answers JSON commands, one per line, on stdin:
+
+* ``setup``: migrate, create the workspace, a mailbox pointing at the test's SMTP
+  server (and IMAP server, if given), ``recipients`` people, a published one-step
+  sequence, and one enrollment per person;
+* ``spawn``: fork a worker process running :meth:`sequencer.engine.worker.Worker.run`
+  with the lease, batch size and idle time given; answers its pid;
+* ``alive`` / ``wait`` / ``kill``: about a worker it spawned (``kill`` sends the signal,
+  SIGKILL by default, and reaps the process, so its pid is never reused meanwhile);
+* ``counts`` and ``rows``: the state of the emails and enrollments, for the test's checks;
+* ``quit``: SIGKILL any worker still running, then exit (also on end of input).
+
+Forking from an already set-up Django makes starting a worker take milliseconds instead
+of two seconds of imports, so a test can kill and restart one many times. Each worker is
+still a separate process with its own database connection; the server never holds a
+connection while it forks.
+
+Each worker appends what it did to ``events-<pid>.log`` in ``log_dir``, one line per
+event, with unbuffered writes so that a SIGKILL loses nothing already done:
+``claim <owner> <id,...>``, ``accepted <owner> <Message-ID>`` (the provider returned: the
+server said 250 and the Sent copy, if any, was filed) and ``found <owner> <Message-ID>
+<True|False|None>`` (a Sent-folder search settling an unknown outcome). With
+``die_after_accept: n`` a worker SIGKILLs itself right after its n-th accepted email,
+before the engine records it: the worst moment for a duplicate.
+
+:class:`WorkerServer` is the test side of the protocol.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+ALL_DAY = {
+    "window": {"start": "00:00", "end": "00:00"},
+    "time_zone": "UTC",
+    "business_days_only": False,
+    "thread_emails": False,
+    "include_signature": False,
+}
+SENDER = "alice@example.test"
+
+
+# -- the test's side -------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get(
+    "SEQUENCER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+_names = itertools.count()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@contextmanager
+def scratch_database(kind: str, directory: Path) -> Iterator[dict[str, str]]:
+    """The environment for a fresh database the test and its processes share: a SQLite
+    file under ``directory``, or a new PostgreSQL database (``sequencer_chaos_<pid>_...``
+    on the server of SEQUENCER_TEST_POSTGRES_URL) dropped afterwards."""
+    data_dir = Path(directory) / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {"SEQUENCER_DATA_DIR": str(data_dir), "SEQUENCER_SECRET_KEY": "chaos-" + "k" * 50}
+    if kind == "sqlite":
+        yield {**env, "DATABASE_URL": f"sqlite:///{data_dir / 'chaos.sqlite3'}"}
+        return
+    import psycopg
+
+    admin_url = _with_database(POSTGRES_URL, "postgres")
+    name = f"sequencer_chaos_{os.getpid()}_{next(_names)}_{uuid.uuid4().hex[:6]}"
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        import pytest
+
+        # As scripts/test.sh: skipped on a developer's machine, a failure in CI.
+        message = f"PostgreSQL at {admin_url} is not reachable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+    try:
+        yield {**env, "DATABASE_URL": _with_database(POSTGRES_URL, name)}
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class WorkerServer:
+    """Starts the fork server and talks to it (the pytest process's side)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._stderr = (self.log_dir / "server.err").open("wb")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.engine.worker_process"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "sequencer.config.settings", **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+        )
+        self._lock = threading.Lock()
+
+    def call(self, cmd: str, timeout: float = 120.0, **args: Any) -> Any:
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        with self._lock:
+            process.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            process.stdin.flush()
+            answer: list[str] = []
+            reader = threading.Thread(target=lambda: answer.append(process.stdout.readline()))  # type: ignore[union-attr]
+            reader.daemon = True
+            reader.start()
+            reader.join(timeout)
+        if not answer or not answer[0]:
+            raise RuntimeError(f"the worker server did not answer {cmd!r}:\n{self.stderr()}")
+        reply = json.loads(answer[0])
+        if "error" in reply:
+            raise RuntimeError(f"{cmd} failed in the worker server: {reply['error']}")
+        return reply["result"]
+
+    def stderr(self) -> str:
+        self._stderr.flush()
+        return (self.log_dir / "server.err").read_text(errors="replace")[-5000:]
+
+    def spawn(self, **options: Any) -> int:
+        return int(self.call("spawn", log_dir=str(self.log_dir), **options))
+
+    def events(self) -> list[tuple[int, list[str]]]:
+        """Every worker's logged events, as (pid, fields) in each worker's order."""
+        found = []
+        for path in sorted(self.log_dir.glob("events-*.log")):
+            pid = int(path.stem.split("-")[1])
+            found.extend((pid, line.split(" ")) for line in path.read_text().splitlines())
+        return found
+
+    def close(self) -> None:
+        process = self._process
+        if process.poll() is None:
+            with suppress(RuntimeError, OSError, ValueError):
+                self.call("quit", timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+        self._stderr.close()
+
+    def __enter__(self) -> WorkerServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- the server's side -----------------------------------------------------------------
+
+
+def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) -> int:
+    from django.core.management import call_command
+
+    from sequencer.crm.models import EmailAddress, Person
+    from sequencer.mail import mailboxes
+    from sequencer.sequences import authoring, enrollment
+    from sequencer.sequences.authoring import StepInput
+    from sequencer.sequences.enrollment import Recipient
+    from sequencer.workspace import services
+
+    call_command("migrate", interactive=False, verbosity=0)
+    admin = services.set_up_workspace(
+        "Chaos", "admin@chaos.test", "correct-horse-battery-staple", admin_name="Admin"
+    )
+    data: dict[str, Any] = {
+        "provider": "smtp_imap",
+        "email": SENDER,
+        "display_name": "Alice",
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
+    }
+    if imap:
+        data["imap"] = {"security": "none", **imap}
+    box = mailboxes.create_mailbox(admin, data)
+    box.per_hour, box.per_day, box.min_spacing_seconds = 10_000, 100_000, 0
+    box.save()
+    people = []
+    for i in range(recipients):
+        person = Person.objects.create(first_name=f"R{i}", last_name="Chaos")
+        EmailAddress.objects.create(person=person, email=f"r{i}@chaos.test", is_primary=True)
+        people.append(person)
+    sequence = authoring.create_sequence(
+        admin,
+        name="Chaos",
+        settings=ALL_DAY,
+        steps=[
+            StepInput(delay_days=0, subject="Hello {{ person.first_name }}", body_html="<p>Hi!</p>")
+        ],
+    )
+    authoring.publish(admin, sequence.pk)
+    outcomes = enrollment.enroll(
+        admin, sequence.pk, [Recipient(p.pk) for p in people], mailbox_id=box.pk
+    )
+    refused = [o for o in outcomes if not o.enrolled]
+    if refused:
+        raise RuntimeError(f"enrollment refused: {refused[:3]}")
+    return len(outcomes)
+
+
+def _counts() -> dict[str, dict[str, int]]:
+    from django.db.models import Count
+
+    from sequencer.sequences.models import Enrollment, ScheduledEmail
+
+    def by(model: Any, field: str) -> dict[str, int]:
+        return {row[field]: row["n"] for row in model.objects.values(field).annotate(n=Count("id"))}
+
+    return {"emails": by(ScheduledEmail, "state"), "enrollments": by(Enrollment, "status")}
+
+
+def _rows() -> list[dict[str, Any]]:
+    from sequencer.sequences.models import ScheduledEmail
+
+    return [
+        {
+            "id": e.pk,
+            "message_id": e.message_id,
+            "state": e.state,
+            "last_error": e.last_error,
+            "attempts": e.attempts,
+            "enrollment_status": e.enrollment.status,
+        }
+        for e in ScheduledEmail.objects.select_related("enrollment").order_by("id")
+    ]
+
+
+class _Logged:
+    """A provider that logs what it did to the worker's event log (see the module doc)."""
+
+    def __init__(self, inner: Any, event: Callable[..., None], on_accept: Callable[[], None]):
+        self._inner = inner
+        self._event = event
+        self._on_accept = on_accept
+
+    def send(self, message: Any, **kwargs: Any) -> Any:
+        result = self._inner.send(message, **kwargs)
+        self._event("accepted", str(message["Message-ID"]).strip())
+        self._on_accept()
+        return result
+
+    def find_sent(self, message_id: str) -> Any:
+        found = self._inner.find_sent(message_id)
+        self._event("found", message_id, str(found))
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this worker if the fork server dies, so that no worker outlives a test."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _worker_main(options: dict[str, Any]) -> None:
+    """The forked child: run one worker until SIGTERM (or SIGKILL)."""
+    from datetime import timedelta
+
+    import sequencer.engine.worker as worker_module
+    from sequencer.mail.mailboxes import provider_for
+
+    random.seed()
+    _die_with_parent()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    log_dir = Path(options["log_dir"])
+    out = os.open(
+        log_dir / f"worker-{os.getpid()}.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+    )
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    events = os.open(
+        log_dir / f"events-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+    )
+    worker = worker_module.Worker(
+        lease=timedelta(seconds=float(options.get("lease", 300))),
+        batch_size=int(options.get("batch_size", 20)),
+    )
+
+    def event(*fields: str) -> None:
+        os.write(events, (" ".join((fields[0], worker.name, *fields[1:])) + "\n").encode())
+
+    accepted = 0
+    die_after = int(options.get("die_after_accept") or 0)
+
+    def on_accept() -> None:
+        nonlocal accepted
+        accepted += 1
+        if die_after and accepted >= die_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    worker.provider_for = lambda mailbox: _Logged(provider_for(mailbox), event, on_accept)  # type: ignore[assignment,return-value]
+    claim_due = worker_module.claim_due
+
+    def logged_claim(*args: Any, **kwargs: Any) -> list[int]:
+        ids = claim_due(*args, **kwargs)
+        if ids:
+            event("claim", ",".join(map(str, ids)))
+        return ids
+
+    worker_module.claim_due = logged_claim  # type: ignore[assignment]
+    worker.run(stop, idle_seconds=float(options.get("idle", 0.1)))
+
+
+def _serve() -> None:
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    # Everything a worker needs, imported once here rather than in every child.
+    for module in ("sequencer.engine.worker", "sequencer.mail.mailboxes", "imapclient"):
+        importlib.import_module(module)
+
+    children: dict[int, int | None] = {}  # pid -> exit status once reaped
+
+    def reap(pid: int, block: bool) -> int | None:
+        if children.get(pid) is None:
+            done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+            if done:
+                children[pid] = status
+        return children[pid]
+
+    def describe(status: int | None) -> dict[str, Any]:
+        if status is None:
+            return {"alive": True}
+        if os.WIFSIGNALED(status):
+            return {"alive": False, "signal": os.WTERMSIG(status)}
+        return {"alive": False, "exit_code": os.WEXITSTATUS(status)}
+
+    def spawn(options: dict[str, Any]) -> int:
+        connections.close_all()  # a child must never share the server's connection
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _worker_main(options)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = None
+        return pid
+
+    def wait(pid: int, seconds: float) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while reap(pid, block=False) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return describe(children[pid])
+
+    def kill(pid: int, signum: int = signal.SIGKILL, seconds: float = 30.0) -> dict[str, Any]:
+        if reap(pid, block=False) is None:
+            os.kill(pid, signum)  # not reaped yet, so the pid is still this child's
+        return wait(pid, seconds)
+
+    def stop_all() -> None:
+        for pid in list(children):
+            if reap(pid, block=False) is None:
+                os.kill(pid, signal.SIGKILL)
+                reap(pid, block=True)
+
+    commands: dict[str, Callable[..., Any]] = {
+        "setup": _setup,
+        "counts": _counts,
+        "rows": _rows,
+        "spawn": lambda **options: spawn(options),
+        "alive": lambda pid: describe(reap(pid, block=False)),
+        "wait": wait,
+        "kill": kill,
+    }
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            name = request.pop("cmd")
+            if name == "quit":
+                break
+            try:
+                reply: dict[str, Any] = {"result": commands[name](**request)}
+            except Exception as exc:
+                import traceback
+
+                traceback.print_exc()
+                reply = {"error": f"{type(exc).__name__}: {exc}"}
+            finally:
+                connections.close_all()
+            sys.stdout.write(json.dumps(reply) + "\n")
+            sys.stdout.flush()
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    _serve()
