@@ -132,16 +132,25 @@ def _thread(
 
 def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepared | None:
     """Step 1: re-check and commit *sending*; ``None`` when nothing is to be sent now."""
+    enrollment_id = (
+        ScheduledEmail.objects.filter(pk=email_id).values_list("enrollment_id", flat=True).first()
+    )
+    if enrollment_id is None:
+        return None
     with transaction.atomic():
-        email = (
-            ScheduledEmail.objects.select_for_update()
-            .select_related("enrollment__version", "enrollment__person", "enrollment__sequence")
-            .filter(pk=email_id)
-            .first()
+        # Locks are always taken enrollment, then email, then mailbox (as exits and
+        # pauses do), so concurrent transactions cannot deadlock on PostgreSQL. Holding
+        # the enrollment also orders this check against a reply or an unsubscribe: either
+        # they are seen here, or this email was committed as sending before they arrived.
+        enrollment = (
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("version", "person", "sequence")
+            .get(pk=enrollment_id)
         )
+        email = ScheduledEmail.objects.select_for_update().filter(pk=email_id).first()
         if email is None or email.state != EmailState.CLAIMED or email.lease_owner != owner:
             return None  # our lease expired and another worker took over, or it was cancelled
-        enrollment = email.enrollment
+        email.enrollment = enrollment
         # Locking the mailbox serialises the pacing decision across workers.
         mailbox = Mailbox.objects.select_for_update().get(pk=email.mailbox_id)
         now = clock.now()
@@ -226,7 +235,8 @@ def deliver(prepared: Prepared, provider: MailProvider, clock: Clock) -> None:
         _mailbox_failed(email, exc, clock)
     except MessageRejected as exc:
         with transaction.atomic():
-            _fail(email, Enrollment.objects.select_for_update().get(pk=enrollment.pk), exc.message)
+            locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+            _fail(email, locked, exc.message)
     except OutcomeUnknown as exc:
         _mark_unknown(email, exc.message)
     except Exception as exc:  # a bug or an unclassified error: the outcome is not known
@@ -250,6 +260,11 @@ def record_sent(
 ) -> None:
     """Mark sent and schedule the next step (or complete the enrollment)."""
     with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("version")
+            .get(pk=email.enrollment_id)
+        )
         updated = ScheduledEmail.objects.filter(
             pk=email.pk, state__in=(EmailState.SENDING, EmailState.UNKNOWN)
         ).update(
@@ -262,11 +277,6 @@ def record_sent(
         )
         if not updated:
             return
-        enrollment = (
-            Enrollment.objects.select_for_update()
-            .select_related("version")
-            .get(pk=email.enrollment_id)
-        )
         if enrollment.status != EnrollmentStatus.ACTIVE:
             return  # a reply or a removal arrived meanwhile: nothing more goes out
         next_step = email.step + 1
@@ -296,8 +306,8 @@ def _retry_later(email: ScheduledEmail, exc: TransientFailure, clock: Clock) -> 
     with transaction.atomic():
         if email.attempts >= MAX_ATTEMPTS:
             enrollment = Enrollment.objects.select_for_update().get(pk=email.enrollment_id)
-            ScheduledEmail.objects.filter(pk=email.pk).update(attempted_at=None)
             email.attempted_at = None
+            email.save(update_fields=["attempted_at"])
             _fail(email, enrollment, f"Gave up after {email.attempts} attempts: {exc.message}")
             return
         # A failed attempt did not send anything: it must not count against the limits.
@@ -310,10 +320,10 @@ def _bounced(email: ScheduledEmail, reason: str) -> None:
     from sequencer.sequences.enrollment import exit_enrollment
 
     with transaction.atomic():
+        exit_enrollment(email.enrollment_id, ExitReason.BOUNCED)  # enrollment lock first
         ScheduledEmail.objects.filter(pk=email.pk).update(
             state=EmailState.BOUNCED, last_error=reason, lease_until=None
         )
-        exit_enrollment(email.enrollment_id, ExitReason.BOUNCED)
 
 
 def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) -> None:

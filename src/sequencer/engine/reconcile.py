@@ -28,11 +28,18 @@ from sequencer.sequences.models import EmailState, Enrollment, ScheduledEmail
 
 log = logging.getLogger(__name__)
 
-# Providers that file every accepted message in Sent themselves; a search that finds
-# nothing there (once the provider had time to file it) means it was not accepted.
-SELF_FILING = (Provider.GMAIL, Provider.MICROSOFT)
-# How long after the lost attempt to trust a negative search on those providers.
-FILING_DELAY = timedelta(minutes=2)
+# Providers whose "not in Sent" proves "not sent": Gmail files every message it accepts
+# under the Message-ID we gave it. Microsoft 365 is left out on purpose: a threaded
+# reply goes through createReply, whose Message-ID is set by a later PATCH that has not
+# been confirmed to stick on every tenant, so a negative search there proves nothing.
+SELF_FILING = (Provider.GMAIL,)
+# How long after the lost attempt before a negative search is trusted: longer than any
+# send could still be running (a lease plus the provider's own filing delay).
+FILING_DELAY = timedelta(minutes=15)
+# A search that keeps failing (IMAP down) is retried this often, for at most a day;
+# then the email is failed with "outcome unknown" so that a person looks at it.
+SEARCH_RETRY = timedelta(minutes=5)
+SEARCH_GIVE_UP = timedelta(hours=24)
 
 OUTCOME_UNKNOWN = (
     "The outcome of sending is unknown (the worker stopped while the provider had the "
@@ -60,38 +67,56 @@ def settle_unknown(
     *,
     limit: int = 50,
 ) -> int:
+    """Decide the unknown emails whose next check is due; the number decided.
+
+    ``due_at`` of an unknown row is when to look again, so a mailbox whose searches
+    keep failing waits its turn instead of starving the others.
+    """
     settled = 0
     for email in (
-        ScheduledEmail.objects.filter(state=EmailState.UNKNOWN)
+        ScheduledEmail.objects.filter(state=EmailState.UNKNOWN, due_at__lte=now)
         .select_related("mailbox", "enrollment")
-        .order_by("attempted_at")[:limit]
+        .order_by("due_at")[:limit]
     ):
         mailbox = email.mailbox
+        attempted = email.attempted_at or now
         try:
             found = provider_for(mailbox).find_sent(email.message_id)
-        except Exception as exc:  # the search itself failed: try again next tick
-            log.warning("could not search Sent for %s: %s", email.message_id, exc)
+        except Exception as exc:
+            if now - attempted >= SEARCH_GIVE_UP:
+                _fail_unknown(email, f"{OUTCOME_UNKNOWN} The last search failed: {exc}")
+                settled += 1
+            else:
+                log.warning("could not search Sent for %s: %s", email.message_id, exc)
+                _check_again(email, now + SEARCH_RETRY)
             continue
         if found:
-            on_sent(email, email.attempted_at or now)
+            on_sent(email, attempted)
         elif found is False and mailbox.provider in SELF_FILING:
-            if email.attempted_at and now - email.attempted_at < FILING_DELAY:
+            if now - attempted < FILING_DELAY:
+                _check_again(email, attempted + FILING_DELAY)
                 continue
             ScheduledEmail.objects.filter(pk=email.pk, state=EmailState.UNKNOWN).update(
                 state=EmailState.SCHEDULED, due_at=now, lease_until=None, lease_owner=""
             )
         else:
-            _fail_unknown(email)
+            _fail_unknown(email, OUTCOME_UNKNOWN)
         settled += 1
     return settled
 
 
+def _check_again(email: ScheduledEmail, when: datetime) -> None:
+    ScheduledEmail.objects.filter(pk=email.pk, state=EmailState.UNKNOWN).update(due_at=when)
+
+
 @transaction.atomic
-def _fail_unknown(email: ScheduledEmail) -> None:
+def _fail_unknown(email: ScheduledEmail, reason: str) -> None:
+    # Enrollment first: the lock order every engine transaction follows.
+    enrollment = Enrollment.objects.select_for_update().filter(pk=email.enrollment_id).first()
     updated = ScheduledEmail.objects.filter(pk=email.pk, state=EmailState.UNKNOWN).update(
-        state=EmailState.FAILED, last_error=OUTCOME_UNKNOWN
+        state=EmailState.FAILED, last_error=reason
     )
-    if updated:
-        Enrollment.objects.filter(pk=email.enrollment_id, status=EnrollmentStatus.ACTIVE).update(
-            status=EnrollmentStatus.FAILED, failure_reason=OUTCOME_UNKNOWN
-        )
+    if updated and enrollment is not None and enrollment.status == EnrollmentStatus.ACTIVE:
+        enrollment.status = EnrollmentStatus.FAILED
+        enrollment.failure_reason = reason
+        enrollment.save(update_fields=["status", "failure_reason"])

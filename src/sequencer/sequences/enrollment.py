@@ -297,7 +297,8 @@ def _cancel_pending(enrollment: Enrollment) -> int:
 
 def _locked(enrollment_id: int) -> Enrollment:
     return (
-        Enrollment.objects.select_for_update()
+        # "of self": lock the enrollment only, not the version and mailbox it joins.
+        Enrollment.objects.select_for_update(of=("self",))
         .select_related("version", "mailbox")
         .get(pk=enrollment_id)
     )

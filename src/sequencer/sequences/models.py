@@ -336,9 +336,10 @@ class ScheduledEmail(models.Model):
                 condition=models.Q(state__in=["claimed", "sending"]),
                 name="leased_emails",
             ),
-            # Emails whose outcome was lost: rare, but looked for on every tick.
+            # Emails whose outcome was lost, by when to search for them again: rare, but
+            # looked for on every tick.
             models.Index(
-                fields=["attempted_at"],
+                fields=["due_at"],
                 condition=models.Q(state="unknown"),
                 name="unknown_emails",
             ),
