@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -21,6 +22,7 @@ from sequencer.sequences import access, delegation, enrollment
 from sequencer.sequences.authoring import latest_version
 from sequencer.sequences.models import Enrollment
 from sequencer.sequences.preview import PreviewEmail, preview_enrollment, preview_person
+from sequencer.sequences.stats import Figures, sequence_stats
 from sequencer.workspace.models import Notification
 
 router = Router(tags=["Enrollments"])
@@ -116,6 +118,42 @@ class PreviewOut(Schema):
     html: str
     text: str
     problem: str | None
+
+
+class FiguresOut(Schema):
+    sent: int
+    replied: int
+    bounced: int
+    unsubscribed: int
+    meetings: int
+    reply_rate: float | None
+    bounce_rate: float | None
+    unsubscribe_rate: float | None
+    meeting_rate: float | None
+
+
+class StepFiguresOut(FiguresOut):
+    step: int
+
+
+class StatsOut(Schema):
+    enrolled: int
+    active: int
+    completed: int
+    emails_sent: int
+    overall: FiguresOut
+    steps: list[StepFiguresOut]
+
+
+def _figures(f: Figures) -> dict[str, Any]:
+    return {
+        "sent": f.sent,
+        "replied": f.replied,
+        "bounced": f.bounced,
+        "unsubscribed": f.unsubscribed,
+        "meetings": f.meetings,
+        **f.rates(),
+    }
 
 
 class NotificationOut(Schema):
@@ -265,6 +303,25 @@ def preview_for_person(
             "This person has no email address.", field="person_id", code="no_address"
         )
     return _preview_out(preview_person(version, person, address, mailbox, system_clock.now()))
+
+
+@router.get("/sequences/{sequence_id}/stats", response=StatsOut)
+def stats(request: HttpRequest, sequence_id: int) -> StatsOut:
+    """Sent, replied, bounced, unsubscribed and meetings, per step and overall, with rates.
+
+    Overall figures are per recipient reached; per-step figures per email sent."""
+    with _answers():
+        sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
+    version = latest_version(sequence)
+    result = sequence_stats(sequence, len(version.steps) if version else 0)
+    return StatsOut(
+        enrolled=result.enrolled,
+        active=result.active,
+        completed=result.completed,
+        emails_sent=result.emails_sent,
+        overall=FiguresOut(**_figures(result.overall)),
+        steps=[StepFiguresOut(step=i, **_figures(f)) for i, f in enumerate(result.steps)],
+    )
 
 
 @router.get("/enrollments/{enrollment_id}", response=EnrollmentOut)

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 
 from sequencer.clock import Clock, system_clock
 from sequencer.sequences.models import Suppression
+from sequencer.workspace.models import User
 
 _SALT = "sequencer.unsubscribe.v1"
 
@@ -125,3 +126,32 @@ def unsubscribe(claim: UnsubscribeClaim, *, source: str, clock: Clock = system_c
     for enrollment_id in open_ids:
         exit_enrollment(enrollment_id, ExitReason.UNSUBSCRIBED, clock=clock)
     return len(open_ids)
+
+
+def lift(
+    suppression_id: int, actor: User, *, note: str = "", clock: Clock = system_clock
+) -> Suppression:
+    """Lift an active suppression (admins only), leaving an audit entry."""
+    from sequencer.workspace.models import AuditEntry
+
+    if not actor.is_admin:
+        raise PermissionError("Only workspace admins can lift a suppression.")
+    with transaction.atomic():
+        row = Suppression.objects.select_for_update().get(pk=suppression_id)
+        if row.lifted_at is not None:
+            return row
+        row.lifted_at = clock.now()
+        row.lifted_by = actor
+        row.save(update_fields=["lifted_at", "lifted_by"])
+        AuditEntry.objects.create(
+            actor=actor,
+            action="suppression.lifted",
+            target=f"suppression:{row.pk}",
+            detail={
+                "sender_email": row.sender_email,
+                "recipient_email": row.recipient_email,
+                "reason": row.reason,
+                "note": note,
+            },
+        )
+    return row
