@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from sequencer.api import errors
 from sequencer.api.auth import SessionAuth, TokenAuth
+from sequencer.api.calendars import router as calendars_router
 from sequencer.api.compliance import router as compliance_router
 from sequencer.api.crm import router as crm_router
 from sequencer.api.delegation import router as delegation_router
@@ -35,3 +36,4 @@ api.add_router("", mailboxes_router)
 api.add_router("", delegation_router)
 api.add_router("", enrollments_router)
 api.add_router("", compliance_router)
+api.add_router("", calendars_router)

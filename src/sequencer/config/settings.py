@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "sequencer.crm",
     "sequencer.sequences",
     "sequencer.mail",
+    "sequencer.calendars",
     "sequencer.web",
 ]
 
