@@ -1,0 +1,31 @@
+"""Inbound mail, normalised into events the engine acts on.
+
+``classify(raw, mailbox_address=..., received_at=...)`` reads one raw message and says
+what it is: a person's reply, an unsubscribe request, an auto-reply (with the stated
+return date), a bounce (hard or soft, with the bounced Message-ID), a calendar
+invitation or answer, the mailbox's own sent copy, or something else. It is pure (no
+Django, database, network or clock) and never raises, so a sync worker can call it on
+anything a mailbox hands over.
+"""
+
+from sequencer.mail.inbound.classify import classify
+from sequencer.mail.inbound.events import (
+    KINDS,
+    Attendee,
+    BounceInfo,
+    InboundEvent,
+    Kind,
+    MeetingInfo,
+    MeetingMethod,
+)
+
+__all__ = [
+    "KINDS",
+    "Attendee",
+    "BounceInfo",
+    "InboundEvent",
+    "Kind",
+    "MeetingInfo",
+    "MeetingMethod",
+    "classify",
+]
