@@ -55,16 +55,43 @@ def earliest_send(
     """The earliest instant ≥ ``at`` at which one more email keeps every limit.
 
     ``recent_sends`` are the mailbox's sends (and sends in flight) of the last 24 hours,
-    in any order. With sends s₁ ≤ … ≤ sₙ, one more at t keeps "at most H in any hour"
-    exactly when fewer than H of them lie in (t - 1 h, t], that is when
-    t ≥ s₍ₙ₋H₊₁₎ + 1 h; likewise for the day. Every limit is a lower bound on t, so the
-    answer is the largest of those bounds and ``at``.
+    in any order. With sends s1 ≤ … ≤ sn, one more at t keeps "at most H in any hour"
+    exactly when fewer than H of them lie in (t - 1 h, t], that is when t ≥ s(n-H+1) + 1 h,
+    the H-th newest send plus an hour; likewise for the day.
     """
-    sends = sorted(recent_sends)
+    newest_first = sorted(recent_sends, reverse=True)
+
+    def nth_newest(n: int) -> datetime | None:
+        return newest_first[n - 1] if len(newest_first) >= n else None
+
+    return earliest_send_given(
+        at,
+        newest=nth_newest(1),
+        hour_cap_send=nth_newest(limits.per_hour),
+        day_cap_send=nth_newest(limits.per_day),
+        limits=limits,
+    )
+
+
+def earliest_send_given(
+    at: datetime,
+    *,
+    newest: datetime | None,
+    hour_cap_send: datetime | None,
+    day_cap_send: datetime | None,
+    limits: MailboxLimits,
+) -> datetime:
+    """:func:`earliest_send` from the only three sends it depends on: the newest (for the
+    spacing), the ``per_hour``-th newest and the ``per_day``-th newest (for the caps),
+    each ``None`` when there are not that many. The engine reads just these three from
+    the database instead of the whole day's sends. Every limit is a lower bound on the
+    answer, so the answer is the largest of them and ``at``.
+    """
     earliest = at
-    if sends:
-        earliest = max(earliest, sends[-1] + limits.min_spacing)
-    for cap, span in ((limits.per_hour, HOUR), (limits.per_day, DAY)):
-        if len(sends) >= cap:
-            earliest = max(earliest, sends[len(sends) - cap] + span)
+    if newest is not None:
+        earliest = max(earliest, newest + limits.min_spacing)
+    if hour_cap_send is not None:
+        earliest = max(earliest, hour_cap_send + HOUR)
+    if day_cap_send is not None:
+        earliest = max(earliest, day_cap_send + DAY)
     return earliest

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Subquery
 
 from sequencer.clock import Clock
 from sequencer.domain.lifecycle import EnrollmentStatus
-from sequencer.domain.pacing import MailboxLimits, earliest_send
+from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
 from sequencer.mail.compose import build_message, make_message_id
 from sequencer.mail.mailboxes import can_send, record_mailbox_failure
@@ -102,17 +103,40 @@ def _limits(mailbox: Mailbox) -> MailboxLimits:
     )
 
 
-def _recent_attempts(mailbox: Mailbox, now: datetime) -> list[datetime]:
-    attempts = ScheduledEmail.objects.filter(
-        mailbox=mailbox, attempted_at__gt=now - timedelta(hours=24)
-    ).values_list("attempted_at", flat=True)
-    return [at for at in attempts if at is not None]
+def _paced(mailbox: Mailbox, now: datetime) -> datetime:
+    """The earliest instant ≥ ``now`` at which one more send keeps the mailbox's limits.
+
+    The pacing rule needs only three of the last 24 hours' attempts (the newest, the
+    ``per_hour``-th and the ``per_day``-th newest); one query on the ``mailbox_attempts``
+    index reads them, so a send costs the same however many went out that day.
+    """
+    limits = _limits(mailbox)
+    recent = (
+        ScheduledEmail.objects.filter(mailbox_id=mailbox.pk, attempted_at__gt=now - DAY)
+        .order_by("-attempted_at")
+        .values("attempted_at")
+    )
+    newest, hourly, daily = (
+        Mailbox.objects.filter(pk=mailbox.pk)
+        .annotate(
+            newest=Subquery(recent[:1]),
+            hourly=Subquery(recent[limits.per_hour - 1 : limits.per_hour]),
+            daily=Subquery(recent[limits.per_day - 1 : limits.per_day]),
+        )
+        .values_list("newest", "hourly", "daily")
+        .get()
+    )
+    return earliest_send_given(
+        now, newest=newest, hour_cap_send=hourly, day_cap_send=daily, limits=limits
+    )
 
 
 def _thread(
     email: ScheduledEmail, threaded: bool
 ) -> tuple[ThreadRef | None, list[str], str | None]:
     """The earlier emails this one answers, and the first email's subject as sent."""
+    if email.step == 0:
+        return None, [], None  # the first email answers nothing
     earlier = list(
         ScheduledEmail.objects.filter(
             enrollment_id=email.enrollment_id, step__lt=email.step, state=EmailState.SENT
@@ -176,7 +200,7 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
             if allowed > now:
                 _reschedule(email, allowed)
                 return None
-        paced = earliest_send(now, _recent_attempts(mailbox, now), _limits(mailbox))
+        paced = _paced(mailbox, now)
         if paced > now:
             _reschedule(email, paced if email.skip_window else next_allowed_instant(paced, policy))
             return None

@@ -9,7 +9,8 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from django.db import close_old_connections
 
@@ -20,8 +21,53 @@ from sequencer.engine.reconcile import expire_leases, settle_unknown
 from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
+from sequencer.mail.sync.runner import sync_tick
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class _Holding(Protocol):
+    """A provider that can keep its connection open between sends (SMTP)."""
+
+    def hold_connection(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _TickProviders:
+    """The providers of one tick: one per mailbox, built from the mailbox row as the
+    email's re-check read it (a changed row gets a new one), with its connection kept
+    open between that mailbox's emails and closed when the tick ends."""
+
+    def __init__(self, make: Callable[[Mailbox], MailProvider]) -> None:
+        self._make = make
+        self._made: dict[int, tuple[datetime | None, MailProvider]] = {}
+
+    def __call__(self, mailbox: Mailbox) -> MailProvider:
+        known = self._made.get(mailbox.pk)
+        if known is not None and known[0] == mailbox.updated_at:
+            return known[1]
+        if known is not None:
+            self._close(known[1])
+        provider = self._make(mailbox)
+        if isinstance(provider, _Holding):
+            provider.hold_connection()
+        self._made[mailbox.pk] = (mailbox.updated_at, provider)
+        return provider
+
+    def close(self) -> None:
+        for _, provider in self._made.values():
+            self._close(provider)
+        self._made.clear()
+
+    @staticmethod
+    def _close(provider: MailProvider) -> None:
+        if isinstance(provider, _Holding):
+            try:
+                provider.close()
+            except Exception:  # the emails are recorded; a failed QUIT changes nothing
+                log.warning("could not close a mailbox connection", exc_info=True)
 
 
 @dataclass
@@ -55,20 +101,27 @@ class Worker:
         report = TickReport()
         now = self.clock.now()
         report.released, report.lost = expire_leases(now)
+        # Replies, bounces and returns from absence first, so that they stop or resume
+        # emails before any is claimed. It never raises: reading mail cannot stop sending.
+        sync_tick(now, owner=self.name, clock=self.clock)
         report.settled = settle_unknown(
             now, self.provider_for, lambda email, at: record_sent(email, at)
         )
         ids = claim_due(now, limit=self.batch_size, lease=self.lease, owner=self.name)
         report.claimed = len(ids)
-        for email_id in ids:
-            if send_one(
-                email_id,
-                owner=self.name,
-                clock=self.clock,
-                lease=self.lease,
-                provider_for=self.provider_for,
-            ):
-                report.handed_over += 1
+        providers = _TickProviders(self.provider_for)
+        try:
+            for email_id in ids:
+                if send_one(
+                    email_id,
+                    owner=self.name,
+                    clock=self.clock,
+                    lease=self.lease,
+                    provider_for=providers,
+                ):
+                    report.handed_over += 1
+        finally:
+            providers.close()
         return report
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:

@@ -134,6 +134,9 @@ class SmtpImapProvider:
         self.final_reply_timeout = max(final_reply_timeout, timeout)
         self._ssl_context = ssl_context
         self.append_to_sent = append_to_sent
+        # See hold_connection: the session a successful send left open for the next one.
+        self._hold = False
+        self._held: smtplib.SMTP | None = None
 
     # -- connections -----------------------------------------------------------------
 
@@ -337,6 +340,25 @@ class SmtpImapProvider:
         found = client.find_special_folder(SENT)
         return str(found) if found else None
 
+    def hold_connection(self) -> None:
+        """Keep the SMTP session open after each successful send, for the next one, until
+        :meth:`close`: one connection, TLS handshake and login for several messages, as
+        a mail client sends them. The worker holds it for one mailbox's emails of a tick.
+
+        A held session the server has meanwhile closed (its idle timeout, or a "421" to
+        the next MAIL) is replaced once by a new one; nothing was sent on it, since MAIL
+        is the first command of a transaction. After any failed send the session is
+        dropped, never reused.
+        """
+        self._hold = True
+
+    def close(self) -> None:
+        """End the held session (QUIT) and stop holding."""
+        self._hold = False
+        conn, self._held = self._held, None
+        if conn is not None:
+            _quit(conn)
+
     # -- MailProvider ----------------------------------------------------------------
 
     def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
@@ -351,21 +373,54 @@ class SmtpImapProvider:
         if not recipients:
             raise MessageRejected("The message has no recipient (To, Cc or Bcc).")
         data = wire_bytes(message)
-        conn = self._open_smtp()
-        try:
-            reply = self._transaction(conn, recipients, data)
-        except ProviderError:
-            # No QUIT: after a failure the server may be gone or hanging.
-            conn.close()
-            raise
-        _quit(conn)
+        reply = self._submit(recipients, data)
         self._append_sent_copy(data, message)
         return SendResult(server_reply=reply)
 
-    def _transaction(self, conn: smtplib.SMTP, recipients: list[str], data: bytes) -> str:
+    def _submit(self, recipients: list[str], data: bytes) -> str:
+        """One SMTP transaction, on the held session if there is one, else on a new one."""
+        reply: str | None = None
+        conn, self._held = self._held, None
+        if conn is not None:
+            try:
+                reply = self._transaction(conn, recipients, data, reused=True)
+            except _StaleSession:
+                conn.close()  # closed by the server while idle: nothing was sent on it
+                conn = None
+            except ProviderError:
+                conn.close()
+                raise
+        if conn is None:
+            conn = self._open_smtp()
+            try:
+                reply = self._transaction(conn, recipients, data)
+            except ProviderError:
+                # No QUIT: after a failure the server may be gone or hanging.
+                conn.close()
+                raise
+        assert reply is not None
+        if self._hold:
+            self._held = conn
+        else:
+            _quit(conn)
+        return reply
+
+    def _transaction(
+        self, conn: smtplib.SMTP, recipients: list[str], data: bytes, *, reused: bool = False
+    ) -> str:
         server = self.smtp
         try:
-            code, reply = conn.mail(self.email)
+            if conn.sock is not None:
+                # A held session's socket still has the longer wait of the last final reply.
+                conn.sock.settimeout(self.timeout)
+            try:
+                code, reply = conn.mail(self.email)
+            except OSError:
+                if reused:
+                    raise _StaleSession() from None
+                raise
+            if code == 421 and reused:
+                raise _StaleSession()
             if code != 250:
                 raise classify_smtp_reply(code, _reply_text(reply), stage="mail")
             for recipient in recipients:
@@ -530,6 +585,10 @@ class SmtpImapProvider:
             ),
             folder,
         )
+
+
+class _StaleSession(Exception):
+    """A held SMTP session turned out closed at MAIL, before anything was sent on it."""
 
 
 def _quit(conn: smtplib.SMTP) -> None:
