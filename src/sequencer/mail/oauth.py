@@ -48,10 +48,18 @@ GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
 GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
 # gmail.readonly is asked for now so that reply detection (mailbox sync) needs no second
 # consent later; openid + email tell who signed in.
-GOOGLE_SCOPES = ("openid", "email", GMAIL_SEND, GMAIL_READONLY)
+# Calendar read access lets "meeting booked" be noticed from the sender's calendar.
+GOOGLE_CALENDAR_READ = "https://www.googleapis.com/auth/calendar.events.readonly"
+GOOGLE_SCOPES = ("openid", "email", GMAIL_SEND, GMAIL_READONLY, GOOGLE_CALENDAR_READ)
 # offline_access is what makes Microsoft issue a refresh token; short scope names mean
 # Microsoft Graph's.
-MICROSOFT_SCOPES = ("offline_access", "Mail.Send", "Mail.ReadWrite", "User.Read")
+MICROSOFT_SCOPES = (
+    "offline_access",
+    "Mail.Send",
+    "Mail.ReadWrite",
+    "User.Read",
+    "Calendars.Read",
+)
 
 _STATE_SALT = "sequencer.mail.oauth.state"
 
@@ -342,8 +350,12 @@ def refresh_tokens(
         "client_secret": app.client_secret,
     }
     if app.provider == Provider.MICROSOFT:
-        # Microsoft's v2 endpoint wants the scopes again (the same or fewer).
-        data["scope"] = " ".join(app.scopes)
+        # Microsoft's v2 endpoint wants the scopes again, the same or fewer than were
+        # granted: ask for what this mailbox was granted, so a mailbox connected before a
+        # scope was added keeps refreshing (and sending) until its owner reconnects.
+        granted = str(tokens.get("scope") or "").split()
+        wanted = [scope for scope in app.scopes if not granted or scope in granted]
+        data["scope"] = " ".join(wanted or app.scopes)
     body = _post_form(endpoints(app).token, data, f"{app.label}'s token endpoint")
     return _tokens_from(body, clock, previous=tokens)
 
