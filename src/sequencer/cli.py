@@ -49,9 +49,12 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     stop = threading.Event()
     if not no_worker:
         from sequencer.engine.worker import Worker
+        from sequencer.mail.sync.runner import start_idle_loop
 
         # The embedded worker makes one process enough for a small team on SQLite.
-        threading.Thread(target=Worker().run, args=(stop,), name="worker", daemon=True).start()
+        embedded = Worker()
+        threading.Thread(target=embedded.run, args=(stop,), name="worker", daemon=True).start()
+        start_idle_loop(stop, owner=embedded.name)
     click.echo(f"Sequencer is serving on http://{host}:{port}/")
     try:
         waitress_serve(application, host=host, port=port, threads=threads, ident="sequencer")
@@ -84,6 +87,10 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    from sequencer.mail.sync.runner import start_idle_loop
+
+    # Replies arrive through IMAP IDLE within seconds, not at the next poll.
+    start_idle_loop(stop, owner=engine.name)
     click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")
     engine.run(stop, idle_seconds=idle_seconds)
 

@@ -304,3 +304,34 @@ def fault_proxy() -> Iterator[Callable[[str], FaultProxy]]:
     finally:
         for proxy in started:
             proxy.stop()
+
+
+# -- CalDAV ---------------------------------------------------------------------------------
+#
+# radicale_session       session   :class:`Radicale` (CalDAV) with users alice and bob
+#                                  (``RADICALE_USERS``), each with one calendar
+# radicale               function  the same server, every user back to one empty calendar
+
+from tests.peers.radicale import Radicale  # noqa: E402
+
+RADICALE_USERS = {"alice": "secret", "bob": "bobpass"}
+
+
+@pytest.fixture(scope="session")
+def radicale_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    server = Radicale(tmp_path_factory.mktemp("radicale"), RADICALE_USERS)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        _missing_peer(f"{exc} (Radicale is a dev dependency: run `uv sync`).")
+        return
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def radicale(radicale_session: Radicale) -> Radicale:
+    radicale_session.reset()
+    return radicale_session

@@ -84,6 +84,7 @@ class SettingsIn(_In):
     include_signature: StrictBool | None = None
     exit_on_reply: StrictBool | None = None
     exit_on_meeting_booked: StrictBool | None = None
+    pause_on_out_of_office: StrictBool | None = None
 
 
 class StepIn(_In):
@@ -134,6 +135,7 @@ class SettingsOut(Schema):
     include_signature: bool
     exit_on_reply: bool
     exit_on_meeting_booked: bool
+    pause_on_out_of_office: bool = True
 
 
 class StepOut(Schema):

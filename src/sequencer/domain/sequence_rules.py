@@ -86,8 +86,11 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
     "include_signature": True,
     "exit_on_reply": True,
     "exit_on_meeting_booked": False,
+    # An out-of-office that states a return date pauses the recipient until then.
+    "pause_on_out_of_office": True,
 }
 _BOOLEANS = (
+    "pause_on_out_of_office",
     "business_days_only",
     "use_recipient_time_zone",
     "thread_emails",

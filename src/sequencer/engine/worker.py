@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from django.db import close_old_connections
 
+from sequencer.calendars.sync import sync_calendars
 from sequencer.clock import Clock, system_clock
 from sequencer.engine.claim import claim_due
 from sequencer.engine.dispatch import record_sent, send_one
@@ -122,6 +123,8 @@ class Worker:
                     report.handed_over += 1
         finally:
             providers.close()
+        # Meetings booked in senders' calendars (bounded in time; never raises).
+        sync_calendars(now, owner=self.name, clock=self.clock)
         return report
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:

@@ -135,3 +135,109 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Reading the mailbox: sync cursors and inbound messages ----------------------------
+
+
+class SyncCursor(models.Model):
+    """How far one folder of a mailbox has been read, and who is reading it now.
+
+    IMAP keeps ``(uidvalidity, last_uid)``: UIDs only mean something together with the
+    folder's UIDVALIDITY, so a new UIDVALIDITY throws ``last_uid`` away (RFC 9051 §2.3.1.1).
+    Gmail keeps the ``history_id`` to list changes from; Microsoft Graph the
+    ``delta_link`` of its last delta round (or, where delta is not offered, a
+    ``watermark``: the newest arrival time seen). ``watermark`` also bounds the date
+    window re-read after UIDVALIDITY changed.
+
+    ``lease_owner``/``lease_until`` make sure that one worker at a time reads a mailbox:
+    taking the lease is a conditional UPDATE, and an expired lease is anyone's.
+    """
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="sync_cursors")
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.PositiveBigIntegerField(null=True, blank=True)
+    last_uid = models.PositiveBigIntegerField(default=0)
+    history_id = models.CharField(max_length=64, blank=True)
+    delta_link = models.TextField(blank=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    # The last pass that completed, and the last one tried (failed ones too): the first
+    # bounds how far back a re-read looks, the second when the next pass is due.
+    synced_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "folder"], name="mail_one_cursor_per_folder")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.folder}"
+
+
+class InboundMessageManager(models.Manager["InboundMessage"]):
+    def get_queryset(self) -> models.QuerySet[InboundMessage]:
+        # The raw bytes load only when read: listing messages must not pull every body.
+        return super().get_queryset().defer("raw")
+
+
+class InboundMessage(models.Model):
+    """One message read from a connected mailbox, kept with its raw bytes.
+
+    ``message_id`` is the message's Message-ID (or, for a message without one, a stand-in
+    derived from its bytes); one row per Message-ID and mailbox is what makes reading a
+    message twice (a re-sync, a new UIDVALIDITY, two workers) harmless.
+    ``processed_at`` is set once the engine has acted on it. The raw bytes are kept
+    whole for messages that concern an enrollment (they are what its timeline shows);
+    of the rest of the inbox only the header is kept.
+    """
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="inbound")
+    folder = models.CharField(max_length=255, blank=True)
+    uidvalidity = models.PositiveBigIntegerField(null=True, blank=True)
+    uid = models.PositiveBigIntegerField(null=True, blank=True)
+    provider_id = models.CharField(max_length=255, blank=True)  # Gmail / Graph message id
+    provider_thread_id = models.CharField(max_length=255, blank=True)  # threadId / conversationId
+    message_id = models.CharField(max_length=998)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    raw = models.BinaryField()
+    received_at = models.DateTimeField()
+    kind = models.CharField(max_length=24)
+    enrollment = models.ForeignKey(
+        "sequences.Enrollment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_messages",
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InboundMessageManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox", "message_id"], name="mail_inbound_once_per_mailbox"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="mail_inbound_unprocessed",
+            ),
+            # "Have we read this Gmail/Graph message already?" before downloading it.
+            models.Index(
+                fields=["mailbox", "provider_id"],
+                condition=~models.Q(provider_id=""),
+                name="mail_inbound_provider_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id}"

@@ -337,7 +337,8 @@ def pause(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> Enr
         _move(enrollment, Status.PAUSED)
         enrollment.status = Status.PAUSED
         enrollment.paused_at = clock.now()
-        enrollment.save(update_fields=["status", "paused_at"])
+        enrollment.resume_at = None  # paused by a person: only a person resumes it
+        enrollment.save(update_fields=["status", "paused_at", "resume_at"])
         _cancel_pending(enrollment)
     return enrollment
 
@@ -390,7 +391,8 @@ def resume(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> En
         enrollment.status = Status.ACTIVE
         enrollment.failure_reason = ""
         enrollment.paused_at = None
-        enrollment.save(update_fields=["status", "failure_reason", "paused_at"])
+        enrollment.resume_at = None  # a person resuming early overrides an absence
+        enrollment.save(update_fields=["status", "failure_reason", "paused_at", "resume_at"])
         next_step = (sent[-1].step + 1) if sent else 0
         if not live and next_step < len(enrollment.version.steps):
             after = sent[-1].sent_at or now if sent else enrollment.enrolled_at

@@ -256,6 +256,8 @@ class Enrollment(models.Model):
     enrolled_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # Set when an out-of-office reply paused the enrollment: the worker resumes it then.
+    resume_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -265,7 +267,15 @@ class Enrollment(models.Model):
                 name="one_open_enrollment_per_person",
             )
         ]
-        indexes = [models.Index(fields=["mailbox", "status"])]
+        indexes = [
+            models.Index(fields=["mailbox", "status"]),
+            # What the worker resumes on each tick: only enrollments paused until a date.
+            models.Index(
+                fields=["resume_at"],
+                condition=models.Q(resume_at__isnull=False),
+                name="enrollment_resume_at",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} in {self.sequence_id} ({self.status})"
@@ -345,6 +355,13 @@ class ScheduledEmail(models.Model):
             ),
             models.Index(fields=["mailbox", "attempted_at"], name="mailbox_attempts"),
             models.Index(fields=["message_id"], name="email_message_id"),
+            # Inbound mail is matched to what was sent by the provider's thread too
+            # (Gmail threadId, Graph conversationId).
+            models.Index(
+                fields=["mailbox", "thread_id"],
+                condition=~models.Q(thread_id=""),
+                name="email_thread_id",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -402,3 +419,48 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_email} from {self.sender_email}"
+
+
+class EnrollmentEventKind(models.TextChoices):
+    REPLIED = "replied", "Replied"
+    ASKED_TO_STOP = "asked_to_stop", "Asked to stop"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed by email"
+    OUT_OF_OFFICE = "out_of_office", "Out of office"
+    PAUSED_OUT_OF_OFFICE = "paused_out_of_office", "Paused while out of office"
+    RESUMED = "resumed", "Resumed after out of office"
+    BOUNCED = "bounced", "Bounced"
+    BOUNCE_DELAYED = "bounce_delayed", "Delivery delayed"
+    MEETING = "meeting", "Meeting invitation"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+
+
+class EnrollmentEvent(models.Model):
+    """Something that happened to one enrollment, for its timeline. Rows are only added.
+
+    Events read from the mailbox point at the :class:`~sequencer.mail.models.InboundMessage`
+    they came from, whose raw bytes are kept.
+    """
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=EnrollmentEventKind.choices)
+    occurred_at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+    inbound_message = models.ForeignKey(
+        "mail.InboundMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrollment_events",
+    )
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["enrollment", "occurred_at"], name="enrollment_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.enrollment_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError("Timeline events are only ever added.")
+        super().save(*args, **kwargs)

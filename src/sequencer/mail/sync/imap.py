@@ -1,0 +1,383 @@
+"""Reading a mailbox's inbox over IMAP: UID cursors, UIDVALIDITY, IDLE, polling.
+
+**Cursor.** A UID means something only together with the folder's UIDVALIDITY (RFC 9051
+§2.3.1.1), so the cursor is ``(folder, uidvalidity, last_uid)``. Each pass selects the
+folder read-only (EXAMINE: nothing is marked read) and asks for ``UID SEARCH UID
+<last_uid+1>:*``. That range always includes the highest UID even when it is not new
+(§6.4.4), so the answer is filtered. Messages are fetched with ``BODY.PEEK[]`` and handed
+to :func:`sequencer.mail.inbound_apply.ingest` one by one, in UID order, and the cursor
+moves after each one: a pass that stops halfway resumes where it stopped.
+
+**A new UIDVALIDITY** (the folder was recreated, or the server rebuilt its index) makes
+every stored UID meaningless. The folder is then re-read by date: ``SEARCH SINCE`` from a
+window before the last successful pass, the Message-IDs of those messages fetched
+first, and only the ones this mailbox has not stored already are downloaded. Nothing is
+acted on twice, because inbound messages are stored once per mailbox and Message-ID,
+and nothing is lost, because the window reaches back past the last pass. The cursor
+takes the new UIDVALIDITY only once the re-read is complete.
+
+**The first pass** of a new mailbox is the same date-window read.
+
+**IDLE** (RFC 2177) keeps one connection per mailbox open and lets the server say when
+mail arrives (``* n EXISTS``); :class:`IdleSession` then reads the new messages and goes
+back to IDLE. RFC 2177 allows a server to drop a client idle for 30 minutes, so IDLE is
+re-issued every :data:`IDLE_REISSUE_SECONDS` (with a pass, as a safety net). A server
+without IDLE is polled instead: ``NOOP`` and a pass every ``poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import threading
+import time as monotonic_time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import imapclient
+from django.db import close_old_connections, connection
+
+from sequencer.clock import Clock, system_clock
+from sequencer.mail import inbound_apply
+from sequencer.mail.inbound import classify
+from sequencer.mail.models import Mailbox, Security, SyncCursor
+from sequencer.mail.sync import leases
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 30.0
+# Messages fetched per FETCH command.
+FETCH_BATCH = 20
+# Larger messages are read up to this many bytes: the headers, text and any delivery
+# report come first; what is cut is the tail of big attachments.
+MAX_RAW_BYTES = 10 * 1024 * 1024
+# RFC 2177: "clients using IDLE are advised to terminate the IDLE and re-issue it at
+# least every 29 minutes".
+IDLE_REISSUE_SECONDS = 25 * 60
+# How far back a first pass, or a re-read after a UIDVALIDITY change, looks: at least
+# WINDOW, and from MARGIN before the last successful pass, but never more than MAX_WINDOW.
+WINDOW = timedelta(days=7)
+MARGIN = timedelta(days=1)
+MAX_WINDOW = timedelta(days=30)
+
+_BODY = f"BODY.PEEK[]<0.{MAX_RAW_BYTES}>"
+_MESSAGE_ID = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+
+
+def connect(
+    mailbox: Mailbox,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    ssl_context: ssl.SSLContext | None = None,
+) -> imapclient.IMAPClient:
+    """A logged-in IMAP connection to ``mailbox`` (password, or XOAUTH2 with its token)."""
+    tls = mailbox.imap_security == Security.TLS
+    context = ssl_context or ssl.create_default_context()
+    client = imapclient.IMAPClient(
+        mailbox.imap_host,
+        mailbox.imap_port or (993 if tls else 143),
+        ssl=tls,
+        ssl_context=context if tls else None,
+        timeout=timeout,
+    )
+    try:
+        # Aware datetimes for INTERNALDATE, not the local wall time.
+        client.normalise_times = False
+        if mailbox.imap_security == Security.STARTTLS:
+            client.starttls(context)
+        user = mailbox.imap_username or mailbox.email
+        token = (mailbox.oauth_tokens or {}).get("access_token")
+        if token:
+            client.oauth2_login(user, token)
+        else:
+            client.login(user, mailbox.imap_password or "")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.shutdown()
+        raise
+    return client
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _body(data: dict[bytes, Any]) -> bytes | None:
+    for key, value in data.items():
+        if key.startswith(b"BODY[") and isinstance(value, bytes | bytearray):
+            return bytes(value)
+    return None
+
+
+class FolderReader:
+    """One pass over one folder, for a worker holding the lease on its cursor."""
+
+    def __init__(
+        self,
+        client: imapclient.IMAPClient,
+        mailbox: Mailbox,
+        *,
+        owner: str,
+        cursor_id: int,
+        folder: str = leases.PRIMARY_FOLDER,
+        clock: Clock = system_clock,
+        lease_ttl: timedelta = leases.DEFAULT_TTL,
+    ) -> None:
+        self.client = client
+        self.mailbox = mailbox
+        self.owner = owner
+        self.cursor_id = cursor_id
+        self.folder = folder
+        self.clock = clock
+        self._keep_lease = leases.Keeper(cursor_id, owner, clock, lease_ttl)
+
+    def sync(self) -> int:
+        """Read what is new; the number of messages stored and acted on."""
+        info = self.client.select_folder(self.folder, readonly=True)
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        uidnext = int(info.get(b"UIDNEXT") or 0)
+        cursor = SyncCursor.objects.get(pk=self.cursor_id)
+        inbound_apply.process_unfinished(self.mailbox, clock=self.clock)
+        if cursor.uidvalidity != uidvalidity:
+            return self._reread(cursor, uidvalidity, uidnext)
+        return self._read_new(cursor, uidvalidity, uidnext)
+
+    # -- the usual pass: UIDs above the cursor --------------------------------------------
+
+    def _read_new(self, cursor: SyncCursor, uidvalidity: int, uidnext: int) -> int:
+        last = cursor.last_uid
+        done = 0
+        if not uidnext or uidnext - 1 > last:
+            found = self.client.search(["UID", f"{last + 1}:*"])
+            uids = sorted(uid for uid in found if uid > last)
+            done = self._read(uids, uidvalidity, move_cursor=True)
+        leases.save_cursor(self.cursor_id, self.owner, synced_at=self.clock.now(), last_error="")
+        return done
+
+    # -- after a new UIDVALIDITY, and the first pass: by date ----------------------------
+
+    def _reread(self, cursor: SyncCursor, uidvalidity: int, uidnext: int) -> int:
+        now = self.clock.now()
+        since = now - WINDOW
+        if cursor.synced_at is not None:
+            since = min(since, cursor.synced_at - MARGIN)
+        since = max(since, now - MAX_WINDOW)
+        top = uidnext - 1 if uidnext else max(self.client.search(["ALL"]) or [0])
+        if cursor.uidvalidity is not None:
+            log.info(
+                "%s %s: UIDVALIDITY changed (%s -> %s); re-reading since %s",
+                self.mailbox.email,
+                self.folder,
+                cursor.uidvalidity,
+                uidvalidity,
+                since.date(),
+            )
+        uids = sorted(uid for uid in self.client.search(["SINCE", since.date()]) if uid <= top)
+        fresh = self._not_stored(uids)
+        done = self._read(fresh, uidvalidity, move_cursor=False)
+        leases.save_cursor(
+            self.cursor_id,
+            self.owner,
+            uidvalidity=uidvalidity,
+            last_uid=top,
+            synced_at=now,
+            last_error="",
+        )
+        return done
+
+    def _not_stored(self, uids: list[int]) -> list[int]:
+        """The UIDs whose Message-ID this mailbox has not stored and acted on yet."""
+        keys: dict[int, str | None] = {}
+        for start in range(0, len(uids), 200):
+            batch = uids[start : start + 200]
+            for uid, data in self.client.fetch(batch, [_MESSAGE_ID]).items():
+                header = _body(data) or b""
+                event = classify(
+                    header, mailbox_address=self.mailbox.email, received_at=self.clock.now()
+                )
+                keys[uid] = event.message_id.strip() if event.message_id else None
+        known: set[str | None] = set(
+            inbound_apply.known_message_ids(self.mailbox, [k for k in keys.values() if k])
+        )
+        # A message without a Message-ID is fetched whole: its key is made from its bytes.
+        return [uid for uid in uids if uid in keys and keys[uid] not in known]
+
+    # -- fetching and handing over -----------------------------------------------------
+
+    def _read(self, uids: list[int], uidvalidity: int, *, move_cursor: bool) -> int:
+        done = 0
+        for start in range(0, len(uids), FETCH_BATCH):
+            batch = uids[start : start + FETCH_BATCH]
+            fetched = self.client.fetch(batch, [_BODY, "INTERNALDATE"])
+            for uid in batch:
+                self._keep_lease()
+                data = fetched.get(uid)
+                raw = _body(data) if data else None
+                if raw is not None:
+                    received = _aware(data.get(b"INTERNALDATE")) if data else None
+                    stored = inbound_apply.ingest(
+                        self.mailbox,
+                        raw,
+                        received_at=received,
+                        clock=self.clock,
+                        folder=self.folder,
+                        uid=uid,
+                        uidvalidity=uidvalidity,
+                    )
+                    done += stored is not None
+                # else: expunged meanwhile
+                if move_cursor:
+                    leases.save_cursor(self.cursor_id, self.owner, last_uid=uid)
+        return done
+
+
+def sync_folder(
+    mailbox: Mailbox,
+    *,
+    owner: str,
+    cursor_id: int,
+    clock: Clock = system_clock,
+    folder: str = leases.PRIMARY_FOLDER,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> int:
+    """One pass over ``folder`` on a new connection (the caller holds the lease)."""
+    client = connect(mailbox, timeout=timeout)
+    try:
+        return FolderReader(
+            client, mailbox, owner=owner, cursor_id=cursor_id, folder=folder, clock=clock
+        ).sync()
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+        with contextlib.suppress(Exception):
+            client.shutdown()
+
+
+def sync_once(
+    mailbox: Mailbox,
+    *,
+    owner: str,
+    clock: Clock = system_clock,
+    folder: str = leases.PRIMARY_FOLDER,
+    ttl: timedelta = leases.DEFAULT_TTL,
+) -> int | None:
+    """Take the folder's lease, make one pass, give the lease back; ``None`` when another
+    worker holds the lease."""
+    cursor = leases.acquire(mailbox.pk, owner, clock.now(), ttl=ttl, folder=folder)
+    if cursor is None:
+        return None
+    try:
+        return sync_folder(mailbox, owner=owner, cursor_id=cursor.pk, clock=clock, folder=folder)
+    finally:
+        leases.release(cursor.pk, owner)
+
+
+def _news(responses: list[Any]) -> bool:
+    """Whether IDLE responses announce new mail (``* n EXISTS``)."""
+    return any(
+        isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses
+    )
+
+
+class IdleSession:
+    """Holds one mailbox's lease and an IMAP connection waiting in IDLE, and reads new
+    mail as soon as the server announces it. Runs until ``stop`` is set, the lease is
+    lost, or the connection fails (the caller decides when to try again, and closes the
+    thread's database connection)."""
+
+    def __init__(
+        self,
+        mailbox_id: int,
+        *,
+        owner: str,
+        stop: threading.Event,
+        clock: Clock = system_clock,
+        lease_ttl: timedelta = leases.DEFAULT_TTL,
+        renew_seconds: float = 30.0,
+        check_seconds: float = 1.0,
+        reissue_seconds: float = IDLE_REISSUE_SECONDS,
+        poll_seconds: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.mailbox_id = mailbox_id
+        self.owner = owner
+        self.stop = stop
+        self.clock = clock
+        self.lease_ttl = lease_ttl
+        self.renew_seconds = renew_seconds
+        self.check_seconds = check_seconds
+        self.reissue_seconds = reissue_seconds
+        self.poll_seconds = poll_seconds
+        self.timeout = timeout
+        self.idling = threading.Event()  # set while waiting in IDLE (or between polls)
+
+    def run(self) -> None:
+        cursor = leases.acquire(self.mailbox_id, self.owner, self.clock.now(), ttl=self.lease_ttl)
+        if cursor is None:
+            return
+        try:
+            mailbox = Mailbox.objects.get(pk=self.mailbox_id)
+            client = connect(mailbox, timeout=self.timeout)
+            try:
+                reader = FolderReader(
+                    client, mailbox, owner=self.owner, cursor_id=cursor.pk, clock=self.clock
+                )
+                reader.sync()
+                if client.has_capability("IDLE"):
+                    self._idle(client, reader, cursor.pk)
+                else:
+                    self._poll(client, reader, cursor.pk)
+            finally:
+                with contextlib.suppress(Exception):
+                    client.logout()
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+        except leases.LeaseLost:
+            log.info("%s: mailbox %s taken over by another worker", self.owner, self.mailbox_id)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                leases.save_cursor(cursor.pk, self.owner, last_error=str(exc)[:2000])
+            raise
+        finally:
+            self.idling.clear()
+            with contextlib.suppress(Exception):
+                leases.release(cursor.pk, self.owner)
+
+    def _renew(self, cursor_id: int) -> None:
+        if not leases.renew(cursor_id, self.owner, self.clock.now(), ttl=self.lease_ttl):
+            raise leases.LeaseLost(f"mailbox {self.mailbox_id}")
+        # A long-lived thread: let Django drop a connection past its age (never one a
+        # caller holds a transaction open on).
+        if not connection.in_atomic_block:
+            close_old_connections()
+
+    def _idle(self, client: imapclient.IMAPClient, reader: FolderReader, cursor_id: int) -> None:
+        client.idle()
+        self.idling.set()
+        started = renewed = monotonic_time.monotonic()
+        while not self.stop.is_set():
+            responses = client.idle_check(timeout=self.check_seconds)
+            now = monotonic_time.monotonic()
+            if now - renewed >= self.renew_seconds:
+                self._renew(cursor_id)
+                renewed = now
+            news = _news(responses)
+            if news or now - started >= self.reissue_seconds:
+                self.idling.clear()
+                client.idle_done()
+                reader.sync()
+                client.idle()
+                self.idling.set()
+                started = monotonic_time.monotonic()
+        self.idling.clear()
+        client.idle_done()
+
+    def _poll(self, client: imapclient.IMAPClient, reader: FolderReader, cursor_id: int) -> None:
+        self.idling.set()
+        while not self.stop.wait(self.poll_seconds):
+            self._renew(cursor_id)
+            client.noop()
+            reader.sync()
