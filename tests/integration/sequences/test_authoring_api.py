@@ -122,6 +122,7 @@ def test_the_create_response_has_the_documented_shape(api):
         "include_signature": False,
         "exit_on_reply": True,
         "exit_on_meeting_booked": False,
+        "pause_on_out_of_office": True,
     }
     assert set(created["steps"][0]) == {
         "position",
