@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field, model_validator
 
@@ -18,11 +18,13 @@ from sequencer.clock import system_clock
 from sequencer.crm.models import Person
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
+from sequencer.mail.models import InboundMessage
 from sequencer.sequences import access, delegation, enrollment
 from sequencer.sequences.authoring import latest_version
 from sequencer.sequences.models import Enrollment
 from sequencer.sequences.preview import PreviewEmail, preview_enrollment, preview_person
 from sequencer.sequences.stats import Figures, sequence_stats
+from sequencer.sequences.timeline import timeline
 from sequencer.workspace.models import Notification
 
 router = Router(tags=["Enrollments"])
@@ -154,6 +156,15 @@ def _figures(f: Figures) -> dict[str, Any]:
         "meetings": f.meetings,
         **f.rates(),
     }
+
+
+class TimelineOut(Schema):
+    at: str
+    kind: str
+    summary: str
+    step: int | None
+    inbound_message_id: int | None
+    detail: dict[str, Any]
 
 
 class NotificationOut(Schema):
@@ -328,6 +339,37 @@ def stats(request: HttpRequest, sequence_id: int) -> StatsOut:
 def get_enrollment(request: HttpRequest, enrollment_id: int) -> EnrollmentOut:
     with _answers():
         return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
+
+
+@router.get("/enrollments/{enrollment_id}/timeline", response=list[TimelineOut])
+def get_timeline(request: HttpRequest, enrollment_id: int) -> list[TimelineOut]:
+    """Everything that happened to this recipient: emails, replies, bounces, exits."""
+    with _answers():
+        e = enrollment.get_enrollment(caller(request), enrollment_id)
+    return [
+        TimelineOut(
+            at=utc_iso(entry.at),
+            kind=entry.kind,
+            summary=entry.summary,
+            step=entry.step,
+            inbound_message_id=entry.inbound_message_id,
+            detail=entry.detail,
+        )
+        for entry in timeline(e)
+    ]
+
+
+@router.get("/enrollments/{enrollment_id}/messages/{message_id}/raw")
+def raw_message(request: HttpRequest, enrollment_id: int, message_id: int) -> HttpResponse:
+    """The raw message behind a timeline entry, as it arrived (message/rfc822)."""
+    with _answers():
+        e = enrollment.get_enrollment(caller(request), enrollment_id)
+    row = InboundMessage.objects.filter(pk=message_id, enrollment_events__enrollment=e).first()
+    if row is None:
+        raise NotFound("message")
+    response = HttpResponse(bytes(row.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="message-{row.pk}.eml"'
+    return response
 
 
 @router.get("/enrollments/{enrollment_id}/preview", response=list[PreviewOut])
