@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from email_validator import EmailNotValidError, validate_email
 
 from sequencer.domain.errors import InvalidInput
@@ -29,3 +31,13 @@ def normalize_email(raw: object, field: str = "email") -> str:
             f"{text!r} is not a valid email address: {exc}", field=field, code="invalid_email"
         ) from None
     return checked.normalized.lower()
+
+
+def mark_undeliverable(address: str, reason: str, at: datetime) -> int:
+    """Record that mail to ``address`` bounced permanently (idempotent: the first
+    bounce's time and reason are kept); the number of addresses marked."""
+    from sequencer.crm.models import EmailAddress
+
+    return EmailAddress.objects.filter(
+        email=address.strip().lower(), undeliverable_since__isnull=True
+    ).update(undeliverable_since=at, undeliverable_reason=reason[:2000])

@@ -131,6 +131,9 @@ class EmailAddress(models.Model):
     email = models.CharField(max_length=254, unique=True)
     is_primary = models.BooleanField(default=False)
     position = models.PositiveIntegerField(default=0)
+    # Set when mail to this address bounced permanently: no sequence may write to it.
+    undeliverable_since = models.DateTimeField(null=True, blank=True)
+    undeliverable_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ("-is_primary", "position", "id")

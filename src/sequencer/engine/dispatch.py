@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Subquery
 
 from sequencer.clock import Clock
+from sequencer.crm.emails import mark_undeliverable
 from sequencer.domain.lifecycle import EnrollmentStatus
 from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
@@ -254,7 +255,7 @@ def deliver(prepared: Prepared, provider: MailProvider, clock: Clock) -> None:
     except TransientFailure as exc:
         _retry_later(email, exc, clock)
     except RecipientRejected as exc:
-        _bounced(email, exc.message)
+        _bounced(email, exc.message, clock)
     except MailboxFailure as exc:
         _mailbox_failed(email, exc, clock)
     except MessageRejected as exc:
@@ -340,7 +341,7 @@ def _retry_later(email: ScheduledEmail, exc: TransientFailure, clock: Clock) -> 
         _reschedule(email, clock.now() + backoff(email.attempts, exc.retry_after), exc.message)
 
 
-def _bounced(email: ScheduledEmail, reason: str) -> None:
+def _bounced(email: ScheduledEmail, reason: str, clock: Clock) -> None:
     from sequencer.sequences.enrollment import exit_enrollment
 
     with transaction.atomic():
@@ -348,6 +349,7 @@ def _bounced(email: ScheduledEmail, reason: str) -> None:
         ScheduledEmail.objects.filter(pk=email.pk).update(
             state=EmailState.BOUNCED, last_error=reason, lease_until=None
         )
+        mark_undeliverable(email.enrollment.email, reason, clock.now())
 
 
 def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) -> None:

@@ -58,6 +58,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 
 from sequencer.clock import Clock, system_clock
+from sequencer.crm.emails import mark_undeliverable
 from sequencer.mail.compose import make_message_id
 from sequencer.mail.inbound import InboundEvent, classify
 from sequencer.mail.models import InboundMessage, Mailbox
@@ -550,6 +551,11 @@ class _Action:
                     f"Bounced: {bounce.status or ''} {bounce.diagnostic or ''}".strip()[:2000]
                 ),
             )
+        mark_undeliverable(
+            enrollment.email,
+            f"{bounce.status or ''} {bounce.diagnostic or ''}".strip() or "bounced",
+            self.clock.now(),
+        )
         suppression.suppress(
             self.mailbox.email,
             enrollment.email,

@@ -137,22 +137,33 @@ def enroll(
             outcomes[index] = _refused(pid, "duplicate", "This person is listed twice.")
             continue
         listed.add(pid)
-        addresses = [a.email for a in person.email_addresses.all()]
-        if recipient.email is not None and recipient.email.strip().lower() not in addresses:
+        rows = {a.email: a for a in person.email_addresses.all()}  # primary first
+        wanted = recipient.email.strip().lower() if recipient.email is not None else None
+        if wanted is not None and wanted not in rows:
             outcomes[index] = _refused(
                 pid,
                 "invalid_address",
                 f"{recipient.email} is not one of this person's addresses; add it to "
                 "the person first or choose one of theirs.",
             )
-        elif recipient.email is not None:
-            chosen[index] = recipient.email.strip().lower()
-        elif addresses:
-            chosen[index] = addresses[0]  # the primary address comes first
-        else:
+            continue
+        address = wanted or next(iter(rows), None)
+        if address is None:
             outcomes[index] = _refused(
                 pid, "no_address", "This person has no email address; add one to enroll them."
             )
+            continue
+        row = rows[address]
+        if row.undeliverable_since is not None:
+            outcomes[index] = _refused(
+                pid,
+                "undeliverable",
+                f"Mail to {address} bounced on {row.undeliverable_since:%Y-%m-%d} "
+                f"({row.undeliverable_reason or 'a permanent failure'}); correct the "
+                "address or choose another of theirs.",
+            )
+            continue
+        chosen[index] = address
 
     blocked = suppression.suppressed_addresses(mailbox.email, chosen.values())
     open_people = set(

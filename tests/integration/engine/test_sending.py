@@ -136,6 +136,14 @@ def test_a_recipient_rejected_permanently_exits_as_bounced(
     assert (enrolled.status, enrolled.exit_reason) == ("exited", "bounced")
     assert enrolled.emails.get().state == "bounced"
 
+    # The address is now known to be undeliverable: no sequence may enroll it again.
+    other = publish()
+    [again] = enrollment.enroll(
+        admin, other.pk, [Recipient(enrolled.person_id)], mailbox_id=mailbox.pk, clock=clock
+    )
+    assert again.code == "undeliverable"
+    assert "gone@initech.test" in again.message and "5.1.1" in again.message
+
 
 def test_a_temporary_failure_is_retried_later(
     admin, publish, mailbox, person, clock, worker, smtp_server

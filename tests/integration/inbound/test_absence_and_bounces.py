@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sequencer.crm.models import EmailAddress
 from sequencer.sequences import enrollment, suppression
 from sequencer.sequences.models import EnrollmentEvent, ScheduledEmail, SequenceVersion
 from tests.integration.inbound import messages
@@ -142,6 +143,8 @@ def test_a_permanent_bounce_exits_as_bounced_and_suppresses_the_address(
     assert first.state == "bounced" and "5.1.1" in first.last_error
     assert enrolled.emails.get(step=1).state == "cancelled"
     assert suppression.is_suppressed(ALICE, "ada@initech.test")
+    address = EmailAddress.objects.get(email="ada@initech.test")
+    assert address.undeliverable_since is not None and "5.1.1" in address.undeliverable_reason
     event = EnrollmentEvent.objects.get(enrollment=enrolled)
     assert (event.kind, event.detail["status"], event.detail["permanent"]) == (
         "bounced",
@@ -173,5 +176,6 @@ def test_a_temporary_bounce_is_only_recorded(
     first.refresh_from_db()
     assert (enrolled.status, first.state) == ("active", "sent")
     assert not suppression.is_suppressed(ALICE, "ada@initech.test")
+    assert EmailAddress.objects.get(email="ada@initech.test").undeliverable_since is None
     assert EnrollmentEvent.objects.get(enrollment=enrolled).kind == "bounce_delayed"
     assert ScheduledEmail.objects.filter(enrollment=enrolled, state="scheduled").count() == 1
