@@ -9,7 +9,7 @@ from ninja import Router, Schema
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
-from sequencer.domain.errors import InvalidInput
+from sequencer.api.pagination import page_bounds
 from sequencer.mail.models import Mailbox
 from sequencer.sequences import suppression
 from sequencer.sequences.models import Suppression
@@ -70,8 +70,7 @@ def list_suppressions(
     offset: int = 0,
 ) -> SuppressionPage:
     """Admins see every suppression; members those of their own sender addresses."""
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be between 1 and 500.", field="limit", code="out_of_range")
+    start, end = page_bounds(limit, offset)
     user = caller(request)
     rows = Suppression.objects.all()
     if not user.is_admin:
@@ -83,7 +82,7 @@ def list_suppressions(
         rows = rows.filter(recipient_email__iexact=recipient.strip())
     if sender:
         rows = rows.filter(sender_email__iexact=sender.strip())
-    page = rows.order_by("-created_at", "-id")[offset : offset + limit]
+    page = rows.order_by("-created_at", "-id")[start:end]
     return SuppressionPage(items=[_out(r) for r in page], count=rows.count())
 
 

@@ -17,6 +17,7 @@ from ninja import File, Query, Router, Schema, Status, UploadedFile
 from pydantic import ConfigDict, Field
 
 from sequencer.api.errors import NotFound
+from sequencer.api.pagination import Page, page_bounds
 from sequencer.crm import attributes as attribute_service
 from sequencer.crm import companies as company_service
 from sequencer.crm import lists as list_service
@@ -34,25 +35,15 @@ from sequencer.domain.errors import InvalidInput
 
 router = Router(tags=["CRM"])
 
-MAX_LIMIT = 500
-
 
 class _In(Schema):
     # A misspelt key ("emails" for "email_addresses") must not be silently ignored.
     model_config = ConfigDict(extra="forbid")
 
 
-class Page(Schema):
-    limit: int = 50
-    offset: int = 0
-
-
 def _page(query: QuerySet[Any], page: Page) -> tuple[list[Any], int]:
-    if not 1 <= page.limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit is between 1 and {MAX_LIMIT}.", field="limit")
-    if page.offset < 0:
-        raise InvalidInput("offset is 0 or more.", field="offset")
-    return list(query[page.offset : page.offset + page.limit]), query.count()
+    start, end = page_bounds(page.limit, page.offset)
+    return list(query[start:end]), query.count()
 
 
 # --- Attributes ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
+from sequencer.api.pagination import page_bounds
 from sequencer.api.schedule import utc_iso
 from sequencer.clock import system_clock
 from sequencer.crm.models import Person
@@ -269,10 +270,7 @@ def list_enrollments(
     limit: int = 50,
     offset: int = 0,
 ) -> EnrollmentPage:
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be between 1 and 500.", field="limit", code="out_of_range")
-    if offset < 0:
-        raise InvalidInput("offset cannot be negative.", field="offset", code="out_of_range")
+    start, end = page_bounds(limit, offset)
     with _answers():
         sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
     rows = Enrollment.objects.filter(sequence=sequence)
@@ -281,7 +279,7 @@ def list_enrollments(
     page = (
         rows.select_related("version")
         .prefetch_related("emails")
-        .order_by("-enrolled_at", "-id")[offset : offset + limit]
+        .order_by("-enrolled_at", "-id")[start:end]
     )
     return EnrollmentPage(items=[enrollment_out(e) for e in page], count=rows.count())
 

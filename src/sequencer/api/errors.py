@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -65,6 +66,14 @@ def _validation_message(error: dict[str, Any], field: str | None) -> str:
     return f"{name}: {raw}"
 
 
+def _out_of_range() -> dict[str, Any]:
+    return error_body(
+        "out_of_range",
+        "A number in the request is too large or too small to be an id or a value here; "
+        "check the ids and numbers you sent.",
+    )
+
+
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(ApiError)
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -106,6 +115,16 @@ def install(api: NinjaAPI) -> None:
             ),
             status=401,
         )
+
+    # A number past what the database stores (an id of 2**100) fails in the driver:
+    # SQLite raises OverflowError, PostgreSQL a DataError. Either is the caller's input.
+    @api.exception_handler(OverflowError)
+    def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        return api.create_response(request, _out_of_range(), status=400)
+
+    @api.exception_handler(DataError)
+    def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        return api.create_response(request, _out_of_range(), status=400)
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -21,6 +21,7 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
+from sequencer.api.pagination import Page, page_bounds
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import UNSUBSCRIBE_PHRASES, Level
 from sequencer.sequences import access, attachments, authoring, library
@@ -35,8 +36,6 @@ from sequencer.sequences.models import (
 from sequencer.workspace.models import User
 
 router = Router(tags=["Sequences"])
-
-MAX_LIMIT = 200
 
 
 @contextmanager
@@ -277,11 +276,6 @@ class InsertTemplateIn(_In):
     template_id: int
 
 
-class Page(Schema):
-    limit: int = 50
-    offset: int = 0
-
-
 class SequenceFilter(Page):
     status: str | None = Field(None, description="draft, live or archived")
 
@@ -290,11 +284,7 @@ class SequenceFilter(Page):
 
 
 def _page_bounds(page: Page) -> tuple[int, int]:
-    if not 1 <= page.limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit is between 1 and {MAX_LIMIT}.", field="limit")
-    if page.offset < 0:
-        raise InvalidInput("offset is 0 or more.", field="offset")
-    return page.offset, page.offset + page.limit
+    return page_bounds(page.limit, page.offset)
 
 
 def _steps(snapshot_steps: list[dict[str, Any]], thread_emails: bool) -> list[StepOut]:
