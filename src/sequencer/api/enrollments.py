@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +10,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, model_validator
 
 from sequencer.api.auth import caller
-from sequencer.api.errors import Forbidden, NotFound
+from sequencer.api.errors import NotFound
 from sequencer.api.pagination import page_bounds
 from sequencer.api.schedule import utc_iso
 from sequencer.clock import system_clock
@@ -29,16 +27,6 @@ from sequencer.sequences.timeline import timeline
 from sequencer.workspace.models import Notification
 
 router = Router(tags=["Enrollments"])
-
-
-@contextmanager
-def _answers() -> Iterator[None]:
-    try:
-        yield
-    except access.NoAccess:
-        raise NotFound("sequence or enrollment") from None
-    except access.InsufficientAccess as exc:
-        raise Forbidden(str(exc)) from None
 
 
 class SenderIn(Schema):
@@ -240,14 +228,13 @@ def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollO
             field="recipients",
             code="required",
         )
-    with _answers():
-        outcomes = enrollment.enroll(
-            caller(request),
-            sequence_id,
-            recipients,
-            mailbox_id=payload.sender.mailbox_id,
-            member_id=payload.sender.member_id,
-        )
+    outcomes = enrollment.enroll(
+        caller(request),
+        sequence_id,
+        recipients,
+        mailbox_id=payload.sender.mailbox_id,
+        member_id=payload.sender.member_id,
+    )
     return EnrollOut(
         results=[
             ResultOut(person_id=o.person_id, status="enrolled", enrollment_id=o.enrollment_id)
@@ -271,8 +258,7 @@ def list_enrollments(
     offset: int = 0,
 ) -> EnrollmentPage:
     start, end = page_bounds(limit, offset)
-    with _answers():
-        sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
+    sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
     rows = Enrollment.objects.filter(sequence=sequence)
     if status:
         rows = rows.filter(status=status)
@@ -295,8 +281,7 @@ def preview_for_person(
 ) -> list[PreviewOut]:
     """The emails a person would receive if enrolled now, from the latest version."""
     user = caller(request)
-    with _answers():
-        sequence, _ = access.require_level(user, sequence_id, Level.READ_ONLY)
+    sequence, _ = access.require_level(user, sequence_id, Level.READ_ONLY)
     version = latest_version(sequence)
     if version is None:
         raise InvalidInput("Publish the sequence to preview it.", code="not_published")
@@ -319,8 +304,7 @@ def stats(request: HttpRequest, sequence_id: int) -> StatsOut:
     """Sent, replied, bounced, unsubscribed and meetings, per step and overall, with rates.
 
     Overall figures are per recipient reached; per-step figures per email sent."""
-    with _answers():
-        sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
+    sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
     version = latest_version(sequence)
     result = sequence_stats(sequence, len(version.steps) if version else 0)
     return StatsOut(
@@ -335,15 +319,13 @@ def stats(request: HttpRequest, sequence_id: int) -> StatsOut:
 
 @router.get("/enrollments/{enrollment_id}", response=EnrollmentOut)
 def get_enrollment(request: HttpRequest, enrollment_id: int) -> EnrollmentOut:
-    with _answers():
-        return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
+    return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
 
 
 @router.get("/enrollments/{enrollment_id}/timeline", response=list[TimelineOut])
 def get_timeline(request: HttpRequest, enrollment_id: int) -> list[TimelineOut]:
     """Everything that happened to this recipient: emails, replies, bounces, exits."""
-    with _answers():
-        e = enrollment.get_enrollment(caller(request), enrollment_id)
+    e = enrollment.get_enrollment(caller(request), enrollment_id)
     return [
         TimelineOut(
             at=utc_iso(entry.at),
@@ -360,8 +342,7 @@ def get_timeline(request: HttpRequest, enrollment_id: int) -> list[TimelineOut]:
 @router.get("/enrollments/{enrollment_id}/messages/{message_id}/raw")
 def raw_message(request: HttpRequest, enrollment_id: int, message_id: int) -> HttpResponse:
     """The raw message behind a timeline entry, as it arrived (message/rfc822)."""
-    with _answers():
-        e = enrollment.get_enrollment(caller(request), enrollment_id)
+    e = enrollment.get_enrollment(caller(request), enrollment_id)
     row = InboundMessage.objects.filter(pk=message_id, enrollment_events__enrollment=e).first()
     if row is None:
         raise NotFound("message")
@@ -372,9 +353,8 @@ def raw_message(request: HttpRequest, enrollment_id: int, message_id: int) -> Ht
 
 @router.get("/enrollments/{enrollment_id}/preview", response=list[PreviewOut])
 def preview(request: HttpRequest, enrollment_id: int) -> list[PreviewOut]:
-    with _answers():
-        e = enrollment.get_enrollment(caller(request), enrollment_id)
-    return _preview_out(preview_enrollment(e, system_clock.now()))
+    e = enrollment.get_enrollment(caller(request), enrollment_id)
+    return _preview_out(preview_enrollment(e))
 
 
 def _control(request: HttpRequest, enrollment_id: int, action: str) -> EnrollmentOut:
@@ -384,9 +364,8 @@ def _control(request: HttpRequest, enrollment_id: int, action: str) -> Enrollmen
         "remove": enrollment.remove,
         "send-now": enrollment.send_now,
     }[action]
-    with _answers():
-        operation(caller(request), enrollment_id)
-        return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
+    operation(caller(request), enrollment_id)
+    return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
 
 
 @router.post("/enrollments/{enrollment_id}/pause", response=EnrollmentOut)

@@ -16,6 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from sequencer.domain.errors import InvalidInput
+from sequencer.sequences.access import InsufficientAccess, NoAccess
 
 
 class ApiError(Exception):
@@ -80,6 +81,17 @@ def install(api: NinjaAPI) -> None:
         return api.create_response(
             request, error_body(exc.code, exc.message, exc.field), status=exc.status
         )
+
+    # Access to a sequence (and to everything in it) is decided in one place, the
+    # sequences' access service; every router answers its verdict the same way.
+    @api.exception_handler(NoAccess)
+    def on_no_access(request: HttpRequest, exc: NoAccess) -> HttpResponse:
+        found = NotFound("sequence")
+        return api.create_response(request, error_body(found.code, found.message), status=404)
+
+    @api.exception_handler(InsufficientAccess)
+    def on_insufficient_access(request: HttpRequest, exc: InsufficientAccess) -> HttpResponse:
+        return api.create_response(request, error_body("forbidden", str(exc)), status=403)
 
     @api.exception_handler(InvalidInput)
     def on_invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:

@@ -40,13 +40,10 @@ router = Router(tags=["Sequences"])
 
 @contextmanager
 def _answers() -> Iterator[None]:
-    """Turn the services' access and lookup failures into the API's 404 and 403."""
+    """Turn the services' lookup failures into the API's 404 (access is mapped for every
+    router in :mod:`sequencer.api.errors`)."""
     try:
         yield
-    except access.NoAccess:
-        raise NotFound("sequence") from None
-    except access.InsufficientAccess as exc:
-        raise Forbidden(str(exc)) from None
     except authoring.VersionNotFound:
         raise NotFound("version") from None
     except library.TemplateNotFound:

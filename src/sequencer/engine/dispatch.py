@@ -26,7 +26,7 @@ from django.db.models import Subquery
 
 from sequencer.clock import Clock
 from sequencer.crm.emails import mark_undeliverable
-from sequencer.domain.lifecycle import EnrollmentStatus
+from sequencer.domain.lifecycle import EnrollmentStatus, check_email_move
 from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
 from sequencer.mail.compose import build_message, make_message_id
@@ -69,8 +69,15 @@ class Prepared:
     references: list[str]
 
 
+def _move(email: ScheduledEmail, target: EmailState) -> None:
+    # The state machine of the domain decides which moves exist; a bug that tries another
+    # (say, rescheduling a sent email) fails loudly instead of sending twice.
+    check_email_move(EmailState(email.state), target)
+    email.state = target
+
+
 def _reschedule(email: ScheduledEmail, due_at: datetime, note: str = "") -> None:
-    email.state = EmailState.SCHEDULED
+    _move(email, EmailState.SCHEDULED)
     email.due_at = due_at
     email.lease_until = None
     email.lease_owner = ""
@@ -80,13 +87,13 @@ def _reschedule(email: ScheduledEmail, due_at: datetime, note: str = "") -> None
 
 
 def _cancel(email: ScheduledEmail) -> None:
-    email.state = EmailState.CANCELLED
+    _move(email, EmailState.CANCELLED)
     email.lease_until = None
     email.save(update_fields=["state", "lease_until"])
 
 
 def _fail(email: ScheduledEmail, enrollment: Enrollment, reason: str) -> None:
-    email.state = EmailState.FAILED
+    _move(email, EmailState.FAILED)
     email.last_error = reason
     email.lease_until = None
     email.save(update_fields=["state", "last_error", "lease_until"])
@@ -157,21 +164,20 @@ def _thread(
 
 def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepared | None:
     """Step 1: re-check and commit *sending*; ``None`` when nothing is to be sent now."""
-    enrollment_id = (
-        ScheduledEmail.objects.filter(pk=email_id).values_list("enrollment_id", flat=True).first()
-    )
-    if enrollment_id is None:
-        return None
     with transaction.atomic():
         # Locks are always taken enrollment, then email, then mailbox (as exits and
         # pauses do), so concurrent transactions cannot deadlock on PostgreSQL. Holding
         # the enrollment also orders this check against a reply or an unsubscribe: either
         # they are seen here, or this email was committed as sending before they arrived.
+        # The enrollment is found through its email in the same query that locks it.
         enrollment = (
             Enrollment.objects.select_for_update(of=("self",))
             .select_related("version", "person", "sequence")
-            .get(pk=enrollment_id)
+            .filter(emails__pk=email_id)
+            .first()
         )
+        if enrollment is None:
+            return None
         email = ScheduledEmail.objects.select_for_update().filter(pk=email_id).first()
         if email is None or email.state != EmailState.CLAIMED or email.lease_owner != owner:
             return None  # our lease expired and another worker took over, or it was cancelled
@@ -220,7 +226,7 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
         except MissingVariable as exc:
             _fail(email, enrollment, str(exc))
             return None
-        email.state = EmailState.SENDING
+        _move(email, EmailState.SENDING)
         email.attempted_at = now
         email.attempts += 1
         email.subject = rendered.subject

@@ -39,6 +39,7 @@ from sequencer.sequences.rendering import policy_for, recipient_zone
 from sequencer.workspace.models import User
 
 MAX_RECIPIENTS = 1000
+ALREADY_ACTIVE = "This person is already active in this sequence."
 
 
 @dataclass(frozen=True)
@@ -184,9 +185,7 @@ def enroll(
             )
             continue
         if pid in open_people:
-            outcomes[index] = _refused(
-                pid, "already_enrolled", "This person is already active in this sequence."
-            )
+            outcomes[index] = _refused(pid, "already_enrolled", ALREADY_ACTIVE)
             continue
         person = people[pid]
         to_create.append(
@@ -207,12 +206,12 @@ def enroll(
             )
         )
 
-    for index, enrollment in _create_enrollments(to_create, settings, steps, mailbox, now):
-        outcomes[index] = Outcome(person_id=enrollment.person_id, enrollment_id=enrollment.pk)
-    for index, pid in _lost_races(to_create, outcomes):
-        outcomes[index] = _refused(
-            pid, "already_enrolled", "This person is already active in this sequence."
-        )
+    created = dict(_create_enrollments(to_create, settings, steps, mailbox))
+    for index, enrollment in to_create:
+        if index in created:
+            outcomes[index] = Outcome(person_id=enrollment.person_id, enrollment_id=enrollment.pk)
+        else:  # a concurrent request enrolled them first
+            outcomes[index] = _refused(enrollment.person_id, "already_enrolled", ALREADY_ACTIVE)
     return [outcomes[i] for i in range(len(recipients))]
 
 
@@ -236,7 +235,6 @@ def _create_enrollments(
     settings: dict,
     steps: list,
     mailbox: Mailbox,
-    now: datetime,
 ) -> list[tuple[int, Enrollment]]:
     """Insert in bulk; if a concurrent request enrolled someone meanwhile, one by one."""
     if not pending:
@@ -261,12 +259,6 @@ def _create_enrollments(
             continue
         done.append((index, enrollment))
     return done
-
-
-def _lost_races(
-    pending: list[tuple[int, Enrollment]], outcomes: dict[int, Outcome]
-) -> list[tuple[int, int]]:
-    return [(i, e.person_id) for i, e in pending if i not in outcomes]
 
 
 # --- Reading -------------------------------------------------------------------------

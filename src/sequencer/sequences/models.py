@@ -9,11 +9,13 @@ database so that every web process and worker, on any machine, sees the same byt
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
+from sequencer.domain.lifecycle import EmailState, EnrollmentStatus, ExitReason
 from sequencer.domain.sequence_rules import display_name
 from sequencer.workspace.models import Team, User
 
@@ -216,20 +218,9 @@ class EmailTemplate(models.Model):
 # --- Recipients and their emails ----------------------------------------------------
 
 
-class EnrollmentStatus(models.TextChoices):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    EXITED = "exited"
-    FAILED = "failed"
-
-
-class ExitReason(models.TextChoices):
-    REPLIED = "replied"
-    MEETING_BOOKED = "meeting_booked"
-    UNSUBSCRIBED = "unsubscribed"
-    BOUNCED = "bounced"
-    REMOVED = "removed"
+def _choices(states: type[StrEnum]) -> list[tuple[str, str]]:
+    """Field choices from a domain enum, labelled as Django labels its own choices."""
+    return [(state.value, state.name.replace("_", " ").title()) for state in states]
 
 
 # Enrollments that still hold their place in a sequence: a person can have one at a time.
@@ -247,9 +238,9 @@ class Enrollment(models.Model):
     sender = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     enrolled_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(
-        max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE
+        max_length=12, choices=_choices(EnrollmentStatus), default=EnrollmentStatus.ACTIVE
     )
-    exit_reason = models.CharField(max_length=20, choices=ExitReason.choices, blank=True)
+    exit_reason = models.CharField(max_length=20, choices=_choices(ExitReason), blank=True)
     failure_reason = models.TextField(blank=True)
     # The zone whose windows apply to this recipient, fixed at enrollment.
     time_zone = models.CharField(max_length=64)
@@ -281,17 +272,6 @@ class Enrollment(models.Model):
         return f"{self.email} in {self.sequence_id} ({self.status})"
 
 
-class EmailState(models.TextChoices):
-    SCHEDULED = "scheduled"
-    CLAIMED = "claimed"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    BOUNCED = "bounced"
-    UNKNOWN = "unknown"
-
-
 class ScheduledEmail(models.Model):
     """One email of one enrollment: the engine's unit of work.
 
@@ -305,7 +285,7 @@ class ScheduledEmail(models.Model):
     step = models.PositiveIntegerField()
     mailbox = models.ForeignKey("mail.Mailbox", on_delete=models.PROTECT, related_name="+")
     state = models.CharField(
-        max_length=12, choices=EmailState.choices, default=EmailState.SCHEDULED
+        max_length=12, choices=_choices(EmailState), default=EmailState.SCHEDULED
     )
     due_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)

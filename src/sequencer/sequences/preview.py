@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sequencer.crm.models import Person
 from sequencer.mail.models import Mailbox
@@ -33,26 +34,26 @@ def _render(
     enrollment_id: int | None,
     first_subject: str | None,
 ) -> tuple[str, str, str, str | None]:
-    snapshot = {"settings": version.settings, "steps": version.steps}
-    kwargs = {
-        "snapshot": snapshot,
-        "step": step,
-        "person": person,
-        "address": address,
-        "mailbox": mailbox,
-        "enrollment_id": enrollment_id,
-        "first_subject": first_subject,
-    }
+    render = partial(
+        render_step,
+        snapshot={"settings": version.settings, "steps": version.steps},
+        step=step,
+        person=person,
+        address=address,
+        mailbox=mailbox,
+        enrollment_id=enrollment_id,
+        first_subject=first_subject,
+    )
     try:
-        rendered = render_step(**kwargs)  # type: ignore[arg-type]
+        rendered = render()
         return rendered.subject, rendered.html, rendered.text, None
     except MissingVariable as exc:
         # Show the email anyway, with the gap left empty, and say why it would not send.
-        rendered = render_step(**kwargs, strict=False)  # type: ignore[arg-type]
+        rendered = render(strict=False)
         return rendered.subject, rendered.html, rendered.text, str(exc)
 
 
-def preview_enrollment(enrollment: Enrollment, now: datetime) -> list[PreviewEmail]:
+def preview_enrollment(enrollment: Enrollment) -> list[PreviewEmail]:
     version = enrollment.version
     rows = {e.step: e for e in enrollment.emails.exclude(state=EmailState.CANCELLED)}
     out: list[PreviewEmail] = []

@@ -35,6 +35,7 @@ from sequencer.mail.models import Mailbox, SyncCursor
 from sequencer.mail.oauth import MailboxTokens
 from sequencer.mail.providers.api import DEFAULT_TIMEOUT, ApiClient, error_body
 from sequencer.mail.sync import leases
+from sequencer.mail.sync.api_pass import ApiPass
 
 log = logging.getLogger(__name__)
 
@@ -69,24 +70,10 @@ def _failure(response: httpx.Response, what: str) -> SyncError:
     )
 
 
-class GmailSync:
+class GmailSync(ApiPass):
     """One pass over a Gmail mailbox, for a worker holding its lease."""
 
-    def __init__(
-        self,
-        mailbox: Mailbox,
-        *,
-        owner: str,
-        cursor_id: int,
-        clock: Clock = system_clock,
-        api: ApiClient | None = None,
-    ) -> None:
-        self.mailbox = mailbox
-        self.owner = owner
-        self.cursor_id = cursor_id
-        self.clock = clock
-        self.api = api or api_client(mailbox, clock)
-        self._keep_lease = leases.Keeper(cursor_id, owner, clock)
+    make_api = staticmethod(api_client)
 
     def sync(self) -> int:
         """Read what is new; the number of messages stored and acted on."""

@@ -39,6 +39,7 @@ from sequencer.mail.models import Mailbox, SyncCursor
 from sequencer.mail.oauth import MailboxTokens
 from sequencer.mail.providers.api import DEFAULT_TIMEOUT, ApiClient, error_body
 from sequencer.mail.sync import leases
+from sequencer.mail.sync.api_pass import ApiPass
 
 log = logging.getLogger(__name__)
 
@@ -145,24 +146,10 @@ def rebuild_mime(item: dict[str, Any]) -> bytes:
     return message.as_bytes(policy=_MIME_POLICY)
 
 
-class GraphSync:
+class GraphSync(ApiPass):
     """One pass over a Microsoft 365 inbox, for a worker holding its lease."""
 
-    def __init__(
-        self,
-        mailbox: Mailbox,
-        *,
-        owner: str,
-        cursor_id: int,
-        clock: Clock = system_clock,
-        api: ApiClient | None = None,
-    ) -> None:
-        self.mailbox = mailbox
-        self.owner = owner
-        self.cursor_id = cursor_id
-        self.clock = clock
-        self.api = api or api_client(mailbox, clock)
-        self._keep_lease = leases.Keeper(cursor_id, owner, clock)
+    make_api = staticmethod(api_client)
 
     def sync(self) -> int:
         """Read what is new; the number of messages stored and acted on."""
