@@ -56,10 +56,10 @@ def _display_names(target: str, ids: Iterable[object]) -> dict[int, str]:
     return {p.pk: p.display_name for p in people}
 
 
-def _custom_values(obj: str, stored: dict[str, object]) -> dict[str, object]:
-    """Every custom attribute of ``obj``, relationships replaced by display names."""
+def _custom_values(attributes: Iterable[Attribute], stored: dict[str, object]) -> dict[str, object]:
+    """Every one of ``attributes``, relationships replaced by display names."""
     values: dict[str, object] = {}
-    for attribute in Attribute.objects.filter(object=obj):
+    for attribute in attributes:
         value = stored.get(attribute.slug)
         if attribute.type == AttributeType.RELATIONSHIP and value is not None:
             ids: list[object] = value if isinstance(value, list) else [value]
@@ -82,19 +82,20 @@ def render_context(person: Person) -> dict[str, dict[str, object]]:
         "time_zone": person.time_zone,
     }
     person_values = {k: _blank_to_none(v) for k, v in person_values.items()}
-    person_values.update(_custom_values(RecordObject.PEOPLE, person.attributes or {}))
+    # Both objects' attribute definitions in one query: this runs for every email sent.
+    definitions: dict[str, list[Attribute]] = {
+        RecordObject.PEOPLE: [],
+        RecordObject.COMPANIES: [],
+    }
+    for attribute in Attribute.objects.all():
+        definitions[attribute.object].append(attribute)
+    person_values.update(_custom_values(definitions[RecordObject.PEOPLE], person.attributes or {}))
 
     company = person.company
     company_values: dict[str, object]
     if company is None:
         company_values = {name: None for name in COMPANY_VARIABLES}
-        company_values.update(
-            dict.fromkeys(
-                Attribute.objects.filter(object=RecordObject.COMPANIES).values_list(
-                    "slug", flat=True
-                )
-            )
-        )
+        company_values.update(dict.fromkeys(a.slug for a in definitions[RecordObject.COMPANIES]))
     else:
         domains = [row.domain for row in company.domain_rows.all()]
         company_values = {
@@ -102,5 +103,7 @@ def render_context(person: Person) -> dict[str, dict[str, object]]:
             "domain": domains[0] if domains else None,
             "domains": domains or None,
         }
-        company_values.update(_custom_values(RecordObject.COMPANIES, company.attributes or {}))
+        company_values.update(
+            _custom_values(definitions[RecordObject.COMPANIES], company.attributes or {})
+        )
     return {"person": person_values, "company": company_values}
