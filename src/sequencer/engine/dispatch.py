@@ -29,7 +29,8 @@ from sequencer.crm.emails import mark_undeliverable
 from sequencer.domain.lifecycle import EnrollmentStatus, check_email_move
 from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
-from sequencer.mail.compose import build_message, make_message_id
+from sequencer.domain.threading import make_message_id
+from sequencer.mail.compose import build_message
 from sequencer.mail.mailboxes import can_send, record_mailbox_failure
 from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.providers.base import MailProvider, ThreadRef

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import re
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,8 +33,7 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 from io import BytesIO
 
-from inscriptis import get_text
-from inscriptis.model.config import ParserConfig
+from sequencer.domain.text import html_to_text
 
 # How the whole message is written to the wire (CRLF line ends, 998-character headers).
 WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
@@ -65,8 +63,6 @@ _RESERVED_HEADERS = frozenset(
     }
 )
 
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Attachment:
@@ -80,36 +76,6 @@ class InlineImage:
     content_id: str  # without angle brackets; the HTML refers to it as "cid:<content_id>"
     content_type: str
     content: bytes
-
-
-def make_message_id(sender_email: str) -> str:
-    """A new, globally unique ``<random@sender-domain>`` (RFC 5322 §3.6.4).
-
-    The right side is the sender's domain, as mail clients do; the left side is 128
-    random bits, so two workers can never choose the same id.
-    """
-    domain = sender_email.rpartition("@")[2].strip().lower() or "localhost"
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        domain = "localhost"
-    return f"<{secrets.token_hex(16)}@{domain}>"
-
-
-def reply_subject(first_subject: str) -> str:
-    """``RE: <first subject>``, never ``RE: RE: ...`` however often it is applied."""
-    subject = first_subject.strip()
-    while True:
-        stripped = _REPLY_PREFIX.sub("", subject, count=1)
-        if stripped == subject:
-            break
-        subject = stripped
-    return f"RE: {subject}"
-
-
-def html_to_text(html: str) -> str:
-    """A readable plain-text rendering of ``html``, with links kept as ``[text](url)``."""
-    return get_text(html, ParserConfig(display_links=True)).strip() + "\n"
 
 
 def _address(name: str, address: str) -> Address:

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -59,7 +58,7 @@ from django.db import IntegrityError, transaction
 
 from sequencer.clock import Clock, system_clock
 from sequencer.crm.emails import mark_undeliverable
-from sequencer.mail.compose import make_message_id
+from sequencer.domain.threading import make_message_id, normalise_subject
 from sequencer.mail.inbound import InboundEvent, classify
 from sequencer.mail.models import InboundMessage, Mailbox
 from sequencer.sequences import suppression
@@ -84,26 +83,6 @@ RETRY_UNFINISHED = timedelta(days=1)
 # Kinds that may concern an enrollment; the rest are only stored.
 _MATCHED_KINDS = frozenset({"reply", "auto_reply", "bounce", "meeting", "unsubscribe_request"})
 _PENDING = (EmailState.SCHEDULED, EmailState.CLAIMED)
-
-# "RE: ", "Re[2]: ", "AW: ", "SV: ", "Fwd: ", "TR: " ... repeated, and the usual
-# auto-reply prefixes, which some servers put before the original subject.
-_SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:(?:re|aw|sv|vs|fw|fwd|wg|tr|rv|antw|ref|odp)\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]"
-    r"|(?:automatic reply|auto[- ]?reply|out of office(?: autoreply)?|autosvar|"
-    r"abwesenheitsnotiz|réponse automatique)\s*:)\s*",
-    re.IGNORECASE,
-)
-
-
-def normalise_subject(subject: str | None) -> str:
-    """The subject without reply/forward prefixes, whitespace collapsed, case folded."""
-    text = " ".join((subject or "").split())
-    while True:
-        stripped = _SUBJECT_PREFIX.sub("", text, count=1)
-        if stripped == text:
-            break
-        text = stripped
-    return text.casefold()
 
 
 def message_key(message_id: str | None, raw: bytes) -> str:
@@ -691,7 +670,6 @@ __all__ = [
     "known_provider_ids",
     "match",
     "message_key",
-    "normalise_subject",
     "process_unfinished",
     "resume_due",
 ]

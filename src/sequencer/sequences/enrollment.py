@@ -22,7 +22,7 @@ from sequencer.domain.lifecycle import EnrollmentStatus as Status
 from sequencer.domain.lifecycle import check_enrollment_move
 from sequencer.domain.schedule import add_days_at_wall_time, next_allowed_instant
 from sequencer.domain.sequence_rules import Level
-from sequencer.mail.compose import make_message_id
+from sequencer.domain.threading import make_message_id
 from sequencer.mail.models import Mailbox
 from sequencer.sequences import access, delegation, suppression
 from sequencer.sequences.authoring import latest_version

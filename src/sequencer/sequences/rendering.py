@@ -15,7 +15,7 @@ from sequencer.crm.catalog import render_context
 from sequencer.crm.models import Person
 from sequencer.domain.schedule import SchedulePolicy
 from sequencer.domain.sequence_rules import threaded_subject, unsubscribe_phrase
-from sequencer.mail.compose import html_to_text
+from sequencer.domain.text import html_to_text
 from sequencer.mail.models import Mailbox, Signature
 from sequencer.sequences import suppression
 from sequencer.sequences.models import Attachment

@@ -6,8 +6,9 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from sequencer.domain.threading import normalise_subject
 from sequencer.mail.inbound import classify
-from sequencer.mail.inbound_apply import header_only, message_key, normalise_subject
+from sequencer.mail.inbound_apply import header_only, message_key
 from sequencer.mail.sync.graph import rebuild_mime
 from tests.integration.inbound.messages import ALICE, START
 

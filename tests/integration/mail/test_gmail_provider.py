@@ -11,7 +11,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from sequencer.mail.compose import build_message, make_message_id, reply_subject, wire_bytes
+from sequencer.domain.threading import make_message_id, reply_subject
+from sequencer.mail.compose import build_message, wire_bytes
 from sequencer.mail.providers.api import StaticToken
 from sequencer.mail.providers.base import ThreadRef
 from sequencer.mail.providers.errors import (

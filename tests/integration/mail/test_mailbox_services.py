@@ -3,8 +3,9 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
+from sequencer.domain.threading import make_message_id
 from sequencer.mail import mailboxes
-from sequencer.mail.compose import build_message, make_message_id
+from sequencer.mail.compose import build_message
 from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.providers.errors import MailboxFailure, classify_smtp_reply
 from sequencer.testing import FakeClock

@@ -10,8 +10,9 @@ from django.core import signing
 from django.db import connection
 from django.test import Client
 
+from sequencer.domain.threading import make_message_id
 from sequencer.mail import mailboxes, oauth
-from sequencer.mail.compose import build_message, make_message_id
+from sequencer.mail.compose import build_message
 from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.providers.errors import MailboxFailure
 from sequencer.mail.providers.gmail import GmailProvider

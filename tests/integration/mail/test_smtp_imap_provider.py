@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sequencer.mail.compose import build_message, make_message_id, wire_bytes
+from sequencer.domain.threading import make_message_id
+from sequencer.mail.compose import build_message, wire_bytes
 from sequencer.mail.providers.errors import (
     MailboxFailure,
     OutcomeUnknown,

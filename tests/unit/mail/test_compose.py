@@ -4,13 +4,9 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from sequencer.mail.compose import (
-    build_message,
-    html_to_text,
-    make_message_id,
-    reply_subject,
-    wire_bytes,
-)
+from sequencer.domain.text import html_to_text
+from sequencer.domain.threading import make_message_id, reply_subject
+from sequencer.mail.compose import build_message, wire_bytes
 
 WHEN = datetime(2026, 3, 6, 16, 30, tzinfo=UTC)
 
