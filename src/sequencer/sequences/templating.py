@@ -164,7 +164,30 @@ class MissingValue(Undefined):
         raise UndefinedError(f"{name} is empty and has no fallback", token=self.token)
 
 
-class MissingVariable(Exception):
+class RenderError(Exception):
+    """One recipient's email cannot be rendered; the message says what to fix.
+
+    The engine fails that one recipient with the message and carries on with the others:
+    a broken template or record never stalls sending.
+    """
+
+
+class AiTextMissing(RenderError):
+    """An ``{% ai %}`` slot has no generated text for this recipient yet.
+
+    Such an email is never sent with the slot left empty: the recipient waits, showing
+    this message, until the text exists.
+    """
+
+    def __init__(self, step: int) -> None:
+        super().__init__(
+            f"Step {step + 1} has an AI slot whose text has not been written for this "
+            "recipient yet; the email waits until it is."
+        )
+        self.step = step
+
+
+class MissingVariable(RenderError):
     """A printed variable had no value and no fallback (see :class:`MissingValue`)."""
 
     def __init__(self, name: str) -> None:
