@@ -14,8 +14,9 @@ from typing import Any
 
 import dj_database_url
 
-DATA_DIR = Path(os.environ.get("SEQUENCER_DATA_DIR", "./data")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+from sequencer.config.private_files import private_dir, private_file
+
+DATA_DIR = private_dir(Path(os.environ.get("SEQUENCER_DATA_DIR", "./data")).resolve())
 
 
 def _secret_key() -> str:
@@ -23,7 +24,9 @@ def _secret_key() -> str:
     if key := os.environ.get("SEQUENCER_SECRET_KEY"):
         return key
     path = DATA_DIR / "secret_key"
-    if not path.exists():
+    if path.exists():
+        private_file(path)
+    else:
         # O_EXCL: two processes starting at once must not each write a different key.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -39,6 +42,8 @@ def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'sequencer.sqlite3'}"
     config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        if config["NAME"] and config["NAME"] != ":memory:":
+            private_file(Path(config["NAME"]))
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             # IMMEDIATE takes the write lock when a transaction starts, so two writers
@@ -109,6 +114,12 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "workspace.User"
 AUTH_PASSWORD_VALIDATORS = [
+    # Compares with the whole address and with its parts, so neither the address itself
+    # nor "alice" for alice@example.com is accepted as a password.
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name")},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
