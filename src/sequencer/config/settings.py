@@ -2,19 +2,24 @@
 
 Only glue lives here. Every value a self-hoster may change is an environment variable
 documented in the README: SEQUENCER_DATA_DIR, DATABASE_URL, SEQUENCER_SECRET_KEY,
-SEQUENCER_BASE_URL, SEQUENCER_DEBUG, SEQUENCER_ALLOWED_HOSTS.
+SEQUENCER_BASE_URL, SEQUENCER_DEBUG, SEQUENCER_ALLOWED_HOSTS, SEQUENCER_PROXY_COUNT,
+SEQUENCER_SIGNIN_FAILURE_LIMIT, SEQUENCER_SIGNIN_COOLOFF_MINUTES,
+SEQUENCER_BLOCK_PRIVATE_HOSTS.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from sequencer.config.private_files import private_dir, private_file
+from sequencer.config.transport import https_settings
 
 DATA_DIR = private_dir(Path(os.environ.get("SEQUENCER_DATA_DIR", "./data")).resolve())
 
@@ -66,6 +71,17 @@ ALLOWED_HOSTS = [
     if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
+# How many reverse proxies (each appending to X-Forwarded-For) stand in front of
+# Sequencer; 0 means browsers connect directly and forwarded headers are not trusted.
+SEQUENCER_PROXY_COUNT = int(os.environ.get("SEQUENCER_PROXY_COUNT", "0") or 0)
+# Refuse mailbox and calendar connections to loopback, private, link-local and reserved
+# addresses (sequencer/netguard.py). Off by default: a mail server on the same host or
+# network is a common self-hosted setup.
+SEQUENCER_BLOCK_PRIVATE_HOSTS = os.environ.get("SEQUENCER_BLOCK_PRIVATE_HOSTS", "").lower() in {
+    "1",
+    "true",
+    "yes",
+}
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -73,6 +89,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "sequencer.workspace",
     "sequencer.crm",
     "sequencer.sequences",
@@ -90,6 +107,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sequencer.web.csp.SequencerCSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sequencer.config.urls"
@@ -105,6 +125,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -123,6 +144,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Axes refuses any sign-in for a throttled account or address before the password is
+# checked; ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttle (sequencer/web/signin_throttle.py): counted in the database, shared by
+# every process; per account and, separately, per address.
+AXES_FAILURE_LIMIT = int(os.environ.get("SEQUENCER_SIGNIN_FAILURE_LIMIT", "10") or 10)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=float(os.environ.get("SEQUENCER_SIGNIN_COOLOFF_MINUTES", "15") or 15)
+)
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "sequencer.web.signin_throttle.throttled_username"
+AXES_CLIENT_IP_CALLABLE = "sequencer.web.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "sequencer.web.signin_throttle.lockout_response"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 
@@ -140,11 +181,38 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Lax, not Strict: the OAuth provider's redirect back to the callback is a cross-site
+# top-level navigation that must carry the session.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+_transport = https_settings(BASE_URL, SEQUENCER_PROXY_COUNT)
+SESSION_COOKIE_SECURE: bool = _transport["SESSION_COOKIE_SECURE"]
+CSRF_COOKIE_SECURE: bool = _transport["CSRF_COOKIE_SECURE"]
+SECURE_HSTS_SECONDS: int = _transport["SECURE_HSTS_SECONDS"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = _transport["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+SECURE_HSTS_PRELOAD: bool = _transport["SECURE_HSTS_PRELOAD"]
+SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = _transport["SECURE_PROXY_SSL_HEADER"]
+
+# Content Security Policy (django-csp): only this server's own scripts, styles and images;
+# an inline script needs the per-response nonce ({{ CSP_NONCE }} in templates). The API
+# docs page gets its own, looser policy (sequencer/web/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # Uploaded attachments and inline images are kept in the database so that any number
 # of web processes on any number of machines see the same files.
