@@ -19,17 +19,16 @@ again: :class:`~sequencer.mail.providers.errors.MailboxFailure` with problem ``a
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
+from authlib.common.security import generate_token
+from authlib.integrations.base_client import OAuthError as AuthlibOAuthError
+from authlib.integrations.httpx_client import OAuth2Client
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -151,32 +150,64 @@ def app_for(provider: str) -> OAuthApp:
 
 
 # -- talking to the provider ------------------------------------------------------------
+#
+# authlib's httpx client does the protocol: PKCE (RFC 7636), the code exchange and the
+# refresh (RFC 6749 §4.1.3 and §6), client authentication in the body (client_secret_post,
+# as both providers document). What stays here is what is ours: which failure is a
+# person's to fix and which is worth a retry, and how tokens are stored.
 
 
-def _post_form(url: str, data: dict[str, str], what: str) -> dict[str, Any]:
-    try:
-        response = httpx.post(url, data=data, timeout=HTTP_TIMEOUT)
-    except httpx.TransportError as exc:
-        raise TransientFailure(f"Could not reach {what} ({url}): {exc}") from exc
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
+def _client(app: OAuthApp, *, scope: str | None = None) -> OAuth2Client:
+    client = OAuth2Client(
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        token_endpoint_auth_method="client_secret_post",
+        code_challenge_method="S256",
+        scope=scope,
+        timeout=HTTP_TIMEOUT,
+    )
+    for hook in ("access_token_response", "refresh_token_response"):
+        client.register_compliance_hook(hook, _retry_later_on_overload)
+    return client
+
+
+def _retry_later_on_overload(response: httpx.Response) -> httpx.Response:
+    # Runs before authlib reads the answer: an overloaded or failing token endpoint is
+    # worth a retry, not a new sign-in.
     if response.status_code >= 500 or response.status_code == 429:
-        raise TransientFailure(f"{what} is unavailable ({response.status_code}); try again later.")
-    if response.status_code != 200 or "access_token" not in body:
-        code = str(body.get("error") or response.status_code)
-        detail = body.get("error_description") or response.reason_phrase
-        raise OAuthError(f"{what} refused the request: {code}: {detail}", error=code)
+        raise TransientFailure(
+            f"The sign-in service is unavailable ({response.status_code}); try again later."
+        )
+    return response
+
+
+def _token_request(what: str, request: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
+    """Run one token endpoint request, with its failures in our terms."""
+    try:
+        body = request()
+    except httpx.TransportError as exc:
+        raise TransientFailure(f"Could not reach {what}: {exc}") from exc
+    except AuthlibOAuthError as exc:
+        code = str(exc.error)
+        raise OAuthError(
+            f"{what} refused the request: {code}: {exc.description or code}", error=code
+        ) from None
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        raise OAuthError(
+            f"{what} refused the request: {status}: {exc.response.reason_phrase}",
+            error=str(status),
+        ) from None
+    except ValueError:
+        raise OAuthError(f"{what} answered with something other than a JSON object.") from None
+    if not body.get("access_token"):
+        raise OAuthError(f"{what} answered without an access token.")
     return body
 
 
-def _get_json(url: str, what: str, token: str | None = None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+def _get_json(url: str, what: str, client: httpx.Client | None = None) -> dict[str, Any]:
     try:
-        response = httpx.get(url, headers=headers, timeout=HTTP_TIMEOUT)
+        response = (client or httpx).get(url, timeout=HTTP_TIMEOUT)
     except httpx.TransportError as exc:
         raise TransientFailure(f"Could not reach {what} ({url}): {exc}") from exc
     if response.status_code != 200:
@@ -235,33 +266,23 @@ def read_state(state: str) -> dict[str, Any]:
     return value
 
 
-def _code_challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def authorization_request(
     provider: str, *, redirect_uri: str, state: str, login_hint: str | None = None
 ) -> AuthorizationRequest:
     """Where to send the member's browser to consent."""
     app = app_for(provider)
-    # 64 random bytes give an 86-character verifier, within RFC 7636 §4.1's 43 to 128.
-    verifier = secrets.token_urlsafe(64)
-    params = {
-        "client_id": app.client_id,
-        "redirect_uri": redirect_uri,
-        "response_type": "code",
-        "scope": " ".join(app.scopes),
-        "state": state,
-        "code_challenge": _code_challenge(verifier),
-        "code_challenge_method": "S256",
-        **app.consent_params,
-    }
-    if login_hint:
-        params["login_hint"] = login_hint
-    return AuthorizationRequest(
-        url=f"{endpoints(app).authorization}?{urlencode(params)}", code_verifier=verifier
-    )
+    # 86 characters, within RFC 7636 §4.1's 43 to 128.
+    verifier = generate_token(86)
+    with _client(app, scope=" ".join(app.scopes)) as client:
+        url, _ = client.create_authorization_url(
+            endpoints(app).authorization,
+            state=state,
+            code_verifier=verifier,
+            redirect_uri=redirect_uri,
+            login_hint=login_hint,
+            **app.consent_params,
+        )
+    return AuthorizationRequest(url=url, code_verifier=verifier)
 
 
 def _tokens_from(
@@ -283,19 +304,17 @@ def _tokens_from(
     }
 
 
-def _identity(app: OAuthApp, access_token: str) -> tuple[str, str]:
+def _identity(app: OAuthApp, client: OAuth2Client) -> tuple[str, str]:
     """(email, display name) of the account that signed in, asked of the provider."""
     if app.provider == Provider.MICROSOFT:
-        me = _get_json(
-            f"{settings.GRAPH_API_URL.rstrip('/')}/v1.0/me", "Microsoft Graph", access_token
-        )
+        me = _get_json(f"{settings.GRAPH_API_URL.rstrip('/')}/v1.0/me", "Microsoft Graph", client)
         # ``mail`` is the address mail is sent from; accounts without a mailbox lack it.
         email = me.get("mail") or me.get("userPrincipalName") or ""
         return str(email), str(me.get("displayName") or "")
     userinfo = endpoints(app).userinfo
     if not userinfo:
         raise OAuthError(f"{app.label}'s discovery document names no userinfo endpoint.")
-    claims = _get_json(userinfo, f"{app.label}'s userinfo endpoint", access_token)
+    claims = _get_json(userinfo, f"{app.label}'s userinfo endpoint", client)
     if claims.get("email_verified") is False:
         raise OAuthError(f"{app.label} has not verified the address {claims.get('email')}.")
     return str(claims.get("email") or ""), str(claims.get("name") or "")
@@ -311,25 +330,27 @@ def exchange_code(
 ) -> Grant:
     """Trade the authorization code for tokens, and learn whose mailbox they open."""
     app = app_for(provider)
-    body = _post_form(
-        endpoints(app).token,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "code_verifier": code_verifier,
-        },
-        f"{app.label}'s token endpoint",
-    )
-    tokens = _tokens_from(body, clock)
-    if not tokens["refresh_token"]:
-        raise OAuthError(
-            f"{app.label} did not grant offline access (no refresh token), so the mailbox "
-            "would stop working within an hour. Connect it again and accept every permission."
+    token_url = endpoints(app).token
+    with _client(app) as client:
+        body = _token_request(
+            f"{app.label}'s token endpoint",
+            lambda: client.fetch_token(
+                token_url,
+                grant_type="authorization_code",
+                code=code,
+                redirect_uri=redirect_uri,
+                code_verifier=code_verifier,
+            ),
         )
-    email, name = _identity(app, tokens["access_token"])
+        tokens = _tokens_from(body, clock)
+        if not tokens["refresh_token"]:
+            raise OAuthError(
+                f"{app.label} did not grant offline access (no refresh token), so the mailbox "
+                "would stop working within an hour. Connect it again and accept every "
+                "permission."
+            )
+        # The client now holds the new access token and sends it as a Bearer token.
+        email, name = _identity(app, client)
     if not email:
         raise OAuthError(f"{app.label} did not say which address signed in.")
     return Grant(email=email.lower(), display_name=name, tokens=tokens)
@@ -343,20 +364,20 @@ def refresh_tokens(
     refresh_token = tokens.get("refresh_token")
     if not refresh_token:
         raise OAuthError("The mailbox has no refresh token.", error="invalid_grant")
-    data = {
-        "grant_type": "refresh_token",
-        "refresh_token": str(refresh_token),
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-    }
+    scope = None
     if app.provider == Provider.MICROSOFT:
         # Microsoft's v2 endpoint wants the scopes again, the same or fewer than were
         # granted: ask for what this mailbox was granted, so a mailbox connected before a
         # scope was added keeps refreshing (and sending) until its owner reconnects.
         granted = str(tokens.get("scope") or "").split()
-        wanted = [scope for scope in app.scopes if not granted or scope in granted]
-        data["scope"] = " ".join(wanted or app.scopes)
-    body = _post_form(endpoints(app).token, data, f"{app.label}'s token endpoint")
+        wanted = [s for s in app.scopes if not granted or s in granted]
+        scope = " ".join(wanted or app.scopes)
+    token_url = endpoints(app).token
+    with _client(app, scope=scope) as client:
+        body = _token_request(
+            f"{app.label}'s token endpoint",
+            lambda: client.refresh_token(token_url, refresh_token=str(refresh_token)),
+        )
     return _tokens_from(body, clock, previous=tokens)
 
 
