@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 
+from sequencer import netguard
 from sequencer.calendars.meetings import apply_events
 from sequencer.calendars.models import CalendarConnection, CalendarKind, CalendarStatus
 from sequencer.calendars.providers.base import CalendarFailure, CalendarSource, Window
@@ -52,6 +53,8 @@ def source_for(connection: CalendarConnection, clock: Clock = system_clock) -> C
     if connection.kind == CalendarKind.CALDAV:
         from sequencer.calendars.providers.caldav import CalDavSource
 
+        if reason := netguard.url_refusal(connection.url):
+            raise CalendarFailure(reason, problem="permission")
         return CalDavSource(
             url=connection.url, username=connection.username, password=connection.password
         )

@@ -37,6 +37,7 @@ import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import SENT
 
+from sequencer import netguard
 from sequencer.mail.compose import wire_bytes
 from sequencer.mail.providers.base import Check, ConnectionReport, SendResult, ThreadRef
 from sequencer.mail.providers.errors import (
@@ -186,6 +187,8 @@ class SmtpImapProvider:
     def _open_smtp(self) -> smtplib.SMTP:
         """A connected, encrypted (as configured) and authenticated SMTP session."""
         server = self.smtp
+        if reason := netguard.refusal(server.host, server.port):
+            raise MailboxFailure(reason, problem="connection")
         try:
             conn: smtplib.SMTP
             if server.security == "tls":
@@ -289,6 +292,8 @@ class SmtpImapProvider:
         server = self.imap
         if server is None:
             raise MailboxFailure("No IMAP server is configured.", problem="connection")
+        if reason := netguard.refusal(server.host, server.port):
+            raise MailboxFailure(reason, problem="connection")
         try:
             client = imapclient.IMAPClient(
                 server.host,

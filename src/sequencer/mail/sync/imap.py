@@ -38,6 +38,7 @@ from typing import Any
 import imapclient
 from django.db import close_old_connections, connection
 
+from sequencer import netguard
 from sequencer.clock import Clock, system_clock
 from sequencer.mail import inbound_apply
 from sequencer.mail.inbound import classify
@@ -72,6 +73,7 @@ def connect(
     ssl_context: ssl.SSLContext | None = None,
 ) -> imapclient.IMAPClient:
     """A logged-in IMAP connection to ``mailbox`` (password, or XOAUTH2 with its token)."""
+    netguard.check(mailbox.imap_host, mailbox.imap_port)
     tls = mailbox.imap_security == Security.TLS
     context = ssl_context or ssl.create_default_context()
     client = imapclient.IMAPClient(
