@@ -28,7 +28,7 @@ from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.sequences import access
 from sequencer.sequences.access import Level
 from sequencer.sequences.models import DelegatedSender, Sequence
-from sequencer.workspace.models import User
+from sequencer.workspace.models import Notification, User
 
 __all__ = [
     "ACTIVE",
@@ -135,6 +135,15 @@ def invite(user: User, sequence_id: int | str, member_id: object) -> Delegate:
             f"{member} {already} this sequence.", field="member_id", code="duplicate"
         )
     row = DelegatedSender.objects.create(sequence=sequence, member=member, invited_by=user)
+    Notification.objects.create(
+        user=member,
+        kind="delegation_invited",
+        message=(
+            f"{user} invited you to delegated sending for the sequence {sequence.name!r}: "
+            "others could then send its emails from your mailbox. Accept or decline it "
+            "under your delegation invitations."
+        ),
+    )
     return _delegate(row)
 
 

@@ -390,3 +390,22 @@ def test_a_sequence_the_caller_cannot_see_answers_404(
         assert response.status_code == 404, response.data
         assert response.data["error"]["code"] == "not_found"
     assert not DelegatedSender.objects.exists()
+
+
+def test_an_invitation_notifies_the_invitee_and_nobody_else(mia, tom, mia_api, tom_api, sequence):
+    assert tom_api.get("notifications").data == []
+
+    _invite(mia_api, sequence, tom)
+
+    [notice] = tom_api.get("notifications?unread=true").data
+    assert notice["kind"] == "delegation_invited"
+    assert "Mia Member invited you" in notice["message"]
+    assert "'Demo follow-up'" in notice["message"]
+    assert notice["read_at"] is None
+    assert mia_api.get("notifications").data == []
+
+
+def test_a_refused_invitation_notifies_nobody(mia, tom, mia_api, tom_api, make_sequence):
+    sequence = make_sequence(workspace_access="read_only")
+    assert _invite(mia_api, sequence, tom).status_code == 403
+    assert tom_api.get("notifications").data == []
