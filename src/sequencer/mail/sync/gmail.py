@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.mail import inbound_store
 from sequencer.mail.models import Mailbox, SyncCursor
 from sequencer.mail.oauth import MailboxTokens
@@ -53,7 +53,7 @@ class SyncError(Exception):
     """The API refused a request that reading the mailbox needs."""
 
 
-def api_client(mailbox: Mailbox, clock: Clock = system_clock) -> ApiClient:
+def api_client(mailbox: Mailbox, clock: Clock) -> ApiClient:
     return ApiClient(
         settings.GOOGLE_API_URL,
         MailboxTokens(mailbox, clock),

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.mail import inbound_store
 from sequencer.mail.models import Mailbox, SyncCursor
 from sequencer.mail.oauth import MailboxTokens
@@ -76,7 +76,7 @@ class SyncError(Exception):
     """Graph refused a request that reading the mailbox needs."""
 
 
-def api_client(mailbox: Mailbox, clock: Clock = system_clock) -> ApiClient:
+def api_client(mailbox: Mailbox, clock: Clock) -> ApiClient:
     return ApiClient(
         settings.GRAPH_API_URL,
         MailboxTokens(mailbox, clock),
