@@ -83,7 +83,8 @@ def _reply(to_message_id: str, sender: str, subject: str) -> bytes:
 
 def child(smtp_port: int, imap_port: int, lmtp_port: int) -> dict[str, Any]:
     support.setup_django()
-    from sequencer.engine.worker import Worker
+    from sequencer.clock import system_clock
+    from sequencer.engine.worker import Worker, inbound_handler
     from sequencer.mail.sync.runner import start_idle_loop
     from sequencer.sequences import enrollment
     from sequencer.sequences.enrollment import Recipient
@@ -100,14 +101,24 @@ def child(smtp_port: int, imap_port: int, lmtp_port: int) -> dict[str, Any]:
     mailbox.save()
     people = support.make_people(REPLIES, "reply")
     outcomes = enrollment.enroll(
-        admin, sequence.pk, [Recipient(p) for p in people], mailbox_id=mailbox.pk
+        admin,
+        sequence.pk,
+        [Recipient(p) for p in people],
+        mailbox_id=mailbox.pk,
+        clock=system_clock,
     )
     worker = Worker(name="bench-worker")
     while worker.tick().claimed:
         pass
 
     stop = threading.Event()
-    loop = start_idle_loop(stop, owner="bench", scan_seconds=0.5)
+    loop = start_idle_loop(
+        stop,
+        owner="bench",
+        clock=system_clock,
+        act=inbound_handler(system_clock),
+        scan_seconds=0.5,
+    )
     deadline = time.monotonic() + 30
     while not any(s.idling.is_set() for s in loop.sessions().values()):
         if time.monotonic() > deadline:

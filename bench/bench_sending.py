@@ -60,12 +60,17 @@ def run() -> dict[str, float]:
 
 
 def _enroll(admin: Any, sequence: Any, mailbox: Any, count: int, tag: str) -> None:
+    from sequencer.clock import system_clock
     from sequencer.sequences import enrollment
     from sequencer.sequences.enrollment import Recipient
 
     people = support.make_people(count, tag)
     outcomes = enrollment.enroll(
-        admin, sequence.pk, [Recipient(p) for p in people], mailbox_id=mailbox.pk
+        admin,
+        sequence.pk,
+        [Recipient(p) for p in people],
+        mailbox_id=mailbox.pk,
+        clock=system_clock,
     )
     assert all(o.enrolled for o in outcomes), outcomes[:3]
 

@@ -48,13 +48,16 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
     stop = threading.Event()
     if not no_worker:
-        from sequencer.engine.worker import Worker
+        from sequencer.clock import system_clock
+        from sequencer.engine.worker import Worker, inbound_handler
         from sequencer.mail.sync.runner import start_idle_loop
 
         # The embedded worker makes one process enough for a small team on SQLite.
         embedded = Worker()
         threading.Thread(target=embedded.run, args=(stop,), name="worker", daemon=True).start()
-        start_idle_loop(stop, owner=embedded.name)
+        start_idle_loop(
+            stop, owner=embedded.name, clock=system_clock, act=inbound_handler(system_clock)
+        )
     click.echo(f"Sequencer is serving on http://{host}:{port}/")
     try:
         waitress_serve(application, host=host, port=port, threads=threads, ident="sequencer")
@@ -75,7 +78,8 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
 def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     """Send due emails. Run as many as you like, on any machines sharing the database."""
     _django()
-    from sequencer.engine.worker import Worker
+    from sequencer.clock import system_clock
+    from sequencer.engine.worker import Worker, inbound_handler
 
     engine = Worker(batch_size=batch_size)
     if once:
@@ -90,7 +94,7 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     from sequencer.mail.sync.runner import start_idle_loop
 
     # Replies arrive through IMAP IDLE within seconds, not at the next poll.
-    start_idle_loop(stop, owner=engine.name)
+    start_idle_loop(stop, owner=engine.name, clock=system_clock, act=inbound_handler(system_clock))
     click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")
     engine.run(stop, idle_seconds=idle_seconds)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
@@ -17,7 +17,7 @@ from sequencer.clock import system_clock
 from sequencer.crm.models import Person
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
-from sequencer.mail.models import InboundMessage
+from sequencer.mail.models import InboundMessage, Mailbox
 from sequencer.sequences import access, delegation, enrollment
 from sequencer.sequences.authoring import latest_version
 from sequencer.sequences.models import Enrollment
@@ -234,6 +234,7 @@ def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollO
         recipients,
         mailbox_id=payload.sender.mailbox_id,
         member_id=payload.sender.member_id,
+        clock=system_clock,
     )
     return EnrollOut(
         results=[
@@ -296,7 +297,9 @@ def preview_for_person(
         raise InvalidInput(
             "This person has no email address.", field="person_id", code="no_address"
         )
-    return _preview_out(preview_person(version, person, address, mailbox, system_clock.now()))
+    # The sending mailbox is a mail row; the preview still names its model type.
+    sender = cast(Mailbox, mailbox)
+    return _preview_out(preview_person(version, person, address, sender, system_clock.now()))
 
 
 @router.get("/sequences/{sequence_id}/stats", response=StatsOut)
@@ -364,7 +367,7 @@ def _control(request: HttpRequest, enrollment_id: int, action: str) -> Enrollmen
         "remove": enrollment.remove,
         "send-now": enrollment.send_now,
     }[action]
-    operation(caller(request), enrollment_id)
+    operation(caller(request), enrollment_id, clock=system_clock)
     return enrollment_out(enrollment.get_enrollment(caller(request), enrollment_id))
 
 

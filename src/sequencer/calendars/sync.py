@@ -27,11 +27,12 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 
-from sequencer import netguard
+from sequencer import leasing, netguard
 from sequencer.calendars.meetings import apply_events
 from sequencer.calendars.models import CalendarConnection, CalendarKind, CalendarStatus
 from sequencer.calendars.providers.base import CalendarFailure, CalendarSource, Window
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
+from sequencer.domain.backoff import Backoff, no_jitter
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ TICK_BUDGET_SECONDS = 20.0
 SourceFactory = Callable[[CalendarConnection, Clock], CalendarSource]
 
 
-def source_for(connection: CalendarConnection, clock: Clock = system_clock) -> CalendarSource:
+def source_for(connection: CalendarConnection, clock: Clock) -> CalendarSource:
     """The reader of one connection's calendar."""
     if connection.kind == CalendarKind.CALDAV:
         from sequencer.calendars.providers.caldav import CalDavSource
@@ -77,10 +78,6 @@ def window_at(now: datetime) -> Window:
     return Window(now - LOOKBACK, now + LOOKAHEAD)
 
 
-def _free(now: datetime) -> Q:
-    return Q(lease_until__isnull=True) | Q(lease_until__lte=now)
-
-
 def _due(now: datetime) -> Q:
     return (Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now)) & ~Q(
         status=CalendarStatus.DISCONNECTED
@@ -90,19 +87,15 @@ def _due(now: datetime) -> Q:
 def claim(connection_id: int, *, owner: str, now: datetime, lease: timedelta = LEASE) -> bool:
     """Take the lease on one due connection; False if another worker holds it (or it is
     not due any more)."""
-    taken = (
-        CalendarConnection.objects.filter(pk=connection_id)
-        .filter(_due(now), _free(now))
-        .update(lease_owner=owner, lease_until=now + lease)
-    )
-    return taken == 1
+    rows = CalendarConnection.objects.filter(pk=connection_id).filter(_due(now))
+    return leasing.take(rows, owner, now, lease) == 1
 
 
 def sync_calendars(
     now: datetime,
     *,
     owner: str,
-    clock: Clock = system_clock,
+    clock: Clock,
     limit: int = BATCH,
     lease: timedelta = LEASE,
     budget_seconds: float = TICK_BUDGET_SECONDS,
@@ -112,7 +105,7 @@ def sync_calendars(
     ``budget_seconds``; how many were polled."""
     began = time.monotonic()
     candidates = list(
-        CalendarConnection.objects.filter(_due(now), _free(now))
+        CalendarConnection.objects.filter(_due(now), leasing.free(now))
         .order_by(F("next_sync_at").asc(nulls_first=True), "id")
         .values_list("id", flat=True)[:limit]
     )
@@ -131,7 +124,7 @@ def sync_one(
     connection_id: int,
     *,
     owner: str,
-    clock: Clock = system_clock,
+    clock: Clock,
     sources: SourceFactory = source_for,
 ) -> bool:
     """Poll one connection whose lease ``owner`` holds; True if it was read."""
@@ -183,18 +176,24 @@ def sync_one(
     return True
 
 
+RETRY = Backoff(first=SYNC_INTERVAL, cap=MAX_BACKOFF)
+
+
 def backoff(failures: int) -> timedelta:
     """The wait after ``failures`` failed polls in a row: 5, 10, 20, 40 minutes, 1 hour."""
-    return min(SYNC_INTERVAL * (2 ** max(0, failures - 1)), MAX_BACKOFF)
+    return RETRY.delay(failures, random=no_jitter)
 
 
 def _failed(
     connection: CalendarConnection, owner: str, failure: CalendarFailure, now: datetime
 ) -> None:
     failures = connection.failure_count + 1
-    wait = backoff(failures)
-    if failure.retry_after is not None:
-        wait = max(wait, timedelta(seconds=failure.retry_after))
+    retry_after = failure.retry_after
+    wait = RETRY.delay(
+        failures,
+        random=no_jitter,
+        retry_after=timedelta(seconds=retry_after) if retry_after is not None else None,
+    )
     status = CalendarStatus.DISCONNECTED if failure.needs_person else CalendarStatus.FAILING
     log.warning("calendar %s: %s", connection.pk, failure.message)
     CalendarConnection.objects.filter(pk=connection.pk, lease_owner=owner).update(

@@ -48,6 +48,7 @@ __all__ = [
     "plan_send_times",
     "require_aware",
     "sending_zone",
+    "step_due",
     "validate_delays",
 ]
 
@@ -368,6 +369,26 @@ def _earliest_allowed(at: datetime, policy: SchedulePolicy) -> datetime | None:
     return None
 
 
+def step_due(
+    base: datetime,
+    delay_days: int,
+    policy: SchedulePolicy,
+    not_before: datetime | None = None,
+) -> datetime:
+    """When a step goes out: ``delay_days`` calendar days after ``base`` at the same wall
+    time in the policy's zone, never before ``not_before``, at the earliest allowed
+    instant at or after that (in UTC).
+
+    This is the only source of send times: the schedule preview, enrollment, the engine
+    after each send, and resuming a paused recipient (``not_before`` = the moment of
+    resuming) all ask it. ``OverflowError`` when the delay reaches past year 9999.
+    """
+    moved = add_days_at_wall_time(require_aware(base, "base"), delay_days, policy.zone)
+    if not_before is not None:
+        moved = max(moved, require_aware(not_before, "not_before").astimezone(UTC))
+    return next_allowed_instant(moved, policy)
+
+
 def plan_send_times(
     enrolled_at: datetime, delays_days: Sequence[int], policy: SchedulePolicy
 ) -> list[datetime]:
@@ -377,7 +398,7 @@ def plan_send_times(
     sends: list[datetime] = []
     for index, delay in enumerate(delays_days):
         try:
-            base = add_days_at_wall_time(previous, delay, policy.zone)
+            previous = step_due(previous, delay, policy)
         except OverflowError as exc:
             raise InvalidInput(
                 f"delays_days.{index} ({delay} days) reaches past the last supported date; "
@@ -385,7 +406,6 @@ def plan_send_times(
                 field=f"delays_days.{index}",
                 code="invalid_delay",
             ) from exc
-        previous = next_allowed_instant(base, policy)
         sends.append(previous)
     return sends
 

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from sequencer.sequences.models import EmailState, ScheduledEmail
+from sequencer.domain.lifecycle import EmailState
+from sequencer.sequences import lifecycle
+from sequencer.sequences.models import ScheduledEmail
 
 
 def claim_due(now: datetime, *, limit: int, lease: timedelta, owner: str) -> list[int]:
@@ -27,7 +29,5 @@ def claim_due(now: datetime, *, limit: int, lease: timedelta, owner: str) -> lis
             .values_list("id", flat=True)[:limit]
         )
         if ids:
-            ScheduledEmail.objects.filter(id__in=ids, state=EmailState.SCHEDULED).update(
-                state=EmailState.CLAIMED, lease_until=now + lease, lease_owner=owner
-            )
+            lifecycle.claim(ids, now, lease, owner)
     return ids

@@ -16,7 +16,6 @@ The order is what makes a duplicate impossible and a loss visible:
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,10 +25,10 @@ from django.db.models import Subquery
 
 from sequencer.clock import Clock
 from sequencer.crm.emails import mark_undeliverable
-from sequencer.domain.lifecycle import EnrollmentStatus, check_email_move
+from sequencer.domain.backoff import Backoff, Random
+from sequencer.domain.lifecycle import EmailState, EnrollmentStatus, ExitReason
 from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
-from sequencer.domain.threading import make_message_id
 from sequencer.mail.compose import build_message
 from sequencer.mail.mailboxes import can_send, record_mailbox_failure
 from sequencer.mail.models import Mailbox, MailboxStatus
@@ -41,23 +40,25 @@ from sequencer.mail.providers.errors import (
     RecipientRejected,
     TransientFailure,
 )
-from sequencer.sequences import suppression
-from sequencer.sequences.enrollment import next_step_due
-from sequencer.sequences.models import (
-    EmailState,
-    Enrollment,
-    ExitReason,
-    ScheduledEmail,
-)
+from sequencer.sequences import lifecycle, suppression
+from sequencer.sequences.lifecycle import record_sent
+from sequencer.sequences.models import ScheduledEmail
 from sequencer.sequences.rendering import RenderedEmail, policy_for, render_step
-from sequencer.sequences.templating import MissingVariable
+from sequencer.sequences.templating import AiTextMissing, RenderError
 from sequencer.workspace.models import Notification
 
 log = logging.getLogger(__name__)
 
+__all__ = ["RETRY", "Prepared", "deliver", "prepare", "record_sent", "send_one"]
+
 MAX_ATTEMPTS = 10
 # While a mailbox is disconnected its emails wait, and are looked at again this often.
 DISCONNECTED_RECHECK = timedelta(hours=1)
+# An email whose AI text is not written yet is looked at again this often.
+AI_TEXT_RECHECK = timedelta(hours=1)
+# After a transient failure: one minute, doubling to an hour, scattered by ±20 % so that
+# a mailbox's retries do not all return at once.
+RETRY = Backoff(first=timedelta(minutes=1), cap=timedelta(hours=1), spread=0.2)
 
 
 @dataclass
@@ -68,40 +69,6 @@ class Prepared:
     rendered: RenderedEmail
     thread: ThreadRef | None
     references: list[str]
-
-
-def _move(email: ScheduledEmail, target: EmailState) -> None:
-    # The state machine of the domain decides which moves exist; a bug that tries another
-    # (say, rescheduling a sent email) fails loudly instead of sending twice.
-    check_email_move(EmailState(email.state), target)
-    email.state = target
-
-
-def _reschedule(email: ScheduledEmail, due_at: datetime, note: str = "") -> None:
-    _move(email, EmailState.SCHEDULED)
-    email.due_at = due_at
-    email.lease_until = None
-    email.lease_owner = ""
-    if note:
-        email.last_error = note
-    email.save(update_fields=["state", "due_at", "lease_until", "lease_owner", "last_error"])
-
-
-def _cancel(email: ScheduledEmail) -> None:
-    _move(email, EmailState.CANCELLED)
-    email.lease_until = None
-    email.save(update_fields=["state", "lease_until"])
-
-
-def _fail(email: ScheduledEmail, enrollment: Enrollment, reason: str) -> None:
-    _move(email, EmailState.FAILED)
-    email.last_error = reason
-    email.lease_until = None
-    email.save(update_fields=["state", "last_error", "lease_until"])
-    if enrollment.status == EnrollmentStatus.ACTIVE:
-        enrollment.status = EnrollmentStatus.FAILED
-        enrollment.failure_reason = reason
-        enrollment.save(update_fields=["status", "failure_reason"])
 
 
 def _limits(mailbox: Mailbox) -> MailboxLimits:
@@ -166,54 +133,42 @@ def _thread(
 def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepared | None:
     """Step 1: re-check and commit *sending*; ``None`` when nothing is to be sent now."""
     with transaction.atomic():
-        # Locks are always taken enrollment, then email, then mailbox (as exits and
+        # The lifecycle's lock order: enrollment, email, then mailbox (as exits and
         # pauses do), so concurrent transactions cannot deadlock on PostgreSQL. Holding
         # the enrollment also orders this check against a reply or an unsubscribe: either
         # they are seen here, or this email was committed as sending before they arrived.
-        # The enrollment is found through its email in the same query that locks it.
-        enrollment = (
-            Enrollment.objects.select_for_update(of=("self",))
-            .select_related("version", "person", "sequence")
-            .filter(emails__pk=email_id)
-            .first()
-        )
-        if enrollment is None:
+        locked = lifecycle.lock_for_email(email_id)
+        if locked is None:
             return None
-        email = ScheduledEmail.objects.select_for_update().filter(pk=email_id).first()
-        if email is None or email.state != EmailState.CLAIMED or email.lease_owner != owner:
+        enrollment, email = locked
+        if email.state != EmailState.CLAIMED or email.lease_owner != owner:
             return None  # our lease expired and another worker took over, or it was cancelled
-        email.enrollment = enrollment
         # Locking the mailbox serialises the pacing decision across workers.
         mailbox = Mailbox.objects.select_for_update().get(pk=email.mailbox_id)
         now = clock.now()
         if enrollment.status != EnrollmentStatus.ACTIVE:
-            _cancel(email)
+            lifecycle.cancel_email(email)
             return None
         if suppression.is_suppressed(mailbox.email, enrollment.email):
-            _cancel(email)
-            Enrollment.objects.filter(pk=enrollment.pk).update(
-                status=EnrollmentStatus.EXITED,
-                exit_reason=ExitReason.UNSUBSCRIBED,
-                finished_at=now,
-            )
+            lifecycle.exit_enrollment(enrollment.pk, ExitReason.UNSUBSCRIBED, clock=clock)
             return None
         if not can_send(mailbox, clock):
             wait = mailbox.paused_until if mailbox.status == MailboxStatus.PAUSED else None
-            _reschedule(email, wait or now + DISCONNECTED_RECHECK, mailbox.status_reason)
+            lifecycle.reschedule(email, wait or now + DISCONNECTED_RECHECK, mailbox.status_reason)
             return None
         settings = enrollment.version.settings
         policy = policy_for(settings, enrollment.time_zone)
         if not email.skip_window:
             allowed = next_allowed_instant(now, policy)
             if allowed > now:
-                _reschedule(email, allowed)
+                lifecycle.reschedule(email, allowed)
                 return None
         paced = _paced(mailbox, now)
         if paced > now:
-            _reschedule(email, paced if email.skip_window else next_allowed_instant(paced, policy))
+            later = paced if email.skip_window else next_allowed_instant(paced, policy)
+            lifecycle.reschedule(email, later)
             return None
-        threaded = bool(settings.get("thread_emails"))
-        thread, references, first_subject = _thread(email, threaded)
+        thread, references, first_subject = _thread(email, bool(settings.get("thread_emails")))
         try:
             rendered = render_step(
                 snapshot={"settings": settings, "steps": enrollment.version.steps},
@@ -224,56 +179,68 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
                 enrollment_id=enrollment.pk,
                 first_subject=first_subject,
             )
-        except MissingVariable as exc:
-            _fail(email, enrollment, str(exc))
+        except AiTextMissing as exc:
+            # Never sent with the slot empty: the recipient stays active and waits,
+            # showing why, until the text exists.
+            lifecycle.reschedule(email, now + AI_TEXT_RECHECK, str(exc))
             return None
-        _move(email, EmailState.SENDING)
-        email.attempted_at = now
-        email.attempts += 1
-        email.subject = rendered.subject
-        email.lease_until = now + lease
-        email.save(update_fields=["state", "attempted_at", "attempts", "subject", "lease_until"])
+        except RenderError as exc:
+            lifecycle.fail(enrollment, email, str(exc))
+            return None
+        except Exception as exc:  # a template bug: this recipient fails, the tick goes on
+            log.exception("rendering email %s failed", email.pk)
+            lifecycle.fail(enrollment, email, f"This email could not be rendered: {exc}")
+            return None
+        lifecycle.begin_sending(email, now, lease, rendered.subject)
     email.mailbox = mailbox
     return Prepared(email=email, rendered=rendered, thread=thread, references=references)
 
 
-def deliver(prepared: Prepared, provider: MailProvider, clock: Clock) -> None:
-    """Steps 2 and 3: hand the message over and record what happened."""
+def deliver(prepared: Prepared, provider: MailProvider, clock: Clock, random: Random) -> bool:
+    """Steps 2 and 3: hand the message over and record what happened; whether it was
+    handed to the provider.
+
+    ``random`` scatters the wait after a transient failure (see :data:`RETRY`).
+    """
     email, rendered = prepared.email, prepared.rendered
     mailbox, enrollment = email.mailbox, email.enrollment
-    person = enrollment.person
-    message = build_message(
-        from_=(mailbox.display_name, mailbox.email),
-        to=(person.full_name, enrollment.email),
-        subject=rendered.subject,
-        html=rendered.html,
-        text=rendered.text,
-        date=clock.now(),
-        message_id=email.message_id,
-        in_reply_to=prepared.references[-1] if prepared.references else None,
-        references=prepared.references,
-        attachments=rendered.attachments,
-        inline_images=rendered.inline_images,
-        unsubscribe_url=rendered.unsubscribe_url,
-        unsubscribe_mailto=rendered.unsubscribe_mailto,
-    )
+    try:
+        message = build_message(
+            from_=(mailbox.display_name, mailbox.email),
+            to=(enrollment.person.full_name, enrollment.email),
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            date=clock.now(),
+            message_id=email.message_id,
+            in_reply_to=prepared.references[-1] if prepared.references else None,
+            references=prepared.references,
+            attachments=rendered.attachments,
+            inline_images=rendered.inline_images,
+            unsubscribe_url=rendered.unsubscribe_url,
+            unsubscribe_mailto=rendered.unsubscribe_mailto,
+        )
+    except Exception as exc:  # nothing left us: this one email fails, never the tick
+        log.warning("could not build email %s: %s", email.pk, exc)
+        _failed_before_handover(email, f"This email could not be built: {exc}")
+        return False
     try:
         result = provider.send(message, thread=prepared.thread)
     except TransientFailure as exc:
-        _retry_later(email, exc, clock)
+        _retry_later(email, exc, clock, random)
     except RecipientRejected as exc:
         _bounced(email, exc.message, clock)
     except MailboxFailure as exc:
         _mailbox_failed(email, exc, clock)
     except MessageRejected as exc:
         with transaction.atomic():
-            locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-            _fail(email, locked, exc.message)
+            locked = lifecycle.lock_enrollment(enrollment.pk)
+            lifecycle.fail(locked, email, exc.message)
     except OutcomeUnknown as exc:
-        _mark_unknown(email, exc.message)
+        lifecycle.mark_unknown(email.pk, exc.message)
     except Exception as exc:  # a bug or an unclassified error: the outcome is not known
         log.exception("unexpected failure sending %s", email.message_id)
-        _mark_unknown(email, f"Unexpected error while sending: {exc}")
+        lifecycle.mark_unknown(email.pk, f"Unexpected error while sending: {exc}")
     else:
         record_sent(
             email,
@@ -281,81 +248,42 @@ def deliver(prepared: Prepared, provider: MailProvider, clock: Clock) -> None:
             provider_message_id=result.provider_message_id or "",
             thread_id=result.thread_id or "",
         )
+    return True
 
 
-def record_sent(
-    email: ScheduledEmail,
-    sent_at: datetime,
-    *,
-    provider_message_id: str = "",
-    thread_id: str = "",
-) -> None:
-    """Mark sent and schedule the next step (or complete the enrollment)."""
+def _not_counted(email: ScheduledEmail) -> None:
+    """A failed attempt sent nothing: it must not count against the mailbox's limits."""
+    email.attempted_at = None
+    email.save(update_fields=["attempted_at"])
+
+
+def _failed_before_handover(email: ScheduledEmail, reason: str) -> None:
     with transaction.atomic():
-        enrollment = (
-            Enrollment.objects.select_for_update(of=("self",))
-            .select_related("version")
-            .get(pk=email.enrollment_id)
-        )
-        updated = ScheduledEmail.objects.filter(
-            pk=email.pk, state__in=(EmailState.SENDING, EmailState.UNKNOWN)
-        ).update(
-            state=EmailState.SENT,
-            sent_at=sent_at,
-            lease_until=None,
-            provider_message_id=provider_message_id,
-            thread_id=thread_id,
-            last_error="",
-        )
-        if not updated:
-            return
-        if enrollment.status != EnrollmentStatus.ACTIVE:
-            return  # a reply or a removal arrived meanwhile: nothing more goes out
-        next_step = email.step + 1
-        if next_step >= len(enrollment.version.steps):
-            enrollment.status = EnrollmentStatus.COMPLETED
-            enrollment.finished_at = sent_at
-            enrollment.save(update_fields=["status", "finished_at"])
-            return
-        ScheduledEmail.objects.create(
-            enrollment=enrollment,
-            step=next_step,
-            mailbox_id=email.mailbox_id,
-            due_at=next_step_due(enrollment, next_step, sent_at, sent_at),
-            message_id=make_message_id(email.mailbox.email),
-        )
+        locked = lifecycle.lock_enrollment(email.enrollment_id)
+        _not_counted(email)
+        lifecycle.fail(locked, email, reason)
 
 
-def backoff(attempts: int, retry_after: float | None) -> timedelta:
-    """Exponential from one minute, capped at an hour, with jitter so that a mailbox's
-    retries do not all return at once; a server's Retry-After wins when longer."""
-    base = min(60 * 2 ** max(attempts - 1, 0), 3600)
-    delay = base * random.uniform(0.8, 1.2)
-    return timedelta(seconds=max(delay, retry_after or 0))
-
-
-def _retry_later(email: ScheduledEmail, exc: TransientFailure, clock: Clock) -> None:
+def _retry_later(
+    email: ScheduledEmail, exc: TransientFailure, clock: Clock, random: Random
+) -> None:
     with transaction.atomic():
         if email.attempts >= MAX_ATTEMPTS:
-            enrollment = Enrollment.objects.select_for_update().get(pk=email.enrollment_id)
-            email.attempted_at = None
-            email.save(update_fields=["attempted_at"])
-            _fail(email, enrollment, f"Gave up after {email.attempts} attempts: {exc.message}")
+            _failed_before_handover(
+                email, f"Gave up after {email.attempts} attempts: {exc.message}"
+            )
             return
-        # A failed attempt did not send anything: it must not count against the limits.
-        email.attempted_at = None
-        email.save(update_fields=["attempted_at"])
-        _reschedule(email, clock.now() + backoff(email.attempts, exc.retry_after), exc.message)
+        _not_counted(email)
+        retry_after = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        wait = RETRY.delay(email.attempts, random=random, retry_after=retry_after)
+        lifecycle.reschedule(email, clock.now() + wait, exc.message)
 
 
 def _bounced(email: ScheduledEmail, reason: str, clock: Clock) -> None:
-    from sequencer.sequences.enrollment import exit_enrollment
-
     with transaction.atomic():
-        exit_enrollment(email.enrollment_id, ExitReason.BOUNCED)  # enrollment lock first
-        ScheduledEmail.objects.filter(pk=email.pk).update(
-            state=EmailState.BOUNCED, last_error=reason, lease_until=None
-        )
+        # The exit locks the enrollment first, as the lock order wants.
+        lifecycle.exit_enrollment(email.enrollment_id, ExitReason.BOUNCED, clock=clock)
+        lifecycle.mark_bounced(email.pk, reason, sources=(EmailState.SENDING,))
         mark_undeliverable(email.enrollment.email, reason, clock.now())
 
 
@@ -363,10 +291,9 @@ def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) ->
     with transaction.atomic():
         mailbox = Mailbox.objects.select_for_update().get(pk=email.mailbox_id)
         record_mailbox_failure(mailbox, exc, clock)
-        email.attempted_at = None
-        email.save(update_fields=["attempted_at"])
+        _not_counted(email)
         wait = mailbox.paused_until or clock.now() + DISCONNECTED_RECHECK
-        _reschedule(email, wait, exc.message)
+        lifecycle.reschedule(email, wait, exc.message)
         Notification.objects.create(
             user_id=mailbox.owner_id,
             kind="mailbox_paused",
@@ -377,12 +304,6 @@ def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) ->
         )
 
 
-def _mark_unknown(email: ScheduledEmail, reason: str) -> None:
-    ScheduledEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(
-        state=EmailState.UNKNOWN, last_error=reason, lease_until=None
-    )
-
-
 def send_one(
     email_id: int,
     *,
@@ -390,6 +311,7 @@ def send_one(
     clock: Clock,
     lease: timedelta,
     provider_for: Callable[[Mailbox], MailProvider],
+    random: Random,
 ) -> bool:
     """Re-check and send one claimed email; whether something was handed over."""
     prepared = prepare(email_id, owner, clock, lease)
@@ -400,5 +322,4 @@ def send_one(
     except MailboxFailure as exc:
         _mailbox_failed(prepared.email, exc, clock)
         return False
-    deliver(prepared, provider, clock)
-    return True
+    return deliver(prepared, provider, clock, random)

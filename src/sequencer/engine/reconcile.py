@@ -21,10 +21,12 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from sequencer.domain.lifecycle import EnrollmentStatus
+from sequencer import leasing
+from sequencer.domain.lifecycle import EmailState
 from sequencer.mail.models import Mailbox, Provider
 from sequencer.mail.providers.base import MailProvider
-from sequencer.sequences.models import EmailState, Enrollment, ScheduledEmail
+from sequencer.sequences import lifecycle
+from sequencer.sequences.models import ScheduledEmail
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +53,7 @@ OUTCOME_UNKNOWN = (
 def expire_leases(now: datetime) -> tuple[int, int]:
     """Claimed rows whose lease ran out are due again; sending ones become unknown."""
     with transaction.atomic():
-        released = ScheduledEmail.objects.filter(
-            state=EmailState.CLAIMED, lease_until__lt=now
-        ).update(state=EmailState.SCHEDULED, lease_until=None, lease_owner="")
-        lost = ScheduledEmail.objects.filter(state=EmailState.SENDING, lease_until__lt=now).update(
-            state=EmailState.UNKNOWN, lease_until=None
-        )
-    return released, lost
+        return lifecycle.release_expired(ScheduledEmail.objects.filter(leasing.expired(now)))
 
 
 def settle_unknown(
@@ -96,9 +92,7 @@ def settle_unknown(
             if now - attempted < FILING_DELAY:
                 _check_again(email, attempted + FILING_DELAY)
                 continue
-            ScheduledEmail.objects.filter(pk=email.pk, state=EmailState.UNKNOWN).update(
-                state=EmailState.SCHEDULED, due_at=now, lease_until=None, lease_owner=""
-            )
+            lifecycle.send_again(email.pk, now)
         else:
             _fail_unknown(email, OUTCOME_UNKNOWN)
         settled += 1
@@ -111,12 +105,5 @@ def _check_again(email: ScheduledEmail, when: datetime) -> None:
 
 @transaction.atomic
 def _fail_unknown(email: ScheduledEmail, reason: str) -> None:
-    # Enrollment first: the lock order every engine transaction follows.
-    enrollment = Enrollment.objects.select_for_update().filter(pk=email.enrollment_id).first()
-    updated = ScheduledEmail.objects.filter(pk=email.pk, state=EmailState.UNKNOWN).update(
-        state=EmailState.FAILED, last_error=reason
-    )
-    if updated and enrollment is not None and enrollment.status == EnrollmentStatus.ACTIVE:
-        enrollment.status = EnrollmentStatus.FAILED
-        enrollment.failure_reason = reason
-        enrollment.save(update_fields=["status", "failure_reason"])
+    # Enrollment first: the lifecycle's lock order.
+    lifecycle.fail_unknown(lifecycle.lock_enrollment(email.enrollment_id), email.pk, reason)

@@ -1,21 +1,30 @@
-"""The worker loop: settle lost emails, claim due ones, send them, repeat."""
+"""The worker loop: settle lost emails, claim due ones, send them, repeat.
+
+The engine is where the packages meet: the mail readers store and classify what
+arrives, and :func:`inbound_handler` gives them the sequences package's actions on
+enrollments (the two packages never import each other).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import random as random_module
 import socket
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 from django.db import close_old_connections
 
 from sequencer.calendars.sync import sync_calendars
 from sequencer.clock import Clock, system_clock
+from sequencer.domain.backoff import Random
+from sequencer.domain.inbound import InboundHandler
 from sequencer.engine.claim import claim_due
 from sequencer.engine.dispatch import record_sent, send_one
 from sequencer.engine.reconcile import expire_leases, settle_unknown
@@ -23,8 +32,15 @@ from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
+from sequencer.sequences import inbound
 
 log = logging.getLogger(__name__)
+
+
+def inbound_handler(clock: Clock) -> InboundHandler:
+    """What the mail readers call for each stored message: the sequences package's
+    actions on the enrollments it concerns."""
+    return partial(inbound.act, clock=clock)
 
 
 @runtime_checkable
@@ -89,8 +105,10 @@ class Worker:
         lease: timedelta = timedelta(minutes=5),
         provider_for: Callable[[Mailbox], MailProvider] = default_provider_for,
         name: str | None = None,
+        random: Random = random_module.random,
     ) -> None:
         self.clock = clock
+        self.random = random
         self.batch_size = batch_size
         self.lease = lease
         self.provider_for = provider_for
@@ -102,9 +120,13 @@ class Worker:
         report = TickReport()
         now = self.clock.now()
         report.released, report.lost = expire_leases(now)
-        # Replies, bounces and returns from absence first, so that they stop or resume
-        # emails before any is claimed. It never raises: reading mail cannot stop sending.
-        sync_tick(now, owner=self.name, clock=self.clock)
+        # Returns from absence, replies and bounces first, so that they resume or stop
+        # emails before any is claimed. Neither raises: reading mail cannot stop sending.
+        try:
+            inbound.resume_due(now, clock=self.clock)
+        except Exception:
+            log.exception("resuming enrollments after absences failed")
+        sync_tick(now, owner=self.name, clock=self.clock, act=inbound_handler(self.clock))
         report.settled = settle_unknown(
             now, self.provider_for, lambda email, at: record_sent(email, at)
         )
@@ -119,6 +141,7 @@ class Worker:
                     clock=self.clock,
                     lease=self.lease,
                     provider_for=providers,
+                    random=self.random,
                 ):
                     report.handed_over += 1
         finally:

@@ -24,10 +24,10 @@ from django.db import transaction
 
 from sequencer.clock import Clock, system_clock
 from sequencer.domain.errors import InvalidInput
-from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.sequences import access
 from sequencer.sequences.access import Level
 from sequencer.sequences.models import DelegatedSender, Sequence
+from sequencer.sequences.senders import MailboxStatus, SendingMailbox, mailboxes
 from sequencer.workspace.models import Notification, User
 
 __all__ = [
@@ -60,7 +60,7 @@ class Delegate:
     member: User
     # The mailbox an enrollment made now would use: the fixed one, else the member's
     # current default (``None`` when the member has no default mailbox).
-    mailbox: Mailbox | None
+    mailbox: SendingMailbox | None
     # Whether the member can still see the sequence (a delegate needs access to be used).
     has_access: bool
 
@@ -227,7 +227,7 @@ def sending_mailbox(
     *,
     mailbox_id: int | None = None,
     member_id: int | None = None,
-) -> Mailbox:
+) -> SendingMailbox:
     """The mailbox an enrollment into ``sequence`` made by ``user`` sends from.
 
     Give exactly one of:
@@ -252,9 +252,7 @@ def sending_mailbox(
     if mailbox_id is not None:
         field = "sender.mailbox_id"
         mailbox = (
-            Mailbox.objects.filter(pk=mailbox_id, owner=user).first()
-            if _is_id(mailbox_id)
-            else None
+            mailboxes().filter(pk=mailbox_id, owner=user).first() if _is_id(mailbox_id) else None
         )
         if mailbox is None:
             raise InvalidInput(
@@ -334,10 +332,10 @@ def _member(member_id: object) -> User | None:
     return User.objects.filter(pk=member_id, is_active=True).first()
 
 
-def _own_mailbox_choice(user: User, mailbox_id: object) -> Mailbox | None:
+def _own_mailbox_choice(user: User, mailbox_id: object) -> SendingMailbox | None:
     """The fixed mailbox chosen (``None``: the default at each enrollment), checked."""
     if mailbox_id is None:
-        if not Mailbox.objects.filter(owner=user).exists():
+        if not mailboxes().filter(owner=user).exists():
             raise InvalidInput(
                 "You have no mailbox yet, so nothing could be sent from your address; "
                 "connect a mailbox on the Mailboxes page first.",
@@ -345,9 +343,7 @@ def _own_mailbox_choice(user: User, mailbox_id: object) -> Mailbox | None:
                 code="no_mailbox",
             )
         return None
-    mailbox = (
-        Mailbox.objects.filter(pk=mailbox_id, owner=user).first() if _is_id(mailbox_id) else None
-    )
+    mailbox = mailboxes().filter(pk=mailbox_id, owner=user).first() if _is_id(mailbox_id) else None
     if mailbox is None:
         raise InvalidInput(
             f"Mailbox {mailbox_id!r} is not one of your mailboxes; choose one of yours, or "
@@ -364,7 +360,8 @@ def _enable(user: User, sequence: Sequence, mailbox_id: object, clock: Clock) ->
     row = DelegatedSender.objects.filter(sequence=sequence, member=user).first()
     if row is None:
         row = DelegatedSender(sequence=sequence, member=user)
-    row.mailbox = mailbox
+    # Set by id: the row's foreign key points into the mail package's table.
+    row.mailbox_id = mailbox.pk if mailbox is not None else None
     if row.accepted_at is None:
         row.accepted_at = clock.now()
     row.save()
@@ -382,8 +379,8 @@ def _pending_sequence_id(user: User, invitation_id: int) -> int:
     return found
 
 
-def _default_mailboxes(owner_ids: list[int]) -> dict[int, Mailbox]:
-    return {m.owner_id: m for m in Mailbox.objects.filter(owner_id__in=owner_ids, is_default=True)}
+def _default_mailboxes(owner_ids: list[int]) -> dict[int, SendingMailbox]:
+    return {m.owner_id: m for m in mailboxes().filter(owner_id__in=owner_ids, is_default=True)}
 
 
 def _can_be_sent_for(member: User, sequence: Sequence) -> bool:
@@ -400,7 +397,7 @@ def _delegate(row: DelegatedSender) -> Delegate:
     )
 
 
-def _connected(mailbox: Mailbox, field: str, *, whose: str) -> Mailbox:
+def _connected(mailbox: SendingMailbox, field: str, *, whose: str) -> SendingMailbox:
     if mailbox.status == MailboxStatus.DISCONNECTED:
         raise InvalidInput(
             f"{whose} mailbox {mailbox.email} is disconnected, so it cannot send; it must be "

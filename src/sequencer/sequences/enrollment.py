@@ -10,22 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.crm.models import EmailAddress, ListEntry, Person
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.lifecycle import EnrollmentStatus as Status
-from sequencer.domain.lifecycle import check_enrollment_move
-from sequencer.domain.schedule import add_days_at_wall_time, next_allowed_instant
+from sequencer.domain.schedule import step_due
 from sequencer.domain.sequence_rules import Level
-from sequencer.domain.threading import make_message_id
-from sequencer.mail.models import Mailbox
-from sequencer.sequences import access, delegation, suppression
+from sequencer.sequences import access, delegation, lifecycle, suppression
 from sequencer.sequences.authoring import latest_version
+from sequencer.sequences.lifecycle import exit_enrollment
 from sequencer.sequences.models import (
     OPEN_STATUSES,
     EmailState,
@@ -36,6 +33,7 @@ from sequencer.sequences.models import (
     SequenceStatus,
 )
 from sequencer.sequences.rendering import policy_for, recipient_zone
+from sequencer.sequences.senders import SendingMailbox
 from sequencer.workspace.models import User
 
 MAX_RECIPIENTS = 1000
@@ -85,16 +83,6 @@ def _sendable_sequence(user: User, sequence_id: int | str) -> Sequence:
     return sequence
 
 
-def first_due(enrolled_at: datetime, delay_days: int, settings: dict, zone: str) -> datetime:
-    policy = policy_for(settings, zone)
-    base = (
-        enrolled_at
-        if delay_days == 0
-        else add_days_at_wall_time(enrolled_at, delay_days, policy.zone)
-    )
-    return next_allowed_instant(base, policy)
-
-
 def enroll(
     user: User,
     sequence_id: int | str,
@@ -102,7 +90,7 @@ def enroll(
     *,
     mailbox_id: int | None = None,
     member_id: int | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> list[Outcome]:
     """Enroll ``recipients``, sending from ``mailbox_id`` or on behalf of ``member_id``."""
     if len(recipients) > MAX_RECIPIENTS:
@@ -196,10 +184,9 @@ def enroll(
                     version=version,
                     person=person,
                     email=address,
-                    mailbox=mailbox,
+                    mailbox_id=mailbox.pk,
                     sender_id=mailbox.owner_id,
                     enrolled_by=user,
-                    status=Status.ACTIVE,
                     time_zone=recipient_zone(settings, person),
                     enrolled_at=now,
                 ),
@@ -216,17 +203,15 @@ def enroll(
 
 
 def _first_email(
-    enrollment: Enrollment, settings: dict, steps: list, mailbox: Mailbox
+    enrollment: Enrollment, settings: dict, steps: list, mailbox: SendingMailbox
 ) -> ScheduledEmail:
-    return ScheduledEmail(
-        enrollment=enrollment,
-        step=0,
-        mailbox=mailbox,
-        state=EmailState.SCHEDULED,
-        due_at=first_due(
-            enrollment.enrolled_at, steps[0]["delay_days"], settings, enrollment.time_zone
-        ),
-        message_id=make_message_id(mailbox.email),
+    policy = policy_for(settings, enrollment.time_zone)
+    return lifecycle.schedule_step(
+        enrollment,
+        0,
+        step_due(enrollment.enrolled_at, steps[0]["delay_days"], policy),
+        mailbox_id=mailbox.pk,
+        mailbox_email=mailbox.email,
     )
 
 
@@ -234,7 +219,7 @@ def _create_enrollments(
     pending: list[tuple[int, Enrollment]],
     settings: dict,
     steps: list,
-    mailbox: Mailbox,
+    mailbox: SendingMailbox,
 ) -> list[tuple[int, Enrollment]]:
     """Insert in bulk; if a concurrent request enrolled someone meanwhile, one by one."""
     if not pending:
@@ -286,91 +271,28 @@ def get_enrollment(
     return enrollment
 
 
-# --- Recipient controls --------------------------------------------------------------
-
-_PENDING = (EmailState.SCHEDULED, EmailState.CLAIMED)
+# --- Recipient controls: each is one call of the lifecycle service ----------------------
 
 
-def _cancel_pending(enrollment: Enrollment) -> int:
-    """Cancel emails not yet handed to a provider; one already sending goes out."""
-    return ScheduledEmail.objects.filter(enrollment=enrollment, state__in=_PENDING).update(
-        state=EmailState.CANCELLED, lease_until=None, lease_owner=""
-    )
-
-
-def _locked(enrollment_id: int) -> Enrollment:
-    return (
-        # "of self": lock the enrollment only, not the version and mailbox it joins.
-        Enrollment.objects.select_for_update(of=("self",))
-        .select_related("version", "mailbox")
-        .get(pk=enrollment_id)
-    )
-
-
-def _move(enrollment: Enrollment, target: Status) -> None:
-    try:
-        check_enrollment_move(Status(enrollment.status), target)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"This recipient is {enrollment.status}; it cannot be {target.value} now.",
-            code="invalid_state",
-        ) from exc
-
-
-@transaction.atomic
-def exit_enrollment(
-    enrollment_id: int, reason: ExitReason, *, clock: Clock = system_clock
-) -> Enrollment:
-    """End the enrollment for ``reason`` and cancel its unsent emails (idempotent)."""
-    enrollment = _locked(enrollment_id)
-    if enrollment.status in (Status.EXITED, Status.COMPLETED):
-        return enrollment
-    enrollment.status = Status.EXITED
-    enrollment.exit_reason = reason
-    enrollment.finished_at = clock.now()
-    enrollment.save(update_fields=["status", "exit_reason", "finished_at"])
-    _cancel_pending(enrollment)
-    return enrollment
-
-
-def pause(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> Enrollment:
+def pause(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:
     get_enrollment(user, enrollment_id, Level.READ_WRITE)
     with transaction.atomic():
-        enrollment = _locked(int(enrollment_id))
-        _move(enrollment, Status.PAUSED)
-        enrollment.status = Status.PAUSED
-        enrollment.paused_at = clock.now()
-        enrollment.resume_at = None  # paused by a person: only a person resumes it
-        enrollment.save(update_fields=["status", "paused_at", "resume_at"])
-        _cancel_pending(enrollment)
+        enrollment = lifecycle.lock_enrollment(int(enrollment_id))
+        lifecycle.pause(enrollment, clock.now())
     return enrollment
 
 
-def remove(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> Enrollment:
+def remove(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:
     get_enrollment(user, enrollment_id, Level.READ_WRITE)
     return exit_enrollment(int(enrollment_id), ExitReason.REMOVED, clock=clock)
 
 
-def next_step_due(
-    enrollment: Enrollment, step: int, after: datetime, not_before: datetime
-) -> datetime:
-    """When ``step`` is due: its delay after ``after`` (the previous send), and never
-    before ``not_before``, at the first allowed instant."""
-    settings = enrollment.version.settings
-    policy = policy_for(settings, enrollment.time_zone)
-    delay = enrollment.version.steps[step]["delay_days"]
-    base = after if delay == 0 else add_days_at_wall_time(after, delay, policy.zone)
-    return next_allowed_instant(max(base, not_before), policy)
-
-
-def resume(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> Enrollment:
+def resume(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:
     """Back to active; the next email's time is recomputed from now (never sooner than
     its delay after the previous email)."""
     get_enrollment(user, enrollment_id, Level.READ_WRITE)
-    now = clock.now()
     with transaction.atomic():
-        enrollment = _locked(int(enrollment_id))
-        _move(enrollment, Status.ACTIVE)
+        enrollment = lifecycle.lock_enrollment(int(enrollment_id))
         if enrollment.status == Status.FAILED and suppression.is_suppressed(
             enrollment.mailbox.email, enrollment.email
         ):
@@ -379,41 +301,11 @@ def resume(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> En
                 "it cannot be resumed.",
                 code="unsubscribed",
             )
-        emails = list(enrollment.emails.exclude(state=EmailState.CANCELLED).order_by("step"))
-        # A failed email is replaced by a fresh attempt; a sent one is kept.
-        for email in emails:
-            if email.state == EmailState.FAILED:
-                email.state = EmailState.CANCELLED
-                email.save(update_fields=["state"])
-        sent = [
-            e
-            for e in emails
-            if e.state in (EmailState.SENT, EmailState.SENDING, EmailState.UNKNOWN)
-        ]
-        live = [e for e in emails if e.state in _PENDING]
-        enrollment.status = Status.ACTIVE
-        enrollment.failure_reason = ""
-        enrollment.paused_at = None
-        enrollment.resume_at = None  # a person resuming early overrides an absence
-        enrollment.save(update_fields=["status", "failure_reason", "paused_at", "resume_at"])
-        next_step = (sent[-1].step + 1) if sent else 0
-        if not live and next_step < len(enrollment.version.steps):
-            after = sent[-1].sent_at or now if sent else enrollment.enrolled_at
-            ScheduledEmail.objects.create(
-                enrollment=enrollment,
-                step=next_step,
-                mailbox=enrollment.mailbox,
-                due_at=next_step_due(enrollment, next_step, after, now),
-                message_id=make_message_id(enrollment.mailbox.email),
-            )
-        elif not live:
-            enrollment.status = Status.COMPLETED
-            enrollment.finished_at = now
-            enrollment.save(update_fields=["status", "finished_at"])
+        lifecycle.resume(enrollment, clock.now())
     return enrollment
 
 
-def send_now(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> Enrollment:
+def send_now(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:
     """Make the next email due now, skipping its wait and window; the worker still
     applies the mailbox's limits and the unsubscribe check before it goes out."""
     enrollment = get_enrollment(user, enrollment_id, Level.READ_WRITE)

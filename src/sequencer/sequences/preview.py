@@ -7,10 +7,10 @@ from datetime import datetime
 from functools import partial
 
 from sequencer.crm.models import Person
+from sequencer.domain.schedule import step_due
 from sequencer.mail.models import Mailbox
-from sequencer.sequences.enrollment import first_due, next_step_due
 from sequencer.sequences.models import EmailState, Enrollment, SequenceVersion
-from sequencer.sequences.rendering import recipient_zone, render_step
+from sequencer.sequences.rendering import policy_for, recipient_zone, render_step
 from sequencer.sequences.templating import MissingVariable
 
 
@@ -60,6 +60,7 @@ def preview_enrollment(enrollment: Enrollment) -> list[PreviewEmail]:
     first_subject: str | None = None
     previous: datetime | None = None
     active = enrollment.status == "active"
+    policy = policy_for(version.settings, enrollment.time_zone)
     for step in range(len(version.steps)):
         row = rows.get(step)
         subject, html, text, problem = _render(
@@ -76,7 +77,8 @@ def preview_enrollment(enrollment: Enrollment) -> list[PreviewEmail]:
         elif row is not None:
             when, state = row.due_at, row.state
         elif active and previous is not None:
-            when, state = next_step_due(enrollment, step, previous, previous), "planned"
+            delay = version.steps[step]["delay_days"]
+            when, state = step_due(previous, delay, policy), "planned"
         else:
             when, state = None, "planned"
         if step == 0:
@@ -90,20 +92,17 @@ def preview_person(
     version: SequenceVersion, person: Person, address: str, mailbox: Mailbox, now: datetime
 ) -> list[PreviewEmail]:
     """The emails ``person`` would get if enrolled now."""
-    zone = recipient_zone(version.settings, person)
+    policy = policy_for(version.settings, recipient_zone(version.settings, person))
     out: list[PreviewEmail] = []
     first_subject: str | None = None
-    when: datetime | None = None
+    when = now
     for step, source in enumerate(version.steps):
         subject, html, text, problem = _render(
             version, step, person, address, mailbox, None, first_subject
         )
         if step == 0:
             first_subject = subject
-            when = first_due(now, source["delay_days"], version.settings, zone)
-        else:
-            assert when is not None
-            probe = Enrollment(version=version, time_zone=zone)
-            when = next_step_due(probe, step, when, when)
+        # Each step's base is the previous step's send (enrollment, for the first).
+        when = step_due(when, source["delay_days"], policy)
         out.append(PreviewEmail(step, when, "planned", subject, html, text, problem))
     return out

@@ -1,5 +1,6 @@
 """Public test helpers: fakes for unit tests of pure logic, each tested itself."""
 
+from sequencer.testing.capture import Captured, CaptureProvider
 from sequencer.testing.clock import FakeClock
 
-__all__ = ["FakeClock"]
+__all__ = ["CaptureProvider", "Captured", "FakeClock"]

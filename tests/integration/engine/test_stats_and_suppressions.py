@@ -20,11 +20,11 @@ def test_stats_count_outcomes_against_the_last_email_sent(
         admin, sequence.pk, [Recipient(p.pk) for p in people], mailbox_id=mailbox.pk, clock=clock
     )
     worker.tick()  # four first emails
-    exit_enrollment(outcomes[0].enrollment_id, ExitReason.REPLIED)
+    exit_enrollment(outcomes[0].enrollment_id, ExitReason.REPLIED, clock=clock)
     clock.advance(timedelta(days=2, minutes=1))
     worker.tick()  # three second emails
-    exit_enrollment(outcomes[1].enrollment_id, ExitReason.REPLIED)
-    exit_enrollment(outcomes[2].enrollment_id, ExitReason.UNSUBSCRIBED)
+    exit_enrollment(outcomes[1].enrollment_id, ExitReason.REPLIED, clock=clock)
+    exit_enrollment(outcomes[2].enrollment_id, ExitReason.UNSUBSCRIBED, clock=clock)
 
     stats = api.get(f"sequences/{sequence.pk}/stats").data
     assert stats["enrolled"] == 4 and stats["emails_sent"] == 7

@@ -187,6 +187,7 @@ class WorkerServer:
 def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) -> int:
     from django.core.management import call_command
 
+    from sequencer.clock import system_clock
     from sequencer.crm.models import EmailAddress, Person
     from sequencer.mail import mailboxes
     from sequencer.sequences import authoring, enrollment
@@ -224,7 +225,11 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
     )
     authoring.publish(admin, sequence.pk)
     outcomes = enrollment.enroll(
-        admin, sequence.pk, [Recipient(p.pk) for p in people], mailbox_id=box.pk
+        admin,
+        sequence.pk,
+        [Recipient(p.pk) for p in people],
+        mailbox_id=box.pk,
+        clock=system_clock,
     )
     refused = [o for o in outcomes if not o.enrolled]
     if refused:

@@ -171,8 +171,8 @@ def _reply(name: str, in_reply_to: str) -> bytes:
 def reply_race(args: dict[str, Any]) -> dict[str, Any]:
     from django.db import connection
 
-    from sequencer.engine.worker import Worker
-    from sequencer.mail import inbound_apply
+    from sequencer.engine.worker import Worker, inbound_handler
+    from sequencer.mail import inbound_store
     from sequencer.sequences.models import ScheduledEmail
 
     admin, mailbox, sequence = _setup(args, imap=False)
@@ -203,7 +203,9 @@ def reply_race(args: dict[str, Any]) -> dict[str, Any]:
             try:
                 barrier.wait()
                 time.sleep(offset)
-                inbound_apply.ingest(mailbox, raw, received_at=None, clock=clock)
+                inbound_store.ingest(
+                    mailbox, raw, received_at=None, clock=clock, act=inbound_handler(clock)
+                )
             except Exception as exc:
                 errors.append(f"reply: {exc!r}")
             finally:
@@ -253,14 +255,15 @@ def two_runners(args: dict[str, Any]) -> dict[str, Any]:
     from django.db import connection
 
     from sequencer.clock import system_clock
-    from sequencer.mail import inbound_apply
+    from sequencer.engine.worker import inbound_handler
+    from sequencer.mail import inbound_store
     from sequencer.mail.models import InboundMessage
     from sequencer.mail.sync import runner
 
     _setup(args, imap=True)
     log: list[tuple[str, float, float, str]] = []
     log_lock = threading.Lock()
-    real = inbound_apply.ingest
+    real = inbound_store.ingest
 
     def logged(box: Any, raw: bytes, **kwargs: Any) -> Any:
         started = time.monotonic()
@@ -272,7 +275,7 @@ def two_runners(args: dict[str, Any]) -> dict[str, Any]:
             )
         return stored
 
-    inbound_apply.ingest = logged  # type: ignore[assignment]
+    inbound_store.ingest = logged  # type: ignore[assignment]
     stop = threading.Event()
     errors: list[str] = []
     rounds = {"reader-1": 0, "reader-2": 0}
@@ -281,7 +284,12 @@ def two_runners(args: dict[str, Any]) -> dict[str, Any]:
         try:
             while not stop.is_set():
                 runner.sync_mailboxes(
-                    system_clock.now(), owner=owner, interval=timedelta(0), budget_seconds=60
+                    system_clock.now(),
+                    owner=owner,
+                    clock=system_clock,
+                    act=inbound_handler(system_clock),
+                    interval=timedelta(0),
+                    budget_seconds=60,
                 )
                 rounds[owner] += 1
         except Exception as exc:
@@ -312,7 +320,7 @@ def two_runners(args: dict[str, Any]) -> dict[str, Any]:
 
 def idle(args: dict[str, Any]) -> dict[str, Any]:
     from sequencer.clock import system_clock
-    from sequencer.engine.worker import Worker
+    from sequencer.engine.worker import Worker, inbound_handler
     from sequencer.mail.models import SyncCursor
     from sequencer.mail.sync import runner
     from sequencer.sequences.models import Enrollment, ScheduledEmail
@@ -329,6 +337,8 @@ def idle(args: dict[str, Any]) -> dict[str, Any]:
     loop = runner.start_idle_loop(
         stop,
         owner="idle-test",
+        clock=system_clock,
+        act=inbound_handler(system_clock),
         scan_seconds=0.2,
         session_options={
             "check_seconds": 0.2,

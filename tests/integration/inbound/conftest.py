@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sequencer.crm.models import Company, CompanyDomain, EmailAddress, Person
-from sequencer.engine.worker import Worker
+from sequencer.engine.worker import Worker, inbound_handler
 from sequencer.mail.models import InboundMessage
 from sequencer.mail.sync import runner
 from sequencer.sequences import enrollment
@@ -65,5 +65,7 @@ def read_inbox(clock: Any, owner: str = "test-reader") -> int:
     """One pass over every mailbox now, whatever the interval (as a tick would); the
     number of messages newly stored."""
     before = InboundMessage.objects.count()
-    runner.sync_mailboxes(clock.now(), owner=owner, clock=clock, interval=timedelta(0))
+    runner.sync_mailboxes(
+        clock.now(), owner=owner, clock=clock, act=inbound_handler(clock), interval=timedelta(0)
+    )
     return InboundMessage.objects.count() - before

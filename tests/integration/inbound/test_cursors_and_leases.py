@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from sequencer.mail import inbound_apply
+from sequencer.engine.worker import inbound_handler
+from sequencer.mail import inbound_store
 from sequencer.mail.models import InboundMessage, SyncCursor
 from sequencer.mail.sync import imap, leases, runner
 from sequencer.sequences.models import EnrollmentEvent
@@ -24,14 +25,14 @@ FOLDER = "Replies"
 def ingested(monkeypatch):
     """The Message-IDs of every message handed to ingest (downloaded and looked at)."""
     seen: list[str] = []
-    real = inbound_apply.ingest
+    real = inbound_store.ingest
 
     def spy(mailbox, raw, **kwargs):
         stored = real(mailbox, raw, **kwargs)
         seen.append(messages.message_id_of(raw) if b"Message-ID: " in raw else "")
         return stored
 
-    monkeypatch.setattr(inbound_apply, "ingest", spy)
+    monkeypatch.setattr(inbound_store, "ingest", spy)
     return seen
 
 
@@ -50,7 +51,12 @@ def test_a_new_uidvalidity_neither_reprocesses_nor_loses_mail(
         client.create_folder(FOLDER)
         client.append(FOLDER, ada_reply)
         before = client.select_folder(FOLDER)[b"UIDVALIDITY"]
-    assert imap.sync_once(mailbox, owner="reader", clock=clock, folder=FOLDER) == 1
+    assert (
+        imap.sync_once(
+            mailbox, owner="reader", clock=clock, act=inbound_handler(clock), folder=FOLDER
+        )
+        == 1
+    )
     cursor = SyncCursor.objects.get(mailbox=mailbox, folder=FOLDER)
     assert (cursor.uidvalidity, cursor.last_uid) == (before, 1)
 
@@ -66,7 +72,12 @@ def test_a_new_uidvalidity_neither_reprocesses_nor_loses_mail(
     assert after != before
     clock.advance(timedelta(minutes=5))
     ingested.clear()
-    assert imap.sync_once(mailbox, owner="reader", clock=clock, folder=FOLDER) == 2
+    assert (
+        imap.sync_once(
+            mailbox, owner="reader", clock=clock, act=inbound_handler(clock), folder=FOLDER
+        )
+        == 2
+    )
 
     # Ada's reply was recognised by its Message-ID and not even downloaded again.
     ada_id = messages.message_id_of(ada_reply)
@@ -84,7 +95,12 @@ def test_a_new_uidvalidity_neither_reprocesses_nor_loses_mail(
     with dovecot.imap(ALICE) as client:
         client.append(FOLDER, messages.reply(None, subject="Later", sender="c@initech.test"))
     ingested.clear()
-    assert imap.sync_once(mailbox, owner="reader", clock=clock, folder=FOLDER) == 1
+    assert (
+        imap.sync_once(
+            mailbox, owner="reader", clock=clock, act=inbound_handler(clock), folder=FOLDER
+        )
+        == 1
+    )
     assert len(ingested) == 1
     cursor.refresh_from_db()
     assert cursor.last_uid == 4
@@ -101,7 +117,9 @@ def test_a_mailbox_leased_by_one_reader_is_left_alone_by_the_others(
     assert held is not None
     assert leases.acquire(mailbox.pk, "reader-b", clock.now()) is None
     assert read_inbox(clock, owner="reader-b") == 0
-    assert imap.sync_once(mailbox, owner="reader-b", clock=clock) is None
+    assert (
+        imap.sync_once(mailbox, owner="reader-b", clock=clock, act=inbound_handler(clock)) is None
+    )
     enrolled.refresh_from_db()
     assert enrolled.status == "active"
 
@@ -120,10 +138,16 @@ def test_a_mailbox_leased_by_one_reader_is_left_alone_by_the_others(
 def test_a_lease_is_given_back_after_each_tick_and_taken_again_after_the_interval(
     admin, mailbox, clock, dovecot
 ):
-    assert runner.sync_mailboxes(clock.now(), owner="w1", clock=clock) == 1
+    assert (
+        runner.sync_mailboxes(clock.now(), owner="w1", clock=clock, act=inbound_handler(clock)) == 1
+    )
     cursor = SyncCursor.objects.get(mailbox=mailbox, folder="INBOX")
     assert (cursor.lease_owner, cursor.lease_until, cursor.synced_at) == ("", None, clock.now())
     # Not again before the interval, by anyone.
-    assert runner.sync_mailboxes(clock.now(), owner="w2", clock=clock) == 0
+    assert (
+        runner.sync_mailboxes(clock.now(), owner="w2", clock=clock, act=inbound_handler(clock)) == 0
+    )
     clock.advance(runner.DEFAULT_INTERVAL)
-    assert runner.sync_mailboxes(clock.now(), owner="w2", clock=clock) == 1
+    assert (
+        runner.sync_mailboxes(clock.now(), owner="w2", clock=clock, act=inbound_handler(clock)) == 1
+    )

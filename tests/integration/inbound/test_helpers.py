@@ -8,7 +8,7 @@ import pytest
 
 from sequencer.domain.threading import normalise_subject
 from sequencer.mail.inbound import classify
-from sequencer.mail.inbound_apply import header_only, message_key
+from sequencer.mail.inbound_store import header_only, message_key
 from sequencer.mail.sync.graph import rebuild_mime
 from tests.integration.inbound.messages import ALICE, START
 

@@ -8,6 +8,7 @@ import threading
 import imapclient
 import pytest
 
+from sequencer.engine.worker import inbound_handler
 from sequencer.mail.models import SyncCursor
 from sequencer.mail.sync.imap import IdleSession
 from tests.integration.inbound import messages
@@ -20,7 +21,14 @@ ALICE = messages.ALICE
 
 def run_session(mailbox, clock, dovecot, raw, **options):
     stop = threading.Event()
-    session = IdleSession(mailbox.pk, owner="idle-owner", stop=stop, clock=clock, **options)
+    session = IdleSession(
+        mailbox.pk,
+        owner="idle-owner",
+        stop=stop,
+        clock=clock,
+        act=inbound_handler(clock),
+        **options,
+    )
 
     def deliver_when_waiting():
         if session.idling.wait(10):
@@ -79,6 +87,12 @@ def test_a_session_does_not_start_while_another_worker_holds_the_mailbox(
     from sequencer.mail.sync import leases
 
     leases.acquire(mailbox.pk, "someone-else", clock.now())
-    session = IdleSession(mailbox.pk, owner="idle-owner", stop=threading.Event(), clock=clock)
+    session = IdleSession(
+        mailbox.pk,
+        owner="idle-owner",
+        stop=threading.Event(),
+        clock=clock,
+        act=inbound_handler(clock),
+    )
     session.run()  # returns at once
     assert SyncCursor.objects.get(mailbox=mailbox).lease_owner == "someone-else"

@@ -25,6 +25,7 @@ from sequencer.domain.schedule import (
     parse_holiday_country,
     parse_zone,
     plan_send_times,
+    step_due,
     validate_delays,
 )
 
@@ -274,6 +275,26 @@ def test_send_times_never_go_backwards_and_keep_their_day_gaps(
         days_apart = zone_date(send, policy.zone) - zone_date(previous, policy.zone)
         assert days_apart.days >= delay
         previous = send
+
+
+@LIMITED_HOLIDAY_DATA
+@PROPERTY_SETTINGS
+@given(scenarios(), st.integers(-3 * 24 * 60, 20 * 24 * 60))
+def test_a_step_is_due_at_the_oracles_earliest_instant_after_its_delay_and_floor(
+    scenario: tuple[datetime, list[int], SchedulePolicy], floor_minutes: int
+) -> None:
+    enrolled, delays, policy = scenario
+    delay = delays[-1]
+    not_before = enrolled + timedelta(minutes=floor_minutes)
+
+    due = step_due(enrolled, delay, policy, not_before=not_before)
+
+    base = max(oracle_shift(enrolled, delay, policy.zone), not_before.astimezone(UTC))
+    assert due.tzinfo is UTC
+    assert due == oracle_earliest(base, policy)
+    assert step_due(enrolled, delay, policy) == oracle_earliest(
+        oracle_shift(enrolled, delay, policy.zone), policy
+    )
 
 
 @PROPERTY_SETTINGS

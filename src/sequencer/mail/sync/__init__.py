@@ -6,5 +6,6 @@
 * :mod:`.leases`: one reader per mailbox, whatever the number of workers;
 * :mod:`.runner`: what the worker calls each tick, and the long-running IDLE loop.
 
-What is done with each message is :mod:`sequencer.mail.inbound_apply`'s business.
+Each message is stored by :mod:`sequencer.mail.inbound_store` and handed to the reader's
+``act`` handler; what it does to enrollments is :mod:`sequencer.sequences.inbound`'s business.
 """

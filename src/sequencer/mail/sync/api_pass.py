@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
+from sequencer.domain.inbound import InboundHandler
 from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.api import ApiClient
 from sequencer.mail.sync import leases
@@ -24,10 +25,12 @@ class ApiPass:
         *,
         owner: str,
         cursor_id: int,
-        clock: Clock = system_clock,
+        clock: Clock,
+        act: InboundHandler,
         api: ApiClient | None = None,
     ) -> None:
         self.mailbox = mailbox
+        self.act = act
         self.owner = owner
         self.cursor_id = cursor_id
         self.clock = clock

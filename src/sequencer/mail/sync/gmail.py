@@ -4,7 +4,7 @@ Gmail numbers every change to a mailbox with a growing ``historyId``. The cursor
 last one read; each pass asks ``users.history.list(startHistoryId, historyTypes=
 messageAdded)`` for the messages added since, downloads each new one as raw RFC 5322
 (``messages.get(format=raw)``) and hands it to
-:func:`sequencer.mail.inbound_apply.ingest`. The mailbox's own sent messages and drafts
+:func:`sequencer.mail.inbound_store.ingest`. The mailbox's own sent messages and drafts
 (labels SENT, DRAFT, CHAT) are skipped without downloading them.
 
 Gmail keeps history for a limited time (about a week, sometimes less): an id that is too
@@ -29,8 +29,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from sequencer.clock import Clock, system_clock
-from sequencer.mail import inbound_apply
+from sequencer.clock import Clock
+from sequencer.mail import inbound_store
 from sequencer.mail.models import Mailbox, SyncCursor
 from sequencer.mail.oauth import MailboxTokens
 from sequencer.mail.providers.api import DEFAULT_TIMEOUT, ApiClient, error_body
@@ -53,7 +53,7 @@ class SyncError(Exception):
     """The API refused a request that reading the mailbox needs."""
 
 
-def api_client(mailbox: Mailbox, clock: Clock = system_clock) -> ApiClient:
+def api_client(mailbox: Mailbox, clock: Clock) -> ApiClient:
     return ApiClient(
         settings.GOOGLE_API_URL,
         MailboxTokens(mailbox, clock),
@@ -78,7 +78,7 @@ class GmailSync(ApiPass):
     def sync(self) -> int:
         """Read what is new; the number of messages stored and acted on."""
         cursor = SyncCursor.objects.get(pk=self.cursor_id)
-        inbound_apply.process_unfinished(self.mailbox, clock=self.clock)
+        inbound_store.process_unfinished(self.mailbox, clock=self.clock, act=self.act)
         if not cursor.history_id:
             return self.full_sync(cursor)
         return self._changes_since(cursor)
@@ -177,7 +177,7 @@ class GmailSync(ApiPass):
 
     def _read(self, gmail_ids: list[str], *, seen_history: list[int] | None = None) -> int:
         unique = list(dict.fromkeys(gmail_ids))
-        stored = inbound_apply.known_provider_ids(self.mailbox, unique)
+        stored = inbound_store.known_provider_ids(self.mailbox, unique)
         done = 0
         for gmail_id in unique:
             if gmail_id in stored:
@@ -192,9 +192,10 @@ class GmailSync(ApiPass):
                 continue
             raw = str(message.get("raw") or "")
             data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-            result = inbound_apply.ingest(
+            result = inbound_store.ingest(
                 self.mailbox,
                 data,
+                act=self.act,
                 received_at=_internal_date(message.get("internalDate")),
                 clock=self.clock,
                 folder="gmail",

@@ -14,7 +14,7 @@ time read so far. ``ge`` reads the newest messages again on the next pass; they 
 recognised by their Graph id and not downloaded again.
 
 Each new message is downloaded as MIME (``GET /me/messages/{id}/$value``) and handed to
-:func:`sequencer.mail.inbound_apply.ingest`, with its ``conversationId`` for matching by
+:func:`sequencer.mail.inbound_store.ingest`, with its ``conversationId`` for matching by
 thread. Where the MIME cannot be had (the emulator again), a message is rebuilt from the
 JSON resource: addresses, subject, body, ``internetMessageId`` and the
 ``internetMessageHeaders`` that classification reads. Drafts and the mailbox's own
@@ -33,8 +33,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from sequencer.clock import Clock, system_clock
-from sequencer.mail import inbound_apply
+from sequencer.clock import Clock
+from sequencer.mail import inbound_store
 from sequencer.mail.models import Mailbox, SyncCursor
 from sequencer.mail.oauth import MailboxTokens
 from sequencer.mail.providers.api import DEFAULT_TIMEOUT, ApiClient, error_body
@@ -76,7 +76,7 @@ class SyncError(Exception):
     """Graph refused a request that reading the mailbox needs."""
 
 
-def api_client(mailbox: Mailbox, clock: Clock = system_clock) -> ApiClient:
+def api_client(mailbox: Mailbox, clock: Clock) -> ApiClient:
     return ApiClient(
         settings.GRAPH_API_URL,
         MailboxTokens(mailbox, clock),
@@ -154,7 +154,7 @@ class GraphSync(ApiPass):
     def sync(self) -> int:
         """Read what is new; the number of messages stored and acted on."""
         cursor = SyncCursor.objects.get(pk=self.cursor_id)
-        inbound_apply.process_unfinished(self.mailbox, clock=self.clock)
+        inbound_store.process_unfinished(self.mailbox, clock=self.clock, act=self.act)
         if cursor.delta_link == POLLING:
             return self._poll(cursor)
         return self._delta(cursor)
@@ -251,7 +251,7 @@ class GraphSync(ApiPass):
             and not item.get("isDraft")
             and _address(item.get("from"))[1].lower() != own
         ]
-        stored = inbound_apply.known_provider_ids(self.mailbox, [str(i["id"]) for i in wanted])
+        stored = inbound_store.known_provider_ids(self.mailbox, [str(i["id"]) for i in wanted])
         done = 0
         for item in wanted:
             graph_id = str(item["id"])
@@ -261,9 +261,10 @@ class GraphSync(ApiPass):
             raw = self._mime(graph_id)
             if raw is None:
                 continue  # deleted meanwhile
-            result = inbound_apply.ingest(
+            result = inbound_store.ingest(
                 self.mailbox,
                 raw,
+                act=self.act,
                 received_at=_parse_time(item.get("receivedDateTime")),
                 clock=self.clock,
                 folder="inbox",

@@ -5,7 +5,7 @@
 folder read-only (EXAMINE: nothing is marked read) and asks for ``UID SEARCH UID
 <last_uid+1>:*``. That range always includes the highest UID even when it is not new
 (§6.4.4), so the answer is filtered. Messages are fetched with ``BODY.PEEK[]`` and handed
-to :func:`sequencer.mail.inbound_apply.ingest` one by one, in UID order, and the cursor
+to :func:`sequencer.mail.inbound_store.ingest` one by one, in UID order, and the cursor
 moves after each one: a pass that stops halfway resumes where it stopped.
 
 **A new UIDVALIDITY** (the folder was recreated, or the server rebuilt its index) makes
@@ -39,8 +39,9 @@ import imapclient
 from django.db import close_old_connections, connection
 
 from sequencer import netguard
-from sequencer.clock import Clock, system_clock
-from sequencer.mail import inbound_apply
+from sequencer.clock import Clock
+from sequencer.domain.inbound import InboundHandler
+from sequencer.mail import inbound_store
 from sequencer.mail.inbound import classify
 from sequencer.mail.models import Mailbox, Security, SyncCursor
 from sequencer.mail.sync import leases
@@ -125,9 +126,11 @@ class FolderReader:
         owner: str,
         cursor_id: int,
         folder: str = leases.PRIMARY_FOLDER,
-        clock: Clock = system_clock,
+        clock: Clock,
+        act: InboundHandler,
         lease_ttl: timedelta = leases.DEFAULT_TTL,
     ) -> None:
+        self.act = act
         self.client = client
         self.mailbox = mailbox
         self.owner = owner
@@ -142,7 +145,7 @@ class FolderReader:
         uidvalidity = int(info[b"UIDVALIDITY"])
         uidnext = int(info.get(b"UIDNEXT") or 0)
         cursor = SyncCursor.objects.get(pk=self.cursor_id)
-        inbound_apply.process_unfinished(self.mailbox, clock=self.clock)
+        inbound_store.process_unfinished(self.mailbox, clock=self.clock, act=self.act)
         if cursor.uidvalidity != uidvalidity:
             return self._reread(cursor, uidvalidity, uidnext)
         return self._read_new(cursor, uidvalidity, uidnext)
@@ -202,7 +205,7 @@ class FolderReader:
                 )
                 keys[uid] = event.message_id.strip() if event.message_id else None
         known: set[str | None] = set(
-            inbound_apply.known_message_ids(self.mailbox, [k for k in keys.values() if k])
+            inbound_store.known_message_ids(self.mailbox, [k for k in keys.values() if k])
         )
         # A message without a Message-ID is fetched whole: its key is made from its bytes.
         return [uid for uid in uids if uid in keys and keys[uid] not in known]
@@ -220,9 +223,10 @@ class FolderReader:
                 raw = _body(data) if data else None
                 if raw is not None:
                     received = _aware(data.get(b"INTERNALDATE")) if data else None
-                    stored = inbound_apply.ingest(
+                    stored = inbound_store.ingest(
                         self.mailbox,
                         raw,
+                        act=self.act,
                         received_at=received,
                         clock=self.clock,
                         folder=self.folder,
@@ -241,7 +245,8 @@ def sync_folder(
     *,
     owner: str,
     cursor_id: int,
-    clock: Clock = system_clock,
+    clock: Clock,
+    act: InboundHandler,
     folder: str = leases.PRIMARY_FOLDER,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> int:
@@ -249,7 +254,13 @@ def sync_folder(
     client = connect(mailbox, timeout=timeout)
     try:
         return FolderReader(
-            client, mailbox, owner=owner, cursor_id=cursor_id, folder=folder, clock=clock
+            client,
+            mailbox,
+            owner=owner,
+            cursor_id=cursor_id,
+            folder=folder,
+            clock=clock,
+            act=act,
         ).sync()
     finally:
         with contextlib.suppress(Exception):
@@ -262,7 +273,8 @@ def sync_once(
     mailbox: Mailbox,
     *,
     owner: str,
-    clock: Clock = system_clock,
+    clock: Clock,
+    act: InboundHandler,
     folder: str = leases.PRIMARY_FOLDER,
     ttl: timedelta = leases.DEFAULT_TTL,
 ) -> int | None:
@@ -272,7 +284,9 @@ def sync_once(
     if cursor is None:
         return None
     try:
-        return sync_folder(mailbox, owner=owner, cursor_id=cursor.pk, clock=clock, folder=folder)
+        return sync_folder(
+            mailbox, owner=owner, cursor_id=cursor.pk, clock=clock, act=act, folder=folder
+        )
     finally:
         leases.release(cursor.pk, owner)
 
@@ -296,7 +310,8 @@ class IdleSession:
         *,
         owner: str,
         stop: threading.Event,
-        clock: Clock = system_clock,
+        clock: Clock,
+        act: InboundHandler,
         lease_ttl: timedelta = leases.DEFAULT_TTL,
         renew_seconds: float = 30.0,
         check_seconds: float = 1.0,
@@ -308,6 +323,7 @@ class IdleSession:
         self.owner = owner
         self.stop = stop
         self.clock = clock
+        self.act = act
         self.lease_ttl = lease_ttl
         self.renew_seconds = renew_seconds
         self.check_seconds = check_seconds
@@ -325,7 +341,12 @@ class IdleSession:
             client = connect(mailbox, timeout=self.timeout)
             try:
                 reader = FolderReader(
-                    client, mailbox, owner=self.owner, cursor_id=cursor.pk, clock=self.clock
+                    client,
+                    mailbox,
+                    owner=self.owner,
+                    cursor_id=cursor.pk,
+                    clock=self.clock,
+                    act=self.act,
                 )
                 reader.sync()
                 if client.has_capability("IDLE"):

@@ -4,7 +4,8 @@ The lease lives on the mailbox's :class:`~sequencer.mail.models.SyncCursor` row.
 it is one conditional UPDATE (``... WHERE lease is free OR expired OR already mine``),
 which PostgreSQL and SQLite both apply atomically: of two workers racing for a free
 lease exactly one sees its row updated. A worker that dies simply stops renewing, and
-the lease is anyone's once ``lease_until`` has passed.
+the lease is anyone's from ``lease_until`` on (the one rule of
+:mod:`sequencer.domain.leases`, applied by :mod:`sequencer.leasing`).
 
 A holder checks that it still holds the lease whenever it moves the cursor
 (:func:`save_cursor`); a holder that lost it (it stalled past its lease and another
@@ -19,8 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
+from sequencer import leasing
 from sequencer.clock import Clock
 from sequencer.mail.models import SyncCursor
 
@@ -45,10 +46,6 @@ def cursor_for(mailbox_id: int, folder: str = PRIMARY_FOLDER) -> SyncCursor:
         return SyncCursor.objects.get(mailbox_id=mailbox_id, folder=folder)
 
 
-def _free_or_mine(owner: str, now: datetime) -> Q:
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
-
-
 def acquire(
     mailbox_id: int,
     owner: str,
@@ -60,12 +57,7 @@ def acquire(
     """Take (or extend) the lease on one folder of a mailbox; the cursor if this worker
     holds it now, ``None`` if another one does."""
     cursor = cursor_for(mailbox_id, folder)
-    taken = (
-        SyncCursor.objects.filter(pk=cursor.pk)
-        .filter(_free_or_mine(owner, now))
-        .update(lease_owner=owner, lease_until=now + ttl)
-    )
-    if not taken:
+    if not leasing.take(SyncCursor.objects.filter(pk=cursor.pk), owner, now, ttl):
         return None
     cursor.refresh_from_db()
     return cursor
@@ -73,23 +65,21 @@ def acquire(
 
 def renew(cursor_id: int, owner: str, now: datetime, *, ttl: timedelta = DEFAULT_TTL) -> bool:
     """Extend a lease this worker holds; False if it is no longer this worker's."""
-    return bool(
-        SyncCursor.objects.filter(pk=cursor_id, lease_owner=owner).update(lease_until=now + ttl)
-    )
+    return bool(leasing.renew(SyncCursor.objects.filter(pk=cursor_id), owner, now, ttl))
 
 
 def release(cursor_id: int, owner: str) -> None:
     """Give the lease up (if it is still this worker's)."""
-    SyncCursor.objects.filter(pk=cursor_id, lease_owner=owner).update(
-        lease_owner="", lease_until=None
-    )
+    leasing.release(SyncCursor.objects.filter(pk=cursor_id), owner)
 
 
 def is_free(mailbox_id: int, now: datetime, *, folder: str = PRIMARY_FOLDER) -> bool:
     """Whether nobody holds the lease (a hint: :func:`acquire` decides)."""
-    return not SyncCursor.objects.filter(
-        mailbox_id=mailbox_id, folder=folder, lease_until__gte=now
-    ).exists()
+    return not (
+        SyncCursor.objects.filter(mailbox_id=mailbox_id, folder=folder)
+        .filter(leasing.held(now))
+        .exists()
+    )
 
 
 def save_cursor(cursor_id: int, owner: str, **fields: Any) -> None:

@@ -2,11 +2,13 @@
 
 :func:`sync_tick` is what :class:`~sequencer.engine.worker.Worker` calls on every tick,
 before it claims due emails (so a reply that has arrived stops the next email before it
-is claimed). It resumes enrollments back from an absence (:func:`resume_due`) and reads
-the mailboxes whose turn has come (:func:`sync_mailboxes`): each at most every
+is claimed). It reads the mailboxes whose turn has come (:func:`sync_mailboxes`): each
+at most every
 ``interval``, a few per tick, each under its lease so that however many workers tick,
 one reads a given mailbox at a time. Nothing it does can stop the tick: failures are
-logged and stored on the mailbox's cursor.
+logged and stored on the mailbox's cursor. Each stored message is handed to the ``act``
+handler the caller gives (the engine composes it: the mail package stores and
+classifies, the sequences package acts on enrollments).
 
 :class:`IdleLoop` is the long-running part, for ``sequencer worker``: it keeps an IMAP
 IDLE connection (:class:`~sequencer.mail.sync.imap.IdleSession`, one thread each) for
@@ -29,8 +31,10 @@ from datetime import datetime, timedelta
 from django.db import close_old_connections, connection
 from django.db.models import F, Q, QuerySet
 
-from sequencer.clock import Clock, system_clock
-from sequencer.mail.inbound_apply import resume_due
+from sequencer import leasing
+from sequencer.clock import Clock
+from sequencer.domain.backoff import Backoff, no_jitter
+from sequencer.domain.inbound import InboundHandler
 from sequencer.mail.models import Mailbox, Provider, SyncCursor
 from sequencer.mail.sync import leases
 from sequencer.mail.sync.gmail import GmailSync
@@ -45,6 +49,8 @@ DEFAULT_INTERVAL = timedelta(seconds=60)
 PER_TICK = 5
 TICK_BUDGET_SECONDS = 20.0
 IDLE_SUFFIX = ":idle"
+# A failed IDLE session starts again after this, doubling up to the loop's maximum.
+IDLE_FIRST_RETRY = timedelta(seconds=5)
 
 
 def syncable_mailboxes() -> QuerySet[Mailbox]:
@@ -56,14 +62,14 @@ def syncable_mailboxes() -> QuerySet[Mailbox]:
 
 
 def sync_mailbox(
-    mailbox: Mailbox, *, owner: str, cursor_id: int, clock: Clock = system_clock
+    mailbox: Mailbox, *, owner: str, cursor_id: int, clock: Clock, act: InboundHandler
 ) -> int:
     """One pass over ``mailbox`` with the reader its provider needs (lease held)."""
     if mailbox.provider == Provider.GMAIL:
-        return GmailSync(mailbox, owner=owner, cursor_id=cursor_id, clock=clock).sync()
+        return GmailSync(mailbox, owner=owner, cursor_id=cursor_id, clock=clock, act=act).sync()
     if mailbox.provider == Provider.MICROSOFT:
-        return GraphSync(mailbox, owner=owner, cursor_id=cursor_id, clock=clock).sync()
-    return sync_folder(mailbox, owner=owner, cursor_id=cursor_id, clock=clock)
+        return GraphSync(mailbox, owner=owner, cursor_id=cursor_id, clock=clock, act=act).sync()
+    return sync_folder(mailbox, owner=owner, cursor_id=cursor_id, clock=clock, act=act)
 
 
 def _ensure_cursors() -> None:
@@ -80,7 +86,8 @@ def sync_mailboxes(
     now: datetime,
     *,
     owner: str,
-    clock: Clock = system_clock,
+    clock: Clock,
+    act: InboundHandler,
     interval: timedelta = DEFAULT_INTERVAL,
     limit: int = PER_TICK,
     budget_seconds: float = TICK_BUDGET_SECONDS,
@@ -91,7 +98,7 @@ def sync_mailboxes(
     due = list(
         SyncCursor.objects.filter(folder=leases.PRIMARY_FOLDER, mailbox__in=syncable_mailboxes())
         .filter(Q(attempted_at__isnull=True) | Q(attempted_at__lte=now - interval))
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(leasing.free(now))
         .order_by(F("attempted_at").asc(nulls_first=True), "pk")
         .values_list("mailbox_id", flat=True)[:limit]
     )
@@ -106,7 +113,7 @@ def sync_mailboxes(
         try:
             leases.save_cursor(cursor.pk, owner, attempted_at=now)
             mailbox = Mailbox.objects.get(pk=mailbox_id)
-            sync_mailbox(mailbox, owner=owner, cursor_id=cursor.pk, clock=clock)
+            sync_mailbox(mailbox, owner=owner, cursor_id=cursor.pk, clock=clock, act=act)
             read += 1
         except leases.LeaseLost:
             continue
@@ -121,15 +128,11 @@ def sync_mailboxes(
     return read
 
 
-def sync_tick(now: datetime, *, owner: str, clock: Clock = system_clock) -> None:
-    """The worker's one call per tick: resume absences that ended, read due mailboxes.
-    Never raises: reading mail must never stop sending."""
+def sync_tick(now: datetime, *, owner: str, clock: Clock, act: InboundHandler) -> None:
+    """The worker's one call per tick: read due mailboxes. Never raises: reading mail
+    must never stop sending."""
     try:
-        resume_due(now, clock=clock)
-    except Exception:
-        log.exception("resuming enrollments after absences failed")
-    try:
-        sync_mailboxes(now, owner=owner, clock=clock)
+        sync_mailboxes(now, owner=owner, clock=clock, act=act)
     except Exception:
         log.exception("reading mailboxes failed")
 
@@ -153,7 +156,8 @@ class IdleLoop:
     """
 
     owner: str
-    clock: Clock = system_clock
+    clock: Clock
+    act: InboundHandler
     scan_seconds: float = 15.0
     max_sessions: int = 200
     max_backoff_seconds: float = 300.0
@@ -204,6 +208,7 @@ class IdleLoop:
                 owner=self.owner,
                 stop=stop,
                 clock=self.clock,
+                act=self.act,
                 **self.session_options,  # type: ignore[arg-type]
             )
             thread = threading.Thread(
@@ -215,13 +220,17 @@ class IdleLoop:
             self._running[mailbox_id] = _Running(thread=thread, session=session)
             thread.start()
 
+    def _backoff(self) -> Backoff:
+        cap = timedelta(seconds=self.max_backoff_seconds)
+        return Backoff(first=min(IDLE_FIRST_RETRY, cap), cap=cap)
+
     def _session(self, session: IdleSession) -> None:
         mailbox_id = session.mailbox_id
         try:
             session.run()
         except Exception as exc:
             failures = self._failures.get(mailbox_id, (0, 0.0))[0] + 1
-            delay = min(self.max_backoff_seconds, 5.0 * 2 ** (failures - 1))
+            delay = self._backoff().delay(failures, random=no_jitter).total_seconds()
             self._failures[mailbox_id] = (failures, time.monotonic() + delay)
             log.warning(
                 "IMAP IDLE for mailbox %s failed (%s); again in %.0f s", mailbox_id, exc, delay
@@ -237,16 +246,18 @@ def start_idle_loop(
     stop: threading.Event,
     *,
     owner: str,
-    clock: Clock = system_clock,
+    clock: Clock,
+    act: InboundHandler,
     scan_seconds: float = 15.0,
     session_options: dict[str, float] | None = None,
 ) -> IdleLoop:
     """Start an :class:`IdleLoop` in a daemon thread (``sequencer worker`` calls this next
-    to its worker: ``start_idle_loop(stop, owner=worker.name)``); it ends when ``stop``
+    to its worker); it ends when ``stop``
     is set."""
     loop = IdleLoop(
         owner=f"{owner}{IDLE_SUFFIX}",
         clock=clock,
+        act=act,
         scan_seconds=scan_seconds,
         session_options=dict(session_options or {}),
     )

@@ -1,9 +1,9 @@
-"""Acting on what arrives in a mailbox.
+"""What an inbound message does to the enrollments it concerns.
 
-Every message a sync reads goes through :func:`ingest`: it is classified
-(:func:`sequencer.mail.inbound.classify`), stored once per mailbox and Message-ID as an
-:class:`~sequencer.mail.models.InboundMessage` with its raw bytes, matched to the
-enrollment it concerns, and acted upon:
+The mail package stores each message and classifies it into an
+:class:`~sequencer.domain.inbound.InboundEvent`; :func:`act` (the handler the engine
+gives the mail readers) matches it to an enrollment and acts on it, every change going
+through :mod:`sequencer.sequences.lifecycle`:
 
 =====================  ==================================================================
 kind                   what happens to the matched enrollment
@@ -36,36 +36,31 @@ enrollment of this mailbox whose first email had the same subject once ``RE:``/`
 recipients, meetings to their parties. The mailbox's own messages (its sent copies
 appear in threads) are never matched.
 
-**Locks** follow the engine's order, enrollment → email → mailbox: the stored message is
-inserted in a transaction of its own (an insert that names the mailbox takes a key-share
-lock on it, which must not be held while waiting for an enrollment), and acting on it
-locks the message's row, then the enrollment, then its emails. The pre-send check in
-:mod:`sequencer.engine.dispatch` locks the enrollment too, so a reply recorded here is
-seen by every email not yet committed as *sending*.
+**Locks**: :func:`act` runs inside the transaction that holds the stored message's row;
+it locks enrollments (in id order when several) before their emails, the lifecycle's
+order. The pre-send check of the engine locks the enrollment too, so a reply recorded
+here is seen by every email not yet committed as *sending*.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.crm.emails import mark_undeliverable
-from sequencer.domain.threading import make_message_id, normalise_subject
-from sequencer.mail.inbound import InboundEvent, classify
-from sequencer.mail.models import InboundMessage, Mailbox
-from sequencer.sequences import suppression
-from sequencer.sequences.enrollment import exit_enrollment, next_step_due
+from sequencer.domain.inbound import Arrival, InboundEvent
+from sequencer.domain.lifecycle import EmailState
+from sequencer.domain.threading import normalise_subject
+from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.models import (
     OPEN_STATUSES,
-    EmailState,
     Enrollment,
     EnrollmentEvent,
     EnrollmentEventKind,
@@ -78,123 +73,8 @@ log = logging.getLogger(__name__)
 
 # How much of a reply's text the timeline keeps.
 EXCERPT_CHARS = 500
-# How long a message whose handling failed is tried again.
-RETRY_UNFINISHED = timedelta(days=1)
 # Kinds that may concern an enrollment; the rest are only stored.
 _MATCHED_KINDS = frozenset({"reply", "auto_reply", "bounce", "meeting", "unsubscribe_request"})
-_PENDING = (EmailState.SCHEDULED, EmailState.CLAIMED)
-
-
-def message_key(message_id: str | None, raw: bytes) -> str:
-    """What identifies a message within a mailbox: its Message-ID, or for a message
-    without one a stand-in made from its bytes."""
-    if message_id and message_id.strip():
-        return message_id.strip()[:998]
-    return f"<sha256.{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
-
-
-def known_message_ids(mailbox: Mailbox, ids: Iterable[str]) -> set[str]:
-    """Which of ``ids`` (Message-IDs) this mailbox already stored and acted on."""
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return set()
-    return set(
-        InboundMessage.objects.filter(
-            mailbox=mailbox, message_id__in=wanted, processed_at__isnull=False
-        ).values_list("message_id", flat=True)
-    )
-
-
-def known_provider_ids(mailbox: Mailbox, ids: Iterable[str]) -> set[str]:
-    """Which of ``ids`` (Gmail or Graph message ids) this mailbox already stored and
-    acted on, so that they are not downloaded again."""
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return set()
-    return set(
-        InboundMessage.objects.filter(
-            mailbox=mailbox, provider_id__in=wanted, processed_at__isnull=False
-        ).values_list("provider_id", flat=True)
-    )
-
-
-# -- storing and acting --------------------------------------------------------------------
-
-
-def ingest(
-    mailbox: Mailbox,
-    raw: bytes,
-    *,
-    received_at: datetime | None,
-    clock: Clock = system_clock,
-    folder: str = "",
-    uid: int | None = None,
-    uidvalidity: int | None = None,
-    provider_id: str = "",
-    provider_thread_id: str = "",
-) -> InboundMessage | None:
-    """Store one message read from ``mailbox`` and act on it.
-
-    Returns the stored message, or ``None`` when it had been stored and acted on before
-    (reading a message twice is harmless). ``received_at`` is the provider's arrival
-    time; one later than the engine's clock is taken as now.
-    """
-    now = clock.now()
-    received = min(received_at, now) if received_at is not None else now
-    event = classify(bytes(raw), mailbox_address=mailbox.email, received_at=received)
-    key = message_key(event.message_id, bytes(raw))
-    try:
-        with transaction.atomic():
-            inbound = InboundMessage.objects.create(
-                mailbox=mailbox,
-                folder=folder,
-                uidvalidity=uidvalidity,
-                uid=uid,
-                provider_id=provider_id[:255],
-                provider_thread_id=provider_thread_id[:255],
-                message_id=key,
-                from_address=(event.from_address or "")[:254],
-                subject=event.subject[:998],
-                raw=bytes(raw),
-                received_at=received,
-                kind=event.kind,
-            )
-    except IntegrityError:
-        existing = (
-            InboundMessage.objects.filter(mailbox=mailbox, message_id=key)
-            .only("pk", "processed_at")
-            .first()
-        )
-        if existing is None or existing.processed_at is not None:
-            return None
-        inbound = existing  # stored by a run that stopped before acting on it
-    try:
-        apply_event(inbound.pk, event, mailbox, clock=clock)
-    except Exception:
-        # Kept unprocessed: process_unfinished tries again on the next passes, and the
-        # reader moves on, so that one message cannot stop a mailbox from being read.
-        log.exception("acting on inbound message %s of %s failed", key, mailbox.email)
-    return inbound
-
-
-def process_unfinished(mailbox: Mailbox, *, clock: Clock = system_clock, limit: int = 50) -> int:
-    """Act on messages that were stored but not acted on (a pass stopped in between, or
-    acting failed); each is tried again for :data:`RETRY_UNFINISHED`."""
-    done = 0
-    for inbound in InboundMessage.objects.filter(
-        mailbox=mailbox,
-        processed_at__isnull=True,
-        created_at__gte=clock.now() - RETRY_UNFINISHED,
-    ).order_by("created_at")[:limit]:
-        raw = bytes(inbound.raw)
-        event = classify(raw, mailbox_address=mailbox.email, received_at=inbound.received_at)
-        try:
-            apply_event(inbound.pk, event, mailbox, clock=clock)
-        except Exception:
-            log.exception("acting on inbound message %s failed again", inbound.message_id)
-            continue
-        done += 1
-    return done
 
 
 @dataclass(frozen=True)
@@ -204,21 +84,24 @@ class Match:
     by: str  # message_id | thread | sender_subject | bounce_recipient | meeting_party
 
 
-def match(mailbox: Mailbox, event: InboundEvent, thread_id: str = "") -> Match | None:
-    """The enrollment ``event`` concerns among those sent from ``mailbox``, if any."""
+def match(
+    mailbox_id: int, mailbox_email: str, event: InboundEvent, thread_id: str = ""
+) -> Match | None:
+    """The enrollment ``event`` concerns among those sent from mailbox ``mailbox_id``."""
     if event.kind not in _MATCHED_KINDS:
         return None
-    found = _by_message_id(mailbox, event) or _by_thread(mailbox, thread_id)
+    found = _by_message_id(mailbox_id, event) or _by_thread(mailbox_id, thread_id)
     if found is not None:
         return found
     if event.kind == "bounce":
-        return _by_bounce_recipient(mailbox, event)
+        return _by_bounce_recipient(mailbox_id, event)
     if event.kind == "meeting":
-        return _by_meeting_party(mailbox, event) or _by_sender_and_subject(mailbox, event)
-    return _by_sender_and_subject(mailbox, event)
+        by_party = _by_meeting_party(mailbox_id, mailbox_email, event)
+        return by_party or _by_sender_and_subject(mailbox_id, event)
+    return _by_sender_and_subject(mailbox_id, event)
 
 
-def _by_message_id(mailbox: Mailbox, event: InboundEvent) -> Match | None:
+def _by_message_id(mailbox_id: int, event: InboundEvent) -> Match | None:
     ids = [i.strip() for i in event.matching_ids() if i and i.strip()]
     if not ids:
         return None
@@ -226,7 +109,7 @@ def _by_message_id(mailbox: Mailbox, event: InboundEvent) -> Match | None:
     sent = {
         message_id: (pk, enrollment_id)
         for pk, enrollment_id, message_id in ScheduledEmail.objects.filter(
-            mailbox=mailbox, message_id__in=wanted
+            mailbox_id=mailbox_id, message_id__in=wanted
         ).values_list("pk", "enrollment_id", "message_id")
     }
     for wanted_id in ids:
@@ -236,11 +119,11 @@ def _by_message_id(mailbox: Mailbox, event: InboundEvent) -> Match | None:
     return None
 
 
-def _by_thread(mailbox: Mailbox, thread_id: str) -> Match | None:
+def _by_thread(mailbox_id: int, thread_id: str) -> Match | None:
     if not thread_id:
         return None
     hit = (
-        ScheduledEmail.objects.filter(mailbox=mailbox, thread_id=thread_id)
+        ScheduledEmail.objects.filter(mailbox_id=mailbox_id, thread_id=thread_id)
         .order_by("-step", "-pk")
         .values_list("pk", "enrollment_id")
         .first()
@@ -248,22 +131,22 @@ def _by_thread(mailbox: Mailbox, thread_id: str) -> Match | None:
     return Match(enrollment_id=hit[1], email_id=hit[0], by="thread") if hit else None
 
 
-def _open_enrollments_of(mailbox: Mailbox, addresses: Iterable[str]) -> list[Enrollment]:
+def _open_enrollments_of(mailbox_id: int, addresses: Iterable[str]) -> list[Enrollment]:
     wanted = {a.strip().lower() for a in addresses if a and a.strip()}
     if not wanted:
         return []
     return list(
         Enrollment.objects.filter(
-            mailbox=mailbox, email__in=wanted, status__in=OPEN_STATUSES
+            mailbox_id=mailbox_id, email__in=wanted, status__in=OPEN_STATUSES
         ).order_by("-enrolled_at", "-pk")
     )
 
 
-def _by_sender_and_subject(mailbox: Mailbox, event: InboundEvent) -> Match | None:
+def _by_sender_and_subject(mailbox_id: int, event: InboundEvent) -> Match | None:
     subject = normalise_subject(event.subject)
     if not event.from_address or not subject:
         return None
-    for enrollment in _open_enrollments_of(mailbox, [event.from_address]):
+    for enrollment in _open_enrollments_of(mailbox_id, [event.from_address]):
         first = (
             ScheduledEmail.objects.filter(enrollment=enrollment, step=0)
             .exclude(subject="")
@@ -276,86 +159,45 @@ def _by_sender_and_subject(mailbox: Mailbox, event: InboundEvent) -> Match | Non
     return None
 
 
-def _by_bounce_recipient(mailbox: Mailbox, event: InboundEvent) -> Match | None:
+def _by_bounce_recipient(mailbox_id: int, event: InboundEvent) -> Match | None:
     if event.bounce is None:
         return None
-    for enrollment in _open_enrollments_of(mailbox, event.bounce.recipients):
+    for enrollment in _open_enrollments_of(mailbox_id, event.bounce.recipients):
         return Match(enrollment_id=enrollment.pk, email_id=None, by="bounce_recipient")
     return None
 
 
-def _by_meeting_party(mailbox: Mailbox, event: InboundEvent) -> Match | None:
+def _by_meeting_party(mailbox_id: int, mailbox_email: str, event: InboundEvent) -> Match | None:
     meeting = event.meeting
     if meeting is None:
         return None
-    for enrollment in _open_enrollments_of(mailbox, meeting.parties()):
-        if meeting.counts_as_booked(mailbox.email, enrollment.email):
+    for enrollment in _open_enrollments_of(mailbox_id, meeting.parties()):
+        if meeting.counts_as_booked(mailbox_email, enrollment.email):
             return Match(enrollment_id=enrollment.pk, email_id=None, by="meeting_party")
     return None
 
 
-def apply_event(
-    inbound_id: int, event: InboundEvent, mailbox: Mailbox, *, clock: Clock = system_clock
-) -> None:
-    """Act on the stored message ``inbound_id`` once (see the module's table)."""
-    found = match(mailbox, event, _thread_of(inbound_id))
-    with transaction.atomic():
-        inbound = (
-            InboundMessage.objects.select_for_update()
-            .only("pk", "processed_at", "enrollment_id")
-            .get(pk=inbound_id)
-        )
-        if inbound.processed_at is not None:
-            return  # another run acted on it meanwhile
-        now = clock.now()
-        action = _Action(mailbox, event, inbound, found, now, clock)
-        enrollment_id = action.run()
-        changes: dict[str, Any] = {"processed_at": now, "enrollment_id": enrollment_id}
-        if enrollment_id is None:
-            # Not about any enrollment: keep what identifies it, not the person's mail.
-            raw = bytes(
-                InboundMessage.objects.filter(pk=inbound_id).values_list("raw", flat=True)[0]
-            )
-            changes["raw"] = header_only(raw)
-        InboundMessage.objects.filter(pk=inbound_id).update(**changes)
+def act(arrival: Arrival, *, clock: Clock) -> int | None:
+    """Act on one stored message (see the module's table); the enrollment it concerned.
 
-
-def header_only(raw: bytes) -> bytes:
-    """The header section of a raw message (up to the first empty line)."""
-    ends = [
-        (found + len(separator))
-        for separator in (b"\r\n\r\n", b"\n\n")
-        if (found := raw.find(separator)) != -1
-    ]
-    return raw[: min(ends)] if ends else raw[:8192]
-
-
-def _thread_of(inbound_id: int) -> str:
-    return str(
-        InboundMessage.objects.filter(pk=inbound_id)
-        .values_list("provider_thread_id", flat=True)
-        .first()
-        or ""
-    )
+    Called inside the transaction that holds the stored message's row.
+    """
+    event = arrival.event
+    found = match(arrival.mailbox_id, arrival.mailbox_email, event, arrival.thread_id)
+    return _Action(arrival, found, clock).run()
 
 
 class _Action:
     """What one event does; :meth:`run` returns the enrollment it concerned, if any."""
 
-    def __init__(
-        self,
-        mailbox: Mailbox,
-        event: InboundEvent,
-        inbound: InboundMessage,
-        found: Match | None,
-        now: datetime,
-        clock: Clock,
-    ) -> None:
-        self.mailbox = mailbox
-        self.event = event
-        self.inbound = inbound
+    def __init__(self, arrival: Arrival, found: Match | None, clock: Clock) -> None:
+        self.arrival = arrival
+        self.mailbox_id = arrival.mailbox_id
+        self.mailbox_email = arrival.mailbox_email
+        self.event = arrival.event
+        self.inbound_id = arrival.inbound_id
         self.found = found
-        self.now = now
+        self.now = arrival.now
         self.clock = clock
 
     def run(self) -> int | None:
@@ -366,7 +208,7 @@ class _Action:
             if kind == "unsubscribe_request":
                 return self._stop_request_without_match()
             return None
-        enrollment = _locked(self.found.enrollment_id)
+        enrollment = lifecycle.lock_enrollment(self.found.enrollment_id)
         if kind == "reply":
             self._reply(enrollment)
         elif kind == "unsubscribe_request":
@@ -394,13 +236,13 @@ class _Action:
             kind=kind,
             occurred_at=self.now,
             detail={**base, **detail},
-            inbound_message_id=self.inbound.pk,
+            inbound_message_id=self.inbound_id,
         )
 
     def _exit(self, enrollment: Enrollment, reason: ExitReason) -> bool:
         """Exit (the enrollment is already locked); whether this ended it."""
         was_open = enrollment.status in OPEN_STATUSES
-        updated = exit_enrollment(enrollment.pk, reason, clock=self.clock)
+        updated = lifecycle.exit_enrollment(enrollment.pk, reason, clock=self.clock)
         enrollment.status, enrollment.exit_reason = updated.status, updated.exit_reason
         return was_open
 
@@ -418,10 +260,10 @@ class _Action:
     def _asked_to_stop(self, enrollment: Enrollment) -> None:
         ended = self._exit(enrollment, ExitReason.REPLIED)
         suppression.suppress(
-            self.mailbox.email,
+            self.mailbox_email,
             enrollment.email,
             reason="asked_to_stop",
-            source=f"reply {self.inbound.pk}",
+            source=f"reply {self.inbound_id}",
             clock=self.clock,
         )
         self._record(enrollment, EnrollmentEventKind.ASKED_TO_STOP, exited=ended, suppressed=True)
@@ -442,20 +284,20 @@ class _Action:
                 addresses.add(matched_email.lower())
         if not addresses:
             return None
-        ids = {e.pk for e in _open_enrollments_of(self.mailbox, addresses)}
+        ids = {e.pk for e in _open_enrollments_of(self.mailbox_id, addresses)}
         if matched_id is not None:
             ids.add(matched_id)
         # Enrollments are locked in id order, as every multi-row writer does.
         for enrollment_id in sorted(ids):
-            enrollment = _locked(enrollment_id)
+            enrollment = lifecycle.lock_enrollment(enrollment_id)
             ended = self._exit(enrollment, ExitReason.UNSUBSCRIBED)
             self._record(enrollment, EnrollmentEventKind.UNSUBSCRIBED, exited=ended)
         for address in sorted(addresses):
             suppression.suppress(
-                self.mailbox.email,
+                self.mailbox_email,
                 address,
                 reason="unsubscribed",
-                source=f"mailto {self.inbound.pk}",
+                source=f"mailto {self.inbound_id}",
                 clock=self.clock,
             )
         if matched_id is not None:
@@ -466,11 +308,11 @@ class _Action:
         """A "please stop" in a new email that quotes nothing we sent: it still counts for
         the sender's open enrollments of this address."""
         sender = self.event.from_address
-        candidates = [e.pk for e in _open_enrollments_of(self.mailbox, [sender or ""])]
+        candidates = [e.pk for e in _open_enrollments_of(self.mailbox_id, [sender or ""])]
         if not candidates or not sender:
             return None
         for enrollment_id in sorted(candidates):
-            self._asked_to_stop(_locked(enrollment_id))
+            self._asked_to_stop(lifecycle.lock_enrollment(enrollment_id))
         return candidates[0]
 
     def _auto_reply(self, enrollment: Enrollment) -> None:
@@ -490,19 +332,13 @@ class _Action:
             # Paused by a person: leave it to them.
             self._record(enrollment, EnrollmentEventKind.OUT_OF_OFFICE, paused=False, **detail)
             return
-        if enrollment.status == EnrollmentStatus.ACTIVE:
-            enrollment.status = EnrollmentStatus.PAUSED
-            enrollment.paused_at = self.now
-        enrollment.resume_at = max(resume_at, enrollment.resume_at or resume_at)
-        enrollment.save(update_fields=["status", "paused_at", "resume_at"])
-        ScheduledEmail.objects.filter(enrollment=enrollment, state__in=_PENDING).update(
-            state=EmailState.CANCELLED, lease_until=None, lease_owner=""
-        )
+        returns_at = max(resume_at, enrollment.resume_at or resume_at)
+        lifecycle.pause(enrollment, self.now, resume_at=returns_at, by_person=False)
         self._record(
             enrollment,
             EnrollmentEventKind.PAUSED_OUT_OF_OFFICE,
             paused=True,
-            resume_at=enrollment.resume_at.isoformat(),
+            resume_at=returns_at.isoformat(),
             paused_at=enrollment.paused_at.isoformat() if enrollment.paused_at else None,
             **detail,
         )
@@ -524,11 +360,10 @@ class _Action:
             # Only a sent email becomes bounced (the email state machine); one whose outcome
             # is unknown is settled by the Sent-folder search, and the enrollment has
             # ended anyway.
-            ScheduledEmail.objects.filter(pk=email_id, state=EmailState.SENT).update(
-                state=EmailState.BOUNCED,
-                last_error=(
-                    f"Bounced: {bounce.status or ''} {bounce.diagnostic or ''}".strip()[:2000]
-                ),
+            lifecycle.mark_bounced(
+                email_id,
+                f"Bounced: {bounce.status or ''} {bounce.diagnostic or ''}".strip(),
+                sources=(EmailState.SENT,),
             )
         mark_undeliverable(
             enrollment.email,
@@ -536,17 +371,17 @@ class _Action:
             self.clock.now(),
         )
         suppression.suppress(
-            self.mailbox.email,
+            self.mailbox_email,
             enrollment.email,
             reason="bounced",
-            source=f"bounce {self.inbound.pk}",
+            source=f"bounce {self.inbound_id}",
             clock=self.clock,
         )
         self._record(enrollment, EnrollmentEventKind.BOUNCED, exited=ended, **detail)
 
     def _meeting(self, enrollment: Enrollment) -> None:
         meeting = self.event.meeting
-        booked = bool(meeting and meeting.counts_as_booked(self.mailbox.email, enrollment.email))
+        booked = bool(meeting and meeting.counts_as_booked(self.mailbox_email, enrollment.email))
         detail: dict[str, Any] = {
             "method": meeting.method if meeting else None,
             "summary": (meeting.summary or "") if meeting else "",
@@ -559,15 +394,6 @@ class _Action:
             self._record(enrollment, EnrollmentEventKind.MEETING_BOOKED, exited=ended, **detail)
         else:
             self._record(enrollment, EnrollmentEventKind.MEETING, exited=False, **detail)
-
-
-def _locked(enrollment_id: int) -> Enrollment:
-    # "of self": only the enrollment row, as the engine's other writers lock it.
-    return (
-        Enrollment.objects.select_for_update(of=("self",))
-        .select_related("version", "mailbox")
-        .get(pk=enrollment_id)
-    )
 
 
 def _start_of(day: date, zone: str) -> datetime:
@@ -599,10 +425,11 @@ def _paused_for_absence(enrollment: Enrollment) -> bool:
 # -- resuming after an absence ------------------------------------------------------------
 
 
-def resume_due(now: datetime, *, clock: Clock = system_clock, limit: int = 100) -> int:
+def resume_due(now: datetime, *, clock: Clock, limit: int = 100) -> int:
     """Resume enrollments paused by an out-of-office reply whose return day has come;
-    the number resumed. The next email is scheduled as a person's resume would: its
-    delay after the previous email, never before now, inside the sending window."""
+    the number resumed. The next email is scheduled as a person's resume would (the
+    lifecycle's one resume): its delay after the previous email, never before now,
+    inside the sending window."""
     due = list(
         Enrollment.objects.filter(resume_at__lte=now)
         .order_by("resume_at")
@@ -620,56 +447,24 @@ def resume_due(now: datetime, *, clock: Clock = system_clock, limit: int = 100) 
 
 @transaction.atomic
 def _resume_one(enrollment_id: int, now: datetime) -> bool:
-    enrollment = _locked(enrollment_id)
+    enrollment = lifecycle.lock_enrollment(enrollment_id)
     if enrollment.resume_at is None or enrollment.resume_at > now:
         return False
     if enrollment.status != EnrollmentStatus.PAUSED or not _paused_for_absence(enrollment):
         # Resumed, paused again or ended by a person meanwhile: the date no longer applies.
-        enrollment.resume_at = None
-        enrollment.save(update_fields=["resume_at"])
+        lifecycle.forget_return_date(enrollment)
         return False
-    emails = list(enrollment.emails.exclude(state=EmailState.CANCELLED).order_by("step"))
-    sent = [
-        e for e in emails if e.state in (EmailState.SENT, EmailState.SENDING, EmailState.UNKNOWN)
-    ]
-    live = [e for e in emails if e.state in _PENDING]
-    enrollment.status = EnrollmentStatus.ACTIVE
-    enrollment.paused_at = None
-    enrollment.resume_at = None
-    enrollment.save(update_fields=["status", "paused_at", "resume_at"])
-    next_step = (sent[-1].step + 1) if sent else 0
-    due_at = None
-    if not live and next_step < len(enrollment.version.steps):
-        after = (sent[-1].sent_at or now) if sent else enrollment.enrolled_at
-        due_at = next_step_due(enrollment, next_step, after, now)
-        ScheduledEmail.objects.create(
-            enrollment=enrollment,
-            step=next_step,
-            mailbox=enrollment.mailbox,
-            due_at=due_at,
-            message_id=make_message_id(enrollment.mailbox.email),
-        )
-    elif not live:
-        enrollment.status = EnrollmentStatus.COMPLETED
-        enrollment.finished_at = now
-        enrollment.save(update_fields=["status", "finished_at"])
+    result = lifecycle.resume(enrollment, now)
     EnrollmentEvent.objects.create(
         enrollment=enrollment,
         kind=EnrollmentEventKind.RESUMED,
         occurred_at=now,
-        detail={"next_step": next_step, "due_at": due_at.isoformat() if due_at else None},
+        detail={
+            "next_step": result.next_step,
+            "due_at": result.due_at.isoformat() if result.due_at else None,
+        },
     )
     return True
 
 
-__all__ = [
-    "Match",
-    "apply_event",
-    "ingest",
-    "known_message_ids",
-    "known_provider_ids",
-    "match",
-    "message_key",
-    "process_unfinished",
-    "resume_due",
-]
+__all__ = ["Match", "act", "match", "resume_due"]

@@ -1,0 +1,419 @@
+"""The one service through which every enrollment and every email changes state.
+
+Each change is checked against the state machines of :mod:`sequencer.domain.lifecycle`
+before it is written, so no caller can invent a move such as sending again after a reply
+or reviving a removed recipient. Nothing outside this module writes ``Enrollment.status``
+or ``ScheduledEmail.state`` (``tests/unit/test_lifecycle_is_the_only_writer.py`` checks
+the source). Conditional bulk updates, which keep the engine crash-safe (``... WHERE
+state = 'sending'``), go through :func:`move_emails`, which checks every move it can make.
+
+**Lock order.** Every transaction that changes an enrollment or its emails locks rows
+in one order, so concurrent transactions never deadlock on PostgreSQL:
+
+1. the enrollment (several: in ascending id order), with :func:`lock_enrollment` or
+   :func:`lock_for_email`;
+2. then its emails (:func:`lock_for_email` takes the email right after its enrollment);
+3. then the mailbox, which only the engine locks, last, to serialise pacing decisions.
+
+SQLite has no row locks; its write transactions are serialised whole, which is stronger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from sequencer.clock import Clock
+from sequencer.domain.errors import InvalidInput
+from sequencer.domain.leases import lease_end
+from sequencer.domain.lifecycle import (
+    EMAIL_PENDING,
+    EmailState,
+    EnrollmentStatus,
+    ExitReason,
+    IllegalMove,
+    check_email_move,
+    check_enrollment_move,
+)
+from sequencer.domain.schedule import step_due
+from sequencer.domain.threading import make_message_id
+from sequencer.sequences.models import OPEN_STATUSES, Enrollment, ScheduledEmail
+from sequencer.sequences.rendering import policy_for
+
+__all__ = [
+    "ResumeResult",
+    "begin_sending",
+    "cancel_email",
+    "cancel_pending",
+    "complete",
+    "exit_enrollment",
+    "fail",
+    "lock_enrollment",
+    "lock_for_email",
+    "move_emails",
+    "next_due",
+    "pause",
+    "record_sent",
+    "reschedule",
+    "resume",
+    "schedule_step",
+]
+
+_RELEASED: dict[str, Any] = {"lease_until": None, "lease_owner": ""}
+# Emails that went to a provider: the next step follows the latest of them.
+_HANDED_OVER = (EmailState.SENT, EmailState.SENDING, EmailState.UNKNOWN)
+
+
+# -- locks ----------------------------------------------------------------------------
+
+
+def lock_enrollment(enrollment_id: int) -> Enrollment:
+    """Lock one enrollment row (step 1 of the lock order) with what its rules read."""
+    return (
+        # "of self": lock the enrollment only, not the rows it joins.
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("version", "mailbox", "person", "sequence")
+        .get(pk=enrollment_id)
+    )
+
+
+def lock_for_email(email_id: int) -> tuple[Enrollment, ScheduledEmail] | None:
+    """Lock an email's enrollment, then the email (steps 1 and 2 of the lock order).
+
+    The enrollment is found through its email in the query that locks it; ``None`` when
+    either row is gone.
+    """
+    enrollment = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("version", "mailbox", "person", "sequence")
+        .filter(emails__pk=email_id)
+        .first()
+    )
+    if enrollment is None:
+        return None
+    email = ScheduledEmail.objects.select_for_update().filter(pk=email_id).first()
+    if email is None:
+        return None
+    email.enrollment = enrollment
+    return enrollment, email
+
+
+# -- the checked moves -----------------------------------------------------------------
+
+
+def _move_enrollment(enrollment: Enrollment, target: EnrollmentStatus, **fields: Any) -> None:
+    check_enrollment_move(EnrollmentStatus(enrollment.status), target)
+    enrollment.status = target
+    for name, value in fields.items():
+        setattr(enrollment, name, value)
+    enrollment.save(update_fields=["status", *fields])
+
+
+def _move_email(email: ScheduledEmail, target: EmailState, **fields: Any) -> None:
+    # A bug that tries a move the machine lacks (say, rescheduling a sent email) fails
+    # loudly here instead of sending twice.
+    check_email_move(EmailState(email.state), target)
+    email.state = target
+    for name, value in fields.items():
+        setattr(email, name, value)
+    email.save(update_fields=["state", *fields])
+
+
+def move_emails(
+    rows: QuerySet[ScheduledEmail],
+    sources: Iterable[EmailState],
+    target: EmailState,
+    **fields: Any,
+) -> int:
+    """Move those of ``rows`` that are in one of ``sources`` to ``target`` in one
+    conditional UPDATE (the crash-safe form: a row another transaction moved meanwhile
+    is left alone); how many moved. Every ``source → target`` must be a legal move."""
+    states = frozenset(sources)
+    for source in states:
+        check_email_move(source, target)
+    return rows.filter(state__in=states).update(state=target, **fields)
+
+
+def _user_move(enrollment: Enrollment, target: EnrollmentStatus) -> None:
+    """A person's request for a move the machine lacks is their error, not a bug."""
+    try:
+        check_enrollment_move(EnrollmentStatus(enrollment.status), target)
+    except IllegalMove as exc:
+        raise InvalidInput(
+            f"This recipient is {enrollment.status}; it cannot be {target.value} now.",
+            code="invalid_state",
+        ) from exc
+
+
+# -- emails ----------------------------------------------------------------------------
+
+
+def next_due(
+    enrollment: Enrollment, step: int, after: datetime, not_before: datetime | None = None
+) -> datetime:
+    """When ``step`` of ``enrollment`` is due: the domain's schedule rule
+    (:func:`~sequencer.domain.schedule.step_due`) with the version's settings in the
+    recipient's zone."""
+    version = enrollment.version
+    policy = policy_for(version.settings, enrollment.time_zone)
+    return step_due(after, version.steps[step]["delay_days"], policy, not_before)
+
+
+def schedule_step(
+    enrollment: Enrollment, step: int, due_at: datetime, *, mailbox_id: int, mailbox_email: str
+) -> ScheduledEmail:
+    """A new email row for ``step`` (its state starts as *scheduled*, the model default)."""
+    return ScheduledEmail(
+        enrollment=enrollment,
+        step=step,
+        mailbox_id=mailbox_id,
+        due_at=due_at,
+        message_id=make_message_id(mailbox_email),
+    )
+
+
+def cancel_pending(enrollment: Enrollment) -> int:
+    """Cancel emails not yet handed to a provider; one already sending goes out."""
+    return move_emails(
+        ScheduledEmail.objects.filter(enrollment=enrollment),
+        EMAIL_PENDING,
+        EmailState.CANCELLED,
+        **_RELEASED,
+    )
+
+
+def cancel_email(email: ScheduledEmail) -> None:
+    _move_email(email, EmailState.CANCELLED, lease_until=None)
+
+
+def reschedule(email: ScheduledEmail, due_at: datetime, note: str = "") -> None:
+    """Back to *scheduled* at ``due_at``, lease released; ``note`` says why it waits."""
+    fields: dict[str, Any] = {"due_at": due_at, **_RELEASED}
+    if note:
+        fields["last_error"] = note
+    _move_email(email, EmailState.SCHEDULED, **fields)
+
+
+def begin_sending(email: ScheduledEmail, now: datetime, lease: timedelta, subject: str) -> None:
+    """Committed as *sending* before the provider call: pacing counts it from here on."""
+    _move_email(
+        email,
+        EmailState.SENDING,
+        attempted_at=now,
+        attempts=email.attempts + 1,
+        subject=subject,
+        lease_until=lease_end(now, lease),
+    )
+
+
+def mark_unknown(email_id: int, reason: str) -> int:
+    """The provider may or may not have accepted it: only the Sent folder can tell."""
+    return move_emails(
+        ScheduledEmail.objects.filter(pk=email_id),
+        (EmailState.SENDING,),
+        EmailState.UNKNOWN,
+        last_error=reason,
+        lease_until=None,
+    )
+
+
+def mark_bounced(email_id: int, reason: str, sources: Iterable[EmailState]) -> int:
+    return move_emails(
+        ScheduledEmail.objects.filter(pk=email_id),
+        sources,
+        EmailState.BOUNCED,
+        last_error=reason[:2000],
+        lease_until=None,
+    )
+
+
+def fail(enrollment: Enrollment, email: ScheduledEmail, reason: str) -> None:
+    """The email failed for ``reason``; an active enrollment fails with it (a person
+    fixes the record and resumes it, or removes it). Both rows are locked."""
+    _move_email(email, EmailState.FAILED, last_error=reason, lease_until=None)
+    if enrollment.status == EnrollmentStatus.ACTIVE:
+        _move_enrollment(enrollment, EnrollmentStatus.FAILED, failure_reason=reason)
+
+
+def fail_unknown(enrollment: Enrollment | None, email_id: int, reason: str) -> bool:
+    """An email whose outcome stays unknown fails (if it is still unknown)."""
+    moved = move_emails(
+        ScheduledEmail.objects.filter(pk=email_id),
+        (EmailState.UNKNOWN,),
+        EmailState.FAILED,
+        last_error=reason,
+    )
+    if moved and enrollment is not None and enrollment.status == EnrollmentStatus.ACTIVE:
+        _move_enrollment(enrollment, EnrollmentStatus.FAILED, failure_reason=reason)
+    return bool(moved)
+
+
+def record_sent(
+    email: ScheduledEmail,
+    sent_at: datetime,
+    *,
+    provider_message_id: str = "",
+    thread_id: str = "",
+) -> None:
+    """Mark sent and schedule the next step (or complete the enrollment)."""
+    with transaction.atomic():
+        enrollment = lock_enrollment(email.enrollment_id)
+        moved = move_emails(
+            ScheduledEmail.objects.filter(pk=email.pk),
+            (EmailState.SENDING, EmailState.UNKNOWN),
+            EmailState.SENT,
+            sent_at=sent_at,
+            lease_until=None,
+            provider_message_id=provider_message_id,
+            thread_id=thread_id,
+            last_error="",
+        )
+        if not moved or enrollment.status != EnrollmentStatus.ACTIVE:
+            return  # a reply or a removal arrived meanwhile: nothing more goes out
+        next_step = email.step + 1
+        if next_step >= len(enrollment.version.steps):
+            complete(enrollment, sent_at)
+            return
+        schedule_step(
+            enrollment,
+            next_step,
+            next_due(enrollment, next_step, sent_at, sent_at),
+            mailbox_id=email.mailbox_id,
+            mailbox_email=email.mailbox.email,
+        ).save()
+
+
+# -- enrollments -----------------------------------------------------------------------
+
+
+def complete(enrollment: Enrollment, at: datetime) -> None:
+    _move_enrollment(enrollment, EnrollmentStatus.COMPLETED, finished_at=at)
+
+
+@transaction.atomic
+def exit_enrollment(enrollment_id: int, reason: ExitReason, *, clock: Clock) -> Enrollment:
+    """End the enrollment for ``reason`` and cancel its unsent emails (idempotent: an
+    enrollment that already ended is returned as it is). The one way every exit happens:
+    a person's removal, a reply, an unsubscribe (link, mailto or one seen right before
+    sending), a bounce, a booked meeting."""
+    enrollment = lock_enrollment(enrollment_id)
+    if enrollment.status not in OPEN_STATUSES:
+        return enrollment
+    _move_enrollment(
+        enrollment, EnrollmentStatus.EXITED, exit_reason=reason, finished_at=clock.now()
+    )
+    cancel_pending(enrollment)
+    return enrollment
+
+
+def pause(
+    enrollment: Enrollment,
+    now: datetime,
+    *,
+    resume_at: datetime | None = None,
+    by_person: bool = True,
+) -> None:
+    """Pause a locked enrollment and cancel its unsent emails.
+
+    A person's pause (``by_person``) is refused with a clear error when the machine has
+    no such move, and clears any return date (only a person resumes it). An absence
+    (an out-of-office reply) sets ``resume_at``; a second one while paused for absence
+    keeps the later return date.
+    """
+    if by_person:
+        _user_move(enrollment, EnrollmentStatus.PAUSED)
+    if enrollment.status == EnrollmentStatus.ACTIVE:
+        _move_enrollment(enrollment, EnrollmentStatus.PAUSED, paused_at=now, resume_at=resume_at)
+    elif enrollment.status == EnrollmentStatus.PAUSED:
+        # Already paused for an absence: only the return date moves.
+        enrollment.resume_at = resume_at
+        enrollment.save(update_fields=["resume_at"])
+    else:
+        raise IllegalMove(f"An enrollment cannot go from {enrollment.status} to paused.")
+    cancel_pending(enrollment)
+
+
+def forget_return_date(enrollment: Enrollment) -> None:
+    """The absence no longer applies (a person acted meanwhile)."""
+    enrollment.resume_at = None
+    enrollment.save(update_fields=["resume_at"])
+
+
+@dataclass(frozen=True)
+class ResumeResult:
+    next_step: int
+    due_at: datetime | None  # None when nothing was left to send (completed) or one waits
+
+
+def resume(enrollment: Enrollment, now: datetime) -> ResumeResult:
+    """Back to active (a locked, paused or failed enrollment), the one resume for a
+    person and for an absence that ended.
+
+    A failed email is replaced by a fresh attempt; a sent one is kept. The next email is
+    due at its delay after the previous one, never before ``now``, inside the sending
+    window; with nothing left to send the enrollment completes.
+    """
+    _user_move(enrollment, EnrollmentStatus.ACTIVE)
+    emails = list(enrollment.emails.exclude(state=EmailState.CANCELLED).order_by("step"))
+    for email in emails:
+        if email.state == EmailState.FAILED:
+            _move_email(email, EmailState.CANCELLED)
+    handed_over = [e for e in emails if e.state in _HANDED_OVER]
+    waiting = [e for e in emails if e.state in EMAIL_PENDING]
+    _move_enrollment(
+        enrollment, EnrollmentStatus.ACTIVE, failure_reason="", paused_at=None, resume_at=None
+    )
+    next_step = (handed_over[-1].step + 1) if handed_over else 0
+    if waiting:
+        return ResumeResult(next_step, None)
+    if next_step >= len(enrollment.version.steps):
+        complete(enrollment, now)
+        return ResumeResult(next_step, None)
+    after = (handed_over[-1].sent_at or now) if handed_over else enrollment.enrolled_at
+    due_at = next_due(enrollment, next_step, after, now)
+    schedule_step(
+        enrollment,
+        next_step,
+        due_at,
+        mailbox_id=enrollment.mailbox_id,
+        mailbox_email=enrollment.mailbox.email,
+    ).save()
+    return ResumeResult(next_step, due_at)
+
+
+# -- the engine's crash-safety moves ---------------------------------------------------
+
+
+def claim(ids: list[int], now: datetime, lease: timedelta, owner: str) -> int:
+    """*scheduled* → *claimed* under ``owner``'s lease (the caller holds the rows)."""
+    return move_emails(
+        ScheduledEmail.objects.filter(id__in=ids),
+        (EmailState.SCHEDULED,),
+        EmailState.CLAIMED,
+        lease_until=lease_end(now, lease),
+        lease_owner=owner,
+    )
+
+
+def release_expired(expired: QuerySet[ScheduledEmail]) -> tuple[int, int]:
+    """Rows whose worker vanished: *claimed* ones are due again (nothing was handed
+    over), *sending* ones become *unknown* (the provider may have accepted them)."""
+    released = move_emails(expired, (EmailState.CLAIMED,), EmailState.SCHEDULED, **_RELEASED)
+    lost = move_emails(expired, (EmailState.SENDING,), EmailState.UNKNOWN, lease_until=None)
+    return released, lost
+
+
+def send_again(email_id: int, now: datetime) -> int:
+    """An unknown email proven unsent goes out again (same Message-ID)."""
+    return move_emails(
+        ScheduledEmail.objects.filter(pk=email_id),
+        (EmailState.UNKNOWN,),
+        EmailState.SCHEDULED,
+        due_at=now,
+        **_RELEASED,
+    )
