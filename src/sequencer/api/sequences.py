@@ -79,7 +79,7 @@ class SettingsIn(_In):
     thread_emails: StrictBool | None = None
     include_signature: StrictBool | None = None
     signature: str | None = Field(
-        None, description='"default" (the sender\'s default signature) or a signature\'s name.'
+        None, description="\"default\" (the sender's default signature) or a signature's name."
     )
     exit_on_reply: StrictBool | None = None
     exit_on_meeting_booked: StrictBool | None = None

@@ -29,6 +29,10 @@ def _html_and_text(received) -> tuple[str, str]:
     )
 
 
+def _preview_url(sequence, person, mailbox) -> str:
+    return f"sequences/{sequence.pk}/preview?person_id={person.pk}&mailbox_id={mailbox.pk}"
+
+
 def _enroll(admin, sequence, mailbox, person, clock) -> Enrollment:
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
@@ -145,7 +149,9 @@ def test_an_ai_slot_with_a_fallback_sends_the_fallback(
 
 def test_the_preview_says_an_ai_slot_will_wait(api, publish, mailbox, person):
     sequence = publish([(0, "Hello", "<p>Hi,{% ai %}A line{% endai %} Thanks</p>")])
-    answer = api.get(f"sequences/{sequence.pk}/preview?person_id={person.pk}&mailbox_id={mailbox.pk}")
+    answer = api.get(
+        f"sequences/{sequence.pk}/preview?person_id={person.pk}&mailbox_id={mailbox.pk}"
+    )
     assert answer.status_code == 200
     [email] = answer.data
     assert email["problem"].startswith("AI text not written yet: this email will wait")
@@ -183,7 +189,9 @@ def test_the_preview_of_a_template_that_fails_shows_the_reason_instead_of_an_err
             (1, "", "<p>Second.</p>"),
         ]
     )
-    answer = api.get(f"sequences/{sequence.pk}/preview?person_id={person.pk}&mailbox_id={mailbox.pk}")
+    answer = api.get(
+        f"sequences/{sequence.pk}/preview?person_id={person.pk}&mailbox_id={mailbox.pk}"
+    )
     assert answer.status_code == 200
     first, second = answer.data
     assert "divided_by: can't divide by 0" in first["problem"]
