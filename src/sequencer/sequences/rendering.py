@@ -37,6 +37,7 @@ from sequencer.sequences.templating import (
     AiTextMissing,
     MissingVariable,
     RenderError,
+    has_ai_slot_without_fallback,
     render_html_body,
     render_subject,
 )
@@ -134,6 +135,22 @@ def _footer_html(phrase_id: str, url: str) -> str:
     # The link text is part of the phrase; link it where it stands, or append it.
     body = text.replace(link, anchor, 1) if link in text else f"{text} {anchor}"
     return f'<p style="font-size:12px;color:#6b7280">{body}</p>'
+
+
+def steps_waiting_for_ai_text(snapshot: Mapping[str, Any]) -> list[int]:
+    """The (0-based) steps that will wait: an AI slot with no fallback, no text yet.
+
+    For enrollment and previews to warn before anyone waits; the send itself checks
+    each recipient (:class:`AiTextMissing`).
+    """
+    threaded = bool(snapshot["settings"].get("thread_emails"))
+    waiting = []
+    for index, step in enumerate(snapshot["steps"]):
+        own_subject = index == 0 or not threaded
+        sources = [step["body_html"]] + ([step["subject"]] if own_subject else [])
+        if any(has_ai_slot_without_fallback(source) for source in sources):
+            waiting.append(index)
+    return waiting
 
 
 def render_step(

@@ -381,6 +381,16 @@ def variable_paths(source: str) -> list[str]:
     return sorted(template.global_variable_paths(include_partials=False))
 
 
+def has_ai_slot_without_fallback(template_text: str) -> bool:
+    """Whether an ``{% ai %}`` tag without ``fallback:`` is in the text (found from tags)."""
+    return any(
+        piece.lastgroup == "TAG"
+        and piece.group("name") == AI_TAG
+        and "fallback" not in piece.group("expr")
+        for piece in liquid_lexer.pieces(template_text)
+    )
+
+
 def ai_prompts(template_text: str) -> list[str]:
     """The prompt of every AI variable in ``template_text``, in order, as written.
 

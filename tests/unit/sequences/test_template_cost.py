@@ -248,3 +248,18 @@ def test_an_ai_slot_without_text_or_fallback_stops_a_strict_render():
     assert render(source, {}, html=True) == "<p>Hi, Thanks</p>"
     fallback = '<p>Hi,{% ai fallback: " hello." %}x{% endai %}</p>'
     assert render(fallback, {}, html=True, strict=True) == "<p>Hi, hello.</p>"
+
+
+def test_steps_with_an_ai_slot_and_no_fallback_are_named_before_anyone_waits():
+    from sequencer.sequences.rendering import steps_waiting_for_ai_text
+
+    snapshot = {
+        "settings": {"thread_emails": True},
+        "steps": [
+            {"subject": "Hi", "body_html": "<p>plain</p>"},
+            {"subject": "{% ai %}x{% endai %}", "body_html": "<p>threaded: subject unused</p>"},
+            {"subject": "", "body_html": '<p>{% ai fallback: "ok" %}x{% endai %}</p>'},
+            {"subject": "", "body_html": "<p>{%- ai -%}x{% endai %}</p>"},
+        ],
+    }
+    assert steps_waiting_for_ai_text(snapshot) == [3]
