@@ -78,6 +78,9 @@ class SettingsIn(_In):
     unsubscribe_phrase: str | None = None
     thread_emails: StrictBool | None = None
     include_signature: StrictBool | None = None
+    signature: str | None = Field(
+        None, description="\"default\" (the sender's default signature) or a signature's name."
+    )
     exit_on_reply: StrictBool | None = None
     exit_on_meeting_booked: StrictBool | None = None
     pause_on_out_of_office: StrictBool | None = None
@@ -129,6 +132,7 @@ class SettingsOut(Schema):
     unsubscribe_phrase: str
     thread_emails: bool
     include_signature: bool
+    signature: str = "default"
     exit_on_reply: bool
     exit_on_meeting_booked: bool
     pause_on_out_of_office: bool = True

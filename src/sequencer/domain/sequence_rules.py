@@ -18,6 +18,7 @@ from typing import Any
 
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.schedule import SendingWindow, parse_holiday_country, parse_zone
+from sequencer.domain.sender import DEFAULT_SIGNATURE, parse_signature_choice
 
 UNTITLED = "Untitled sequence"
 MAX_NAME_LENGTH = 200
@@ -84,6 +85,8 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
     "unsubscribe_phrase": UNSUBSCRIBE_PHRASES[0].id,
     "thread_emails": True,
     "include_signature": True,
+    # Which of the sender's signatures: "default" or a signature's name (domain/sender.py).
+    "signature": DEFAULT_SIGNATURE,
     "exit_on_reply": True,
     "exit_on_meeting_booked": False,
     # An out-of-office that states a return date pauses the recipient until then.
@@ -173,6 +176,9 @@ def validate_settings(settings: Mapping[str, Any], *, field: str = "settings") -
             code="unknown_unsubscribe_phrase",
         )
     out["unsubscribe_phrase"] = phrase
+    out["signature"] = parse_signature_choice(
+        settings.get("signature", DEFAULT_SIGNATURE), field=f"{field}.signature"
+    )
 
     for name in _BOOLEANS:
         value = settings.get(name)

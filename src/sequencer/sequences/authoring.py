@@ -328,7 +328,9 @@ def _refuse_archived(sequence: Sequence, action: str) -> None:
 # --- Publishing -------------------------------------------------------------------------
 
 
-_TAGS = re.compile(r"<[^>]*>")
+# "[^<>]" rather than "[^>]": each scan stops at the next "<", so text full of "<"
+# costs linear time, not quadratic.
+_TAGS = re.compile(r"<[^<>]*>")
 _BLANK = re.compile(r"(&nbsp;|&#160;|\s|\u00a0)+")
 
 

@@ -28,6 +28,7 @@ import secrets
 import nh3
 
 from sequencer.domain.errors import InvalidInput
+from sequencer.sequences.liquid_lexer import markup_spans
 
 ALLOWED_TAGS = frozenset(
     {
@@ -61,7 +62,6 @@ _URL_SCHEMES = {"http", "https", "mailto", "cid"}
 _LINK_PREFIXES = ("http://", "https://", "mailto:")
 _IMAGE_PREFIXES = ("https://", "cid:")
 
-_LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
 # The sanitiser writes every tag as <name attr="value" ...> with '"' escaped in values
 # ('<' and '>' are not), so these patterns find tags and attributes in its output.
@@ -75,12 +75,7 @@ def sanitize_html(html: str, *, liquid: bool = True, field: str = "body_html") -
         return ""
     marker = _marker(html)
     pieces: list[str] = []
-
-    def protect(match: re.Match[str]) -> str:
-        pieces.append(match.group(0))
-        return f"{marker}{len(pieces) - 1}x"
-
-    source = _LIQUID.sub(protect, html) if liquid else html
+    source = _protect(html, marker, pieces) if liquid else html
 
     def allowed_url(tag: str, attribute: str, value: str) -> str | None:
         if (tag, attribute) not in {("a", "href"), ("img", "src")}:
@@ -110,6 +105,23 @@ def sanitize_html(html: str, *, liquid: bool = True, field: str = "body_html") -
     if not pieces:
         return cleaned
     return _restore(cleaned, marker, pieces, field)
+
+
+def _protect(html: str, marker: str, pieces: list[str]) -> str:
+    """``html`` with each piece of Liquid markup swapped for a numbered placeholder.
+
+    The pieces are found by a forward-only scan (a regular expression looking for the
+    closer from every opener was quadratic on a body made of ``{{``).
+    """
+    out: list[str] = []
+    done = 0
+    for start, end in markup_spans(html):
+        out.append(html[done:start])
+        out.append(f"{marker}{len(pieces)}x")
+        pieces.append(html[start:end])
+        done = end
+    out.append(html[done:])
+    return "".join(out)
 
 
 def _marker(html: str) -> str:

@@ -1,4 +1,9 @@
-"""What a recipient will receive: each email rendered with their data, and when."""
+"""What a recipient will receive: each email rendered with their data, and when.
+
+A preview never fails as a whole: an email that would not be sent is shown as far as it
+can be, with ``problem`` saying why (an empty value, AI text not written yet, a template
+that fails to render).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from functools import partial
 
 from sequencer.crm.models import Person
 from sequencer.domain.schedule import step_due
-from sequencer.mail.models import Mailbox
+from sequencer.domain.sender import Sender
 from sequencer.sequences.models import EmailState, Enrollment, SequenceVersion
-from sequencer.sequences.rendering import policy_for, recipient_zone, render_step
-from sequencer.sequences.templating import MissingVariable
+from sequencer.sequences.rendering import MailboxLike, policy_for, recipient_zone, render_step
+from sequencer.sequences.templating import AiTextMissing, MissingVariable, RenderError
+
+AI_TEXT_NOTE = "AI text not written yet: this email will wait until it is."
 
 
 @dataclass(frozen=True)
@@ -30,9 +37,10 @@ def _render(
     step: int,
     person: Person,
     address: str,
-    mailbox: Mailbox,
+    sender: Sender | MailboxLike,
     enrollment_id: int | None,
     first_subject: str | None,
+    unsubscribe_url: str | None,
 ) -> tuple[str, str, str, str | None]:
     render = partial(
         render_step,
@@ -40,20 +48,29 @@ def _render(
         step=step,
         person=person,
         address=address,
-        mailbox=mailbox,
+        sender=sender,
         enrollment_id=enrollment_id,
         first_subject=first_subject,
+        unsubscribe_url=unsubscribe_url,
     )
     try:
         rendered = render()
         return rendered.subject, rendered.html, rendered.text, None
-    except MissingVariable as exc:
+    except (MissingVariable, AiTextMissing) as exc:
         # Show the email anyway, with the gap left empty, and say why it would not send.
+        problem = AI_TEXT_NOTE if isinstance(exc, AiTextMissing) else str(exc)
+    except RenderError as exc:
+        problem = str(exc)
+    try:
         rendered = render(strict=False)
-        return rendered.subject, rendered.html, rendered.text, str(exc)
+    except RenderError:
+        return "", "", "", problem
+    return rendered.subject, rendered.html, rendered.text, problem
 
 
-def preview_enrollment(enrollment: Enrollment) -> list[PreviewEmail]:
+def preview_enrollment(
+    enrollment: Enrollment, *, unsubscribe_url: str | None = None
+) -> list[PreviewEmail]:
     version = enrollment.version
     rows = {e.step: e for e in enrollment.emails.exclude(state=EmailState.CANCELLED)}
     out: list[PreviewEmail] = []
@@ -71,6 +88,7 @@ def preview_enrollment(enrollment: Enrollment) -> list[PreviewEmail]:
             enrollment.mailbox,
             enrollment.pk,
             first_subject,
+            unsubscribe_url,
         )
         if row is not None and row.state == EmailState.SENT:
             subject, when, state = row.subject or subject, row.sent_at, "sent"
@@ -89,16 +107,22 @@ def preview_enrollment(enrollment: Enrollment) -> list[PreviewEmail]:
 
 
 def preview_person(
-    version: SequenceVersion, person: Person, address: str, mailbox: Mailbox, now: datetime
+    version: SequenceVersion,
+    person: Person,
+    address: str,
+    sender: Sender | MailboxLike,
+    now: datetime,
+    *,
+    unsubscribe_url: str | None = None,
 ) -> list[PreviewEmail]:
-    """The emails ``person`` would get if enrolled now."""
+    """The emails ``person`` would get if enrolled now from ``sender``."""
     policy = policy_for(version.settings, recipient_zone(version.settings, person))
     out: list[PreviewEmail] = []
     first_subject: str | None = None
     when = now
     for step, source in enumerate(version.steps):
         subject, html, text, problem = _render(
-            version, step, person, address, mailbox, None, first_subject
+            version, step, person, address, sender, None, first_subject, unsubscribe_url
         )
         if step == 0:
             first_subject = subject

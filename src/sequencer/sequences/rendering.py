@@ -2,24 +2,45 @@
 
 Used twice, the same way: by the preview a member looks at before enrolling, and by the
 worker right before sending, so what is previewed is what is sent.
+
+The sending mailbox arrives as a plain :class:`~sequencer.domain.sender.Sender`; a
+mailbox object is still accepted and read through its attributes (``email``,
+``display_name``, ``signatures``), so this package never imports ``mail``.
+
+Everything that can go wrong for one recipient raises
+:class:`~sequencer.sequences.templating.RenderError` (or a subclass) naming the step and
+the field to fix; the caller fails or holds that one recipient and carries on.
 """
 
 from __future__ import annotations
 
 import html as html_lib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sequencer.crm.catalog import render_context
 from sequencer.crm.models import Person
 from sequencer.domain.schedule import SchedulePolicy
+from sequencer.domain.sender import (
+    DEFAULT_SIGNATURE,
+    Sender,
+    SenderSignature,
+    choose_signature,
+)
 from sequencer.domain.sequence_rules import threaded_subject, unsubscribe_phrase
 from sequencer.domain.text import html_to_text
-from sequencer.mail.models import Mailbox, Signature
 from sequencer.sequences import suppression
 from sequencer.sequences.models import Attachment
-from sequencer.sequences.templating import render_html_body, render_subject
+from sequencer.sequences.templating import (
+    AiTextMissing,
+    MissingVariable,
+    RenderError,
+    has_ai_slot_without_fallback,
+    render_html_body,
+    render_subject,
+)
 
 
 @dataclass(frozen=True)
@@ -59,11 +80,51 @@ def recipient_data(person: Person, address: str) -> dict[str, dict[str, object]]
     return data
 
 
-def _signature_html(mailbox: Mailbox) -> str:
-    signature = (
-        Signature.objects.filter(mailbox=mailbox).order_by("-is_default", "name", "id").first()
+class _SignatureRow(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def body_html(self) -> str: ...
+
+    @property
+    def is_default(self) -> bool: ...
+
+
+class _SignatureRows(Protocol):
+    def all(self) -> Any: ...
+
+
+class MailboxLike(Protocol):
+    """What rendering reads from a mailbox object when it is given one instead of a Sender."""
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+    @property
+    def signatures(self) -> _SignatureRows: ...
+
+
+def sender_of(mailbox: MailboxLike) -> Sender:
+    """The plain :class:`Sender` of a mailbox object, with its signatures (one query)."""
+    rows: list[_SignatureRow] = list(mailbox.signatures.all())
+    return Sender.of(
+        mailbox.email,
+        mailbox.display_name,
+        (SenderSignature(row.name, row.body_html, row.is_default) for row in rows),
     )
-    return f'<div class="signature">{signature.body_html}</div>' if signature else ""
+
+
+def _as_sender(sender: Sender | MailboxLike) -> Sender:
+    return sender if isinstance(sender, Sender) else sender_of(sender)
+
+
+def _signature_html(sender: Sender, choice: str) -> str:
+    signature = choose_signature(sender.signatures, choice)
+    return f'<div class="signature">{signature.html}</div>' if signature else ""
 
 
 def _footer_html(phrase_id: str, url: str) -> str:
@@ -76,40 +137,69 @@ def _footer_html(phrase_id: str, url: str) -> str:
     return f'<p style="font-size:12px;color:#6b7280">{body}</p>'
 
 
+def steps_waiting_for_ai_text(snapshot: Mapping[str, Any]) -> list[int]:
+    """The (0-based) steps that will wait: an AI slot with no fallback, no text yet.
+
+    For enrollment and previews to warn before anyone waits; the send itself checks
+    each recipient (:class:`AiTextMissing`).
+    """
+    threaded = bool(snapshot["settings"].get("thread_emails"))
+    waiting = []
+    for index, step in enumerate(snapshot["steps"]):
+        own_subject = index == 0 or not threaded
+        sources = [step["body_html"]] + ([step["subject"]] if own_subject else [])
+        if any(has_ai_slot_without_fallback(source) for source in sources):
+            waiting.append(index)
+    return waiting
+
+
 def render_step(
     *,
     snapshot: Mapping[str, Any],
     step: int,
     person: Person,
     address: str,
-    mailbox: Mailbox,
     enrollment_id: int | None,
+    sender: Sender | MailboxLike | None = None,
+    mailbox: MailboxLike | None = None,
     first_subject: str | None = None,
     strict: bool = True,
+    unsubscribe_url: str | None = None,
 ) -> RenderedEmail:
-    """Step ``step`` of a version ``snapshot`` for ``person`` at ``address``.
+    """Step ``step`` of a version ``snapshot`` for ``person`` at ``address``, from ``sender``.
 
-    ``first_subject`` is the first email's subject as it was sent; a threaded follow-up
-    answers it (``RE: ...``) rather than re-rendering it, so that it matches exactly.
-    Raises :class:`~sequencer.sequences.templating.MissingVariable` when ``strict`` and
-    a printed value is empty with no fallback.
+    ``sender`` is preferably a :class:`Sender`; ``mailbox=`` is the older spelling of the
+    same argument. ``first_subject`` is the first email's subject as it was sent; a
+    threaded follow-up answers it (``RE: ...``) rather than re-rendering it, so that it
+    matches exactly. ``unsubscribe_url`` replaces the live link (previews show one that
+    does nothing). When ``strict`` (sending, and the first try of a preview), an empty
+    value printed without a fallback raises :class:`MissingVariable` and an AI slot
+    without text raises :class:`AiTextMissing`; any other failure of the templates is a
+    :class:`RenderError` naming the step and field.
     """
+    given = sender if sender is not None else mailbox
+    if given is None:
+        raise TypeError("render_step needs the sender")
+    from_ = _as_sender(given)
     settings = snapshot["settings"]
     steps = snapshot["steps"]
     source = steps[step]
     data = recipient_data(person, address)
-    if step > 0 and settings.get("thread_emails"):
-        first = first_subject
-        if first is None:
-            first = render_subject(steps[0]["subject"], data, strict=strict)
-        subject = threaded_subject(first)
-    else:
-        subject = render_subject(source["subject"], data, strict=strict)
-    body = render_html_body(source["body_html"], data, strict=strict)
-    url = suppression.unsubscribe_url(mailbox.email, address, enrollment_id)
+    with _about(step, "subject"):
+        if step > 0 and settings.get("thread_emails"):
+            first = first_subject
+            if first is None:
+                with _about(0, "subject"):
+                    first = render_subject(steps[0]["subject"], data, strict=strict)
+            subject = threaded_subject(first)
+        else:
+            subject = render_subject(source["subject"], data, strict=strict)
+    with _about(step, "body"):
+        body = render_html_body(source["body_html"], data, strict=strict)
+    url = unsubscribe_url or suppression.unsubscribe_url(from_.email, address, enrollment_id)
     parts = [body]
     if settings.get("include_signature"):
-        parts.append(_signature_html(mailbox))
+        parts.append(_signature_html(from_, settings.get("signature", DEFAULT_SIGNATURE)))
     parts.append(_footer_html(settings["unsubscribe_phrase"], url))
     html = "\n".join(p for p in parts if p)
     ids = list(source.get("attachment_ids", [])) + list(source.get("inline_image_ids", []))
@@ -119,7 +209,7 @@ def render_step(
         html=html,
         text=html_to_text(html),
         unsubscribe_url=url,
-        unsubscribe_mailto=suppression.unsubscribe_mailto(mailbox.email),
+        unsubscribe_mailto=suppression.unsubscribe_mailto(from_.email),
         attachments=[
             (files[i].name, files[i].content_type, bytes(files[i].data))
             for i in source.get("attachment_ids", [])
@@ -131,3 +221,30 @@ def render_step(
             if i in files
         ],
     )
+
+
+class StepRenderError(RenderError):
+    """A template of one step failed to render; the message names the step and field."""
+
+    def __init__(self, step: int, field: str, reason: str) -> None:
+        super().__init__(
+            f"Step {step + 1}'s {field} cannot be rendered: {reason}. Fix the template "
+            "and publish the sequence again, then resume the recipient."
+        )
+        self.step = step
+        self.field = field
+
+
+@contextmanager
+def _about(step: int, field: str) -> Iterator[None]:
+    """Name the step and field in a render failure (values and AI slots name theirs)."""
+    try:
+        yield
+    except AiTextMissing as exc:
+        if exc.step is not None:
+            raise
+        raise AiTextMissing(step) from None
+    except (MissingVariable, StepRenderError):
+        raise
+    except RenderError as exc:
+        raise StepRenderError(step, field, str(exc)) from exc

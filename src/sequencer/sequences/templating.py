@@ -19,11 +19,11 @@ a worker. HTML bodies are autoescaped; subjects are plain text.
 
 from __future__ import annotations
 
-import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TextIO
 
 from liquid import BoundTemplate, Environment, RenderContext, Undefined, escape
@@ -37,6 +37,8 @@ from liquid.token import TOKEN_EOF, TOKEN_EXPRESSION, TOKEN_TAG, Token
 
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.variables import VariableCatalog, check_variable
+from sequencer.sequences import liquid_lexer
+from sequencer.sequences.template_limits import bounded_filters, static_problems
 
 if TYPE_CHECKING:
     from liquid.stream import TokenStream
@@ -46,6 +48,9 @@ AI_END_TAG = "endai"
 # The render-time global through which a generator of AI text is handed to AI nodes.
 # A colon cannot appear in a Liquid name, so no template can read or replace it.
 AI_GENERATOR_KEY = "ai:generator"
+# Set when rendering to send (or to preview what is sent): a slot without text and
+# without a fallback then stops the email instead of vanishing from it.
+AI_REQUIRED_KEY = "ai:required"
 
 AiGenerator = Callable[[str], "str | None"]
 
@@ -75,6 +80,8 @@ class AiNode(Node):
             self.block.render(context, prompt)
             text = generator(prompt.getvalue())
         if text is None:
+            if not self.fallback and context.globals.get(AI_REQUIRED_KEY):
+                raise AiTextMissing()
             text = self.fallback
         # Generated text is untrusted like any attribute value: escaped in HTML bodies.
         return buffer.write(str(escape(text)) if context.autoescape else text)
@@ -139,12 +146,21 @@ class SandboxedEnvironment(Environment):
     context_depth_limit = 10
     local_namespace_limit = 256 * 1024
 
+    def tokenizer(self) -> Callable[[str], Iterator[Token]]:
+        # python-liquid's own lexer is quadratic on text such as "{{{{{{..." (see
+        # liquid_lexer); this one finds the same tokens in linear time.
+        return liquid_lexer.tokenize
+
     def setup_tags_and_filters(self, *, extra: bool = False) -> None:
         super().setup_tags_and_filters(extra=extra)
-        # Partials would read templates from a loader; sequence emails have none.
-        for name in ("include", "render"):
+        # Partials would read templates from a loader; sequence emails have none. The
+        # "liquid" tag is another spelling of the other tags whose line lexer is
+        # quadratic on long runs of blanks.
+        for name in ("include", "render", "liquid"):
             self.tags.pop(name, None)
         self.add_tag(AiTag)
+        # Ranges and what filters build are bounded; loops and output are by the limits.
+        self.filters = bounded_filters(self.filters)
 
 
 class MissingValue(Undefined):
@@ -173,15 +189,18 @@ class RenderError(Exception):
 
 
 class AiTextMissing(RenderError):
-    """An ``{% ai %}`` slot has no generated text for this recipient yet.
+    """An ``{% ai %}`` slot has no generated text for this recipient yet, and no fallback.
 
     Such an email is never sent with the slot left empty: the recipient waits, showing
-    this message, until the text exists.
+    this message, until the text exists. ``step`` is 0-based; rendering one template
+    alone does not know it (``None``), :func:`~sequencer.sequences.rendering.render_step`
+    does.
     """
 
-    def __init__(self, step: int) -> None:
+    def __init__(self, step: int | None = None) -> None:
+        which = "This email" if step is None else f"Step {step + 1}"
         super().__init__(
-            f"Step {step + 1} has an AI slot whose text has not been written for this "
+            f"{which} has an AI slot whose text has not been written for this "
             "recipient yet; the email waits until it is."
         )
         self.step = step
@@ -223,14 +242,69 @@ class TemplateError:
         return InvalidInput(f"{self.message}{where}", field=field, code=self.code)
 
 
-@lru_cache(maxsize=1024)
-def _compile(source: str, html: bool, strict: bool = False) -> BoundTemplate:
-    return environment(html=html, strict=strict).from_string(source)
+class _CompileCache:
+    """Compiled templates by source, failures included, least recently used first out.
+
+    Every read of a sequence, preview and send would otherwise parse the same sources
+    again, and a source that does not compile would be parsed again every time. Bounded
+    by entries and by the characters of the sources kept, so it cannot hoard memory.
+    """
+
+    def __init__(self, *, max_entries: int, max_chars: int) -> None:
+        self._entries: OrderedDict[tuple[str, bool, bool], BoundTemplate | LiquidError]
+        self._entries = OrderedDict()
+        self._max_entries = max_entries
+        self._max_chars = max_chars
+        self._chars = 0
+        self._lock = threading.Lock()
+        self.compiles = 0  # how many times a source was really parsed (for tests)
+
+    def get(self, source: str, html: bool, strict: bool) -> BoundTemplate:
+        key = (source, html, strict)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+        if found is None:
+            found = self._compile(source, html, strict)
+            self._keep(key, found)
+        if isinstance(found, LiquidError):
+            # A fresh traceback each time; the cached error is not changed by raising.
+            raise found.with_traceback(None)
+        return found
+
+    def _compile(self, source: str, html: bool, strict: bool) -> BoundTemplate | LiquidError:
+        self.compiles += 1
+        try:
+            return environment(html=html, strict=strict).from_string(source)
+        except LiquidError as exc:
+            return exc
+
+    def _keep(self, key: tuple[str, bool, bool], value: BoundTemplate | LiquidError) -> None:
+        size = len(key[0])
+        if size > self._max_chars:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = value
+            self._chars += size
+            while len(self._entries) > self._max_entries or self._chars > self._max_chars:
+                old, _ = self._entries.popitem(last=False)
+                self._chars -= len(old[0])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._chars = 0
 
 
-def compile_template(source: str, *, html: bool) -> BoundTemplate:
-    """The parsed template; ``LiquidError`` when it does not compile."""
-    return _compile(source, html)
+_CACHE = _CompileCache(max_entries=1024, max_chars=32 * 1024 * 1024)
+
+
+def compile_template(source: str, *, html: bool, strict: bool = False) -> BoundTemplate:
+    """The parsed template; ``LiquidError`` when it does not compile (also cached)."""
+    return _CACHE.get(source, html, strict)
 
 
 def template_errors(source: str, *, html: bool, catalog: VariableCatalog) -> list[TemplateError]:
@@ -260,6 +334,9 @@ def template_errors(source: str, *, html: bool, catalog: VariableCatalog) -> lis
                     ),
                 )
             )
+    for limit in static_problems(template.nodes, RenderContext(template)):
+        line = _line(source, limit.index)
+        errors.append((limit.index, TemplateError(limit.code, limit.message, line)))
     for node in _ai_nodes(template):
         if not node.prompt_source.strip():
             index = node.token.start_index
@@ -304,20 +381,42 @@ def variable_paths(source: str) -> list[str]:
     return sorted(template.global_variable_paths(include_partials=False))
 
 
+def has_ai_slot_without_fallback(template_text: str) -> bool:
+    """Whether an ``{% ai %}`` tag without ``fallback:`` is in the text (found from tags)."""
+    return any(
+        piece.lastgroup == "TAG"
+        and piece.group("name") == AI_TAG
+        and "fallback" not in piece.group("expr")
+        for piece in liquid_lexer.pieces(template_text)
+    )
+
+
 def ai_prompts(template_text: str) -> list[str]:
     """The prompt of every AI variable in ``template_text``, in order, as written.
 
-    A template that does not compile has its prompts found leniently, so that a draft
-    being edited still shows them.
+    Found from the tags alone, without compiling: reading a sequence shows its prompts
+    and must stay cheap, and a draft being edited that does not compile still shows
+    them. Tags inside comments and ``{% raw %}`` are not AI variables.
     """
-    try:
-        template = compile_template(template_text, html=False)
-    except LiquidError:
-        return [m.group("prompt") for m in _AI_BLOCK.finditer(template_text)]
-    return [node.prompt_source for node in _ai_nodes(template)]
-
-
-_AI_BLOCK = re.compile(r"\{%-?\s*ai\b[^%]*-?%\}(?P<prompt>.*?)\{%-?\s*endai\s*-?%\}", re.DOTALL)
+    prompts: list[str] = []
+    comments = 0
+    opened: int | None = None
+    for piece in liquid_lexer.pieces(template_text):
+        if piece.lastgroup != "TAG":
+            continue
+        name = piece.group("name")
+        if name == "comment":
+            comments += 1
+        elif name == "endcomment" and comments:
+            comments -= 1
+        elif comments:
+            continue
+        elif name == AI_TAG and opened is None:
+            opened = piece.end()
+        elif name == AI_END_TAG and opened is not None:
+            prompts.append(template_text[opened : piece.start()])
+            opened = None
+    return prompts
 
 
 def render(
@@ -333,22 +432,45 @@ def render(
     An HTML result still needs :func:`sequencer.sequences.html.sanitize_html` with
     ``liquid=False``: string literals in a template are not escaped, and attribute
     values (a URL in ``href``) are only checked once they are known.
+
+    Every failure is a :class:`RenderError` saying what to fix: a missing value
+    (:class:`MissingVariable`), an AI slot without text when ``strict``
+    (:class:`AiTextMissing`), or the template itself (a division by zero, a limit).
     """
-    if not strict:
-        template = compile_template(source, html=html)
-        globals_: dict[str, Any] = dict(data)
+    try:
+        template = compile_template(source, html=html, strict=strict)
+    except LiquidError as exc:
+        raise RenderError(f"the template does not compile: {_describe(exc)}") from exc
+    if strict:
+        globals_: dict[str, Any] = {key: _without_empty(value) for key, value in data.items()}
+        globals_[AI_REQUIRED_KEY] = True
     else:
-        template = _compile(source, html, True)
-        globals_ = {key: _without_empty(value) for key, value in data.items()}
+        globals_ = dict(data)
     if ai_generator is not None:
         globals_[AI_GENERATOR_KEY] = ai_generator
     try:
         return template.render(**globals_)
+    except RenderError:
+        raise
     except UndefinedError as exc:
         if not strict:
-            raise
+            raise RenderError(_describe(exc)) from exc
         name = str(exc.message).removesuffix(" is empty and has no fallback")
         raise MissingVariable(name) from None
+    except LiquidError as exc:
+        raise RenderError(_describe(exc)) from exc
+    except Exception as exc:
+        # A filter can fail in ways python-liquid does not wrap (an overflow, a date it
+        # cannot read); it is still this template's fault, never the engine's.
+        raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _describe(exc: LiquidError) -> str:
+    """``exc``'s message with the line of the template it is about, when known."""
+    token = exc.token
+    line = _line(token.source, token.start_index) if token is not None else None
+    where = f" (line {line})" if line else ""
+    return f"{exc.message}{where}"
 
 
 def _without_empty(value: Any) -> Any:

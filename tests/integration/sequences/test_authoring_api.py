@@ -120,6 +120,7 @@ def test_the_create_response_has_the_documented_shape(api):
         "unsubscribe_phrase": "unsubscribe",
         "thread_emails": True,
         "include_signature": False,
+        "signature": "default",
         "exit_on_reply": True,
         "exit_on_meeting_booked": False,
         "pause_on_out_of_office": True,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from liquid.exceptions import LiquidError
 
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.variables import StaticCatalog
 from sequencer.sequences.templating import (
+    RenderError,
     ai_prompts,
     check_template,
     render,
@@ -74,7 +74,7 @@ def test_partials_cannot_be_loaded():
 
 
 def test_a_runaway_loop_stops_at_the_limit():
-    with pytest.raises(LiquidError, match="loop iteration limit"):
+    with pytest.raises(RenderError, match="loop iteration limit"):
         render("{% for i in (1..100000) %}{{ i }}{% endfor %}", {}, html=False)
 
 
