@@ -31,7 +31,7 @@ from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
 from sequencer.domain.threading import make_message_id
 from sequencer.mail.compose import build_message
-from sequencer.mail.mailboxes import can_send, record_mailbox_failure
+from sequencer.mail.mailboxes import record_mailbox_failure
 from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.providers.base import MailProvider, ThreadRef
 from sequencer.mail.providers.errors import (
@@ -41,6 +41,7 @@ from sequencer.mail.providers.errors import (
     RecipientRejected,
     TransientFailure,
 )
+from sequencer.mail.readiness import why_cannot_send
 from sequencer.sequences import suppression
 from sequencer.sequences.enrollment import next_step_due
 from sequencer.sequences.models import (
@@ -189,7 +190,7 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
         if enrollment.status != EnrollmentStatus.ACTIVE:
             _cancel(email)
             return None
-        if suppression.is_suppressed(mailbox.email, enrollment.email):
+        if suppression.is_suppressed(mailbox.email, enrollment.email, member_id=mailbox.owner_id):
             _cancel(email)
             Enrollment.objects.filter(pk=enrollment.pk).update(
                 status=EnrollmentStatus.EXITED,
@@ -197,9 +198,10 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
                 finished_at=now,
             )
             return None
-        if not can_send(mailbox, clock):
+        blocked = why_cannot_send(mailbox, clock)
+        if blocked is not None:
             wait = mailbox.paused_until if mailbox.status == MailboxStatus.PAUSED else None
-            _reschedule(email, wait or now + DISCONNECTED_RECHECK, mailbox.status_reason)
+            _reschedule(email, wait if wait and wait > now else now + DISCONNECTED_RECHECK, blocked)
             return None
         settings = enrollment.version.settings
         policy = policy_for(settings, enrollment.time_zone)

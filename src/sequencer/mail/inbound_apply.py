@@ -422,6 +422,7 @@ class _Action:
             enrollment.email,
             reason="asked_to_stop",
             source=f"reply {self.inbound.pk}",
+            member_id=self.mailbox.owner_id,
             clock=self.clock,
         )
         self._record(enrollment, EnrollmentEventKind.ASKED_TO_STOP, exited=ended, suppressed=True)
@@ -456,6 +457,7 @@ class _Action:
                 address,
                 reason="unsubscribed",
                 source=f"mailto {self.inbound.pk}",
+                member_id=self.mailbox.owner_id,
                 clock=self.clock,
             )
         if matched_id is not None:

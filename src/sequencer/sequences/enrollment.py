@@ -24,6 +24,7 @@ from sequencer.domain.schedule import add_days_at_wall_time, next_allowed_instan
 from sequencer.domain.sequence_rules import Level
 from sequencer.domain.threading import make_message_id
 from sequencer.mail.models import Mailbox
+from sequencer.mail.proof import require_proven
 from sequencer.sequences import access, delegation, suppression
 from sequencer.sequences.authoring import latest_version
 from sequencer.sequences.models import (
@@ -114,6 +115,7 @@ def enroll(
         )
     sequence = _sendable_sequence(user, sequence_id)
     mailbox = delegation.sending_mailbox(user, sequence, mailbox_id=mailbox_id, member_id=member_id)
+    require_proven(mailbox)
     version = latest_version(sequence)
     assert version is not None
     settings, steps = version.settings, version.steps
@@ -166,7 +168,9 @@ def enroll(
             continue
         chosen[index] = address
 
-    blocked = suppression.suppressed_addresses(mailbox.email, chosen.values())
+    blocked = suppression.suppressed_addresses(
+        mailbox.email, chosen.values(), member_id=mailbox.owner_id
+    )
     open_people = set(
         Enrollment.objects.filter(
             sequence=sequence,
@@ -372,7 +376,7 @@ def resume(user: User, enrollment_id: int, *, clock: Clock = system_clock) -> En
         enrollment = _locked(int(enrollment_id))
         _move(enrollment, Status.ACTIVE)
         if enrollment.status == Status.FAILED and suppression.is_suppressed(
-            enrollment.mailbox.email, enrollment.email
+            enrollment.mailbox.email, enrollment.email, member_id=enrollment.mailbox.owner_id
         ):
             raise InvalidInput(
                 f"{enrollment.email} unsubscribed from {enrollment.mailbox.email}; "

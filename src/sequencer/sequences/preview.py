@@ -43,6 +43,7 @@ def _render(
         mailbox=mailbox,
         enrollment_id=enrollment_id,
         first_subject=first_subject,
+        preview=True,
     )
     try:
         rendered = render()

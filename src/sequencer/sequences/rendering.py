@@ -86,13 +86,16 @@ def render_step(
     enrollment_id: int | None,
     first_subject: str | None = None,
     strict: bool = True,
+    preview: bool = False,
 ) -> RenderedEmail:
     """Step ``step`` of a version ``snapshot`` for ``person`` at ``address``.
 
     ``first_subject`` is the first email's subject as it was sent; a threaded follow-up
     answers it (``RE: ...``) rather than re-rendering it, so that it matches exactly.
     Raises :class:`~sequencer.sequences.templating.MissingVariable` when ``strict`` and
-    a printed value is empty with no fallback.
+    a printed value is empty with no fallback. A ``preview`` gets a placeholder
+    unsubscribe link, never a working token: whoever looks at a preview is not the
+    recipient.
     """
     settings = snapshot["settings"]
     steps = snapshot["steps"]
@@ -106,7 +109,11 @@ def render_step(
     else:
         subject = render_subject(source["subject"], data, strict=strict)
     body = render_html_body(source["body_html"], data, strict=strict)
-    url = suppression.unsubscribe_url(mailbox.email, address, enrollment_id)
+    url = (
+        suppression.preview_unsubscribe_url()
+        if preview
+        else suppression.unsubscribe_url(mailbox.email, address, enrollment_id, mailbox.owner_id)
+    )
     parts = [body]
     if settings.get("include_signature"):
         parts.append(_signature_html(mailbox))
