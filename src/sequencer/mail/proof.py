@@ -71,12 +71,12 @@ def unproven_message(mailbox: Mailbox) -> str:
     )
 
 
-def require_proven(mailbox: Mailbox) -> None:
+def require_proven(mailbox: Mailbox, *, field: str = "sender") -> None:
     """Refuse to schedule email from a mailbox whose address is not proven."""
     if not mailbox.address_proven:
         raise InvalidInput(
             f"The mailbox {mailbox.email} cannot send yet: {unproven_message(mailbox)}",
-            field="mailbox_id",
+            field=field,
             code="mailbox_unproven",
         )
 
@@ -181,13 +181,16 @@ def prove_over_imap(
     provider: SmtpImapProvider,
     clock: Clock,
     *,
-    wait_seconds: float = INBOX_WAIT_SECONDS,
+    wait_seconds: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Check:
-    """Send a message to the address and look for it in the IMAP account's INBOX.
+    """Send a message to the address and look for it in the IMAP account's INBOX for
+    ``wait_seconds`` (default :data:`INBOX_WAIT_SECONDS`).
 
     Its Message-ID holds 128 random bits, so it cannot have been planted beforehand.
     """
+    if wait_seconds is None:
+        wait_seconds = INBOX_WAIT_SECONDS
     reader = _inbox_reader(provider)
     message = _proof_message(
         mailbox,

@@ -115,7 +115,7 @@ def enroll(
         )
     sequence = _sendable_sequence(user, sequence_id)
     mailbox = delegation.sending_mailbox(user, sequence, mailbox_id=mailbox_id, member_id=member_id)
-    require_proven(mailbox)
+    require_proven(mailbox, field="sender.mailbox_id" if mailbox_id else "sender.member_id")
     version = latest_version(sequence)
     assert version is not None
     settings, steps = version.settings, version.steps
