@@ -14,6 +14,8 @@ from sequencer.mail import mailboxes, oauth, proof
 from sequencer.mail.models import Mailbox
 from sequencer.testing import FakeClock
 from sequencer.workspace.models import AuditEntry
+from tests.peers.emulator import ALICE_TOKEN
+from tests.peers.fault_proxy import Reply
 from tests.peers.fixtures import DOVECOT_USERS
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +225,46 @@ def test_a_member_cannot_vouch_for_a_mailbox_not_even_their_own(
     assert hidden.status_code == 404
     assert not Mailbox.objects.filter(address_proven_at__isnull=False).exists()
     assert not AuditEntry.objects.exists()
+
+
+@pytest.fixture
+def signed_in_as_alice(api_emulator_settings, fault_proxy, settings):
+    """The emulator signs tokens in as alice; it has no Gmail users/me/profile, which is
+    answered in front of it as Gmail documents it."""
+    proxy = fault_proxy(api_emulator_settings.google_url)
+    proxy.script(Reply(200, json={"emailAddress": ALICE}), path="/gmail/v1/users/me/profile")
+    settings.GOOGLE_API_URL = proxy.url
+
+
+def oauth_mailbox(admin, provider, email):
+    return mailboxes.create_mailbox(
+        admin,
+        {
+            "provider": provider,
+            "email": email,
+            "oauth": {"access_token": ALICE_TOKEN, "expires_at": "2099-01-01T00:00:00+00:00"},
+        },
+    )
+
+
+@pytest.mark.usefixtures("signed_in_as_alice")
+@pytest.mark.parametrize("provider", ["gmail", "microsoft"])
+def test_a_connection_test_signed_in_as_the_address_proves_an_oauth_mailbox(admin, provider):
+    # Tokens handed over through the API prove nothing by themselves...
+    mailbox = oauth_mailbox(admin, provider, ALICE)
+    assert not mailbox.address_proven
+    # ...until the provider says whose they are.
+    report = mailboxes.check_mailbox(mailbox, system_clock)
+    assert report.address is not None and report.address.ok is True
+    mailbox.refresh_from_db()
+    assert mailbox.address_proof == "oauth"
+
+
+@pytest.mark.usefixtures("signed_in_as_alice")
+@pytest.mark.parametrize("provider", ["gmail", "microsoft"])
+def test_tokens_of_another_account_do_not_prove_an_oauth_mailbox(admin, provider):
+    mailbox = oauth_mailbox(admin, provider, "boss@example.test")
+    report = mailboxes.check_mailbox(mailbox, system_clock)
+    assert report.address is not None and report.address.ok is False
+    mailbox.refresh_from_db()
+    assert not mailbox.address_proven
