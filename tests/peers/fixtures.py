@@ -13,10 +13,14 @@ smtp_server              function  :class:`ScriptedSMTPServer`, emptied and unsc
 dovecot                  function  :class:`Dovecot` with users alice, bob, carol (see
                                    ``DOVECOT_USERS``), folders emptied; relays
                                    submission to ``smtp_server``
+smtp_delivers_to_dovecot function  ``dovecot``, with ``smtp_server`` delivering mail for
+                                   Dovecot's users into their INBOX (LMTP) as it
+                                   accepts it
 peer_provider            function  factory: an ``SmtpImapProvider`` for alice (SMTP to
                                    ``smtp_server``, IMAP to ``dovecot`` unless
                                    ``imap=False``)
-peer_mailbox             function  factory: a saved ``Mailbox`` (DB) wired the same way
+peer_mailbox             function  factory: a saved ``Mailbox`` (DB) wired the same way,
+                                   its address marked proven unless ``proven=False``
 silent_port              function  a port that accepts TCP connections and never answers
 closed_port              function  a port nothing listens on
 peer_certificate         session   a throw-away self-signed certificate for 127.0.0.1
@@ -123,6 +127,14 @@ def dovecot(dovecot_session: Dovecot, smtp_server: ScriptedSMTPServer) -> Doveco
 
 
 @pytest.fixture
+def smtp_delivers_to_dovecot(smtp_server: ScriptedSMTPServer, dovecot: Dovecot) -> Dovecot:
+    """Mail the SMTP peer accepts for alice, bob or carol lands in their Dovecot INBOX
+    before the peer answers, as a provider's server delivers mail for its own users."""
+    smtp_server.deliver_locally(set(DOVECOT_USERS), dovecot.deliver)
+    return dovecot
+
+
+@pytest.fixture
 def peer_provider(
     smtp_server: ScriptedSMTPServer, request: pytest.FixtureRequest
 ) -> Callable[..., SmtpImapProvider]:
@@ -159,15 +171,27 @@ def peer_provider(
     return make
 
 
+def mark_address_proven(mailbox: Any) -> Any:
+    """Stand in for the owner proving the mailbox's address, for tests about something
+    else: recorded as an admin's vouch. Each real proof (OAuth sign-in, the connection
+    test's IMAP round trip, the emailed link, the vouch endpoint) has its own tests in
+    tests/integration/mail/test_address_proof.py."""
+    from sequencer.clock import system_clock
+    from sequencer.mail import proof
+    from sequencer.mail.models import AddressProof
+
+    return proof.mark_proven(mailbox, AddressProof.ADMIN, system_clock)
+
+
 @pytest.fixture
 def peer_mailbox(
     smtp_server: ScriptedSMTPServer, request: pytest.FixtureRequest
 ) -> Callable[..., Any]:
-    """``peer_mailbox(owner, imap=True, **overrides)``: a saved Mailbox for alice's peers
-    (needs the database: use in ``django_db`` tests)."""
+    """``peer_mailbox(owner, imap=True, proven=True, **overrides)``: a saved Mailbox for
+    alice's peers (needs the database: use in ``django_db`` tests)."""
     from sequencer.mail import mailboxes
 
-    def make(owner: Any, *, imap: bool = True, **overrides: Any) -> Any:
+    def make(owner: Any, *, imap: bool = True, proven: bool = True, **overrides: Any) -> Any:
         data: dict[str, Any] = {
             "provider": "smtp_imap",
             "email": ALICE,
@@ -190,7 +214,8 @@ def peer_mailbox(
                 "password": DOVECOT_USERS[ALICE],
             }
         data.update(overrides)
-        return mailboxes.create_mailbox(owner, data)
+        mailbox = mailboxes.create_mailbox(owner, data)
+        return mark_address_proven(mailbox) if proven else mailbox
 
     return make
 

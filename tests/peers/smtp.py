@@ -14,6 +14,9 @@ Replies are scripted per recipient (sticky) or through a queue (one-shot, in ord
 ``at`` is the command being answered: ``"mail"``, ``"rcpt"`` or ``"data"`` (the reply
 to the final "." of DATA). A reply starting with 421 closes the connection after it is
 sent, as RFC 5321 §3.8 says a server does.
+
+``deliver_locally`` makes it also deliver mail for chosen addresses (to Dovecot over
+LMTP, say), as a provider's own server delivers mail for its users.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import logging
 import mailbox
 import threading
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -195,6 +199,9 @@ class ScriptedSMTPServer:
         self.tokens = dict(tokens or {})  # access token -> user
         self.maildir = mailbox.Maildir(maildir, create=True) if maildir else None
         self.messages: list[ReceivedMessage] = []
+        # See deliver_locally: where mail for local addresses goes, besides being kept.
+        self._local: set[str] = set()
+        self._deliver: Callable[[str, bytes], None] | None = None
         self._script = _Script()
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -247,10 +254,21 @@ class ScriptedSMTPServer:
             self._script.queued[at].extend(replies)
 
     def reset(self) -> None:
-        """Forget received messages and every script (between tests)."""
+        """Forget received messages, every script and local delivery (between tests)."""
         with self._lock:
             self.messages.clear()
             self._script = _Script()
+            self._local, self._deliver = set(), None
+
+    def deliver_locally(
+        self, addresses: set[str], deliver: Callable[[str, bytes], None] | None
+    ) -> None:
+        """Also hand each accepted message for one of ``addresses`` to ``deliver``
+        (recipient, bytes) before answering, as a provider's server delivers mail for its
+        own users into their mailboxes."""
+        with self._lock:
+            self._local = {a.lower() for a in addresses}
+            self._deliver = deliver
 
     # -- received mail ---------------------------------------------------------------
 
@@ -266,6 +284,12 @@ class ScriptedSMTPServer:
                 else None
             ),
         )
+        with self._arrived:
+            local = [r for r in received.rcpt_tos if r.lower() in self._local]
+            deliver = self._deliver
+        if deliver is not None:
+            for recipient in local:
+                deliver(recipient, data)
         with self._arrived:
             self.messages.append(received)
             if self.maildir is not None:

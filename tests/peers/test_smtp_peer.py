@@ -124,3 +124,27 @@ def test_xoauth2_follows_googles_flow_for_a_bad_token_334_json_then_535(smtp_ser
 def test_every_server_gets_its_own_free_port():
     with ScriptedSMTPServer() as one, ScriptedSMTPServer() as two:
         assert one.port != two.port
+
+
+def test_local_delivery_hands_only_mail_for_local_addresses_over_before_answering(smtp_server):
+    delivered: list[tuple[str, bytes]] = []
+    smtp_server.deliver_locally(
+        {"Alice@example.test"}, lambda to, data: delivered.append((to, data))
+    )
+    with connect(smtp_server) as client:
+        client.sendmail("a@example.test", ["alice@example.test", "b@example.test"], MESSAGE)
+        assert delivered == [("alice@example.test", MESSAGE)]
+    smtp_server.reset()
+    with connect(smtp_server) as client:
+        client.sendmail("a@example.test", ["alice@example.test"], MESSAGE)
+    assert len(delivered) == 1  # reset turned local delivery off
+
+
+def test_the_dovecot_delivery_fixture_puts_mail_for_alice_in_her_inbox(
+    smtp_server, smtp_delivers_to_dovecot
+):
+    with connect(smtp_server) as client:
+        client.sendmail("a@example.test", ["alice@example.test"], MESSAGE)
+    [stored] = smtp_delivers_to_dovecot.messages("alice@example.test", "INBOX")
+    assert b"Message-ID: <m1@x>" in stored
+    assert smtp_delivers_to_dovecot.messages("bob@example.test", "INBOX") == []

@@ -11,6 +11,7 @@ from sequencer.api.compliance import router as compliance_router
 from sequencer.api.crm import router as crm_router
 from sequencer.api.delegation import router as delegation_router
 from sequencer.api.enrollments import router as enrollments_router
+from sequencer.api.mailbox_proof import router as mailbox_proof_router
 from sequencer.api.mailboxes import router as mailboxes_router
 from sequencer.api.schedule import router as schedule_router
 from sequencer.api.sequences import router as sequences_router
@@ -33,6 +34,7 @@ api.add_router("", schedule_router)
 api.add_router("", crm_router)
 api.add_router("", sequences_router)
 api.add_router("", mailboxes_router)
+api.add_router("", mailbox_proof_router)
 api.add_router("", delegation_router)
 api.add_router("", enrollments_router)
 api.add_router("", compliance_router)

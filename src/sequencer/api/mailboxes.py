@@ -13,6 +13,8 @@ from ninja import Router, Schema, Status
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
+from sequencer.api.mailbox_proof import AddressProofOut, address_proof
+from sequencer.clock import system_clock
 from sequencer.mail import mailboxes as services
 from sequencer.mail import signatures as signature_services
 from sequencer.mail.models import Mailbox, Signature
@@ -96,6 +98,7 @@ class MailboxOut(Schema):
     paused_until: datetime | None
     sent_folder: str
     replies_detectable: bool
+    address_proof: AddressProofOut
     warnings: list[str]
     created_at: datetime
     updated_at: datetime
@@ -110,6 +113,7 @@ class ConnectionTestOut(Schema):
     smtp: CheckOut
     imap: CheckOut
     sent_folder: str | None
+    address: CheckOut | None
 
 
 class SignatureIn(Schema):
@@ -176,6 +180,7 @@ def _mailbox(mailbox: Mailbox) -> MailboxOut:
         paused_until=mailbox.paused_until,
         sent_folder=mailbox.sent_folder,
         replies_detectable=mailbox.has_imap,
+        address_proof=address_proof(mailbox),
         warnings=services.mailbox_warnings(mailbox),
         created_at=mailbox.created_at,
         updated_at=mailbox.updated_at,
@@ -199,6 +204,9 @@ def _report(report: ConnectionReport) -> ConnectionTestOut:
         smtp=CheckOut(ok=report.smtp.ok, message=report.smtp.message),
         imap=CheckOut(ok=report.imap.ok, message=report.imap.message),
         sent_folder=report.sent_folder,
+        address=CheckOut(ok=report.address.ok, message=report.address.message)
+        if report.address
+        else None,
     )
 
 
@@ -257,7 +265,7 @@ def delete_mailbox(request: HttpRequest, mailbox_id: int) -> Status[None]:
 
 @router.post("/mailboxes/{mailbox_id}/test", response=ConnectionTestOut)
 def test_mailbox(request: HttpRequest, mailbox_id: int) -> ConnectionTestOut:
-    return _report(services.check_mailbox(_visible(request, mailbox_id)))
+    return _report(services.check_mailbox(_visible(request, mailbox_id), system_clock))
 
 
 @router.get("/mailboxes/{mailbox_id}/signatures", response=list[SignatureOut])

@@ -197,6 +197,7 @@ class Arrival:
     inbound_id: int
     mailbox_id: int
     mailbox_email: str
+    mailbox_owner_id: int  # the member who sends from it: stop requests block all of theirs
     thread_id: str
     event: InboundEvent
     now: datetime

@@ -37,10 +37,18 @@ class Sender:
     email: str
     name: str = ""
     signatures: tuple[SenderSignature, ...] = ()
+    # The member who owns the mailbox: an unsubscribe blocks every mailbox of theirs.
+    owner_id: int | None = None
 
     @classmethod
-    def of(cls, email: str, name: str = "", signatures: Iterable[SenderSignature] = ()) -> Sender:
-        return cls(email=email, name=name, signatures=tuple(signatures))
+    def of(
+        cls,
+        email: str,
+        name: str = "",
+        signatures: Iterable[SenderSignature] = (),
+        owner_id: int | None = None,
+    ) -> Sender:
+        return cls(email=email, name=name, signatures=tuple(signatures), owner_id=owner_id)
 
 
 def choose_signature(signatures: Iterable[SenderSignature], choice: str) -> SenderSignature | None:

@@ -30,7 +30,7 @@ from sequencer.domain.lifecycle import EmailState, EnrollmentStatus, ExitReason
 from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
 from sequencer.mail.compose import build_message
-from sequencer.mail.mailboxes import can_send, record_mailbox_failure
+from sequencer.mail.mailboxes import record_mailbox_failure
 from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.providers.base import MailProvider, ThreadRef
 from sequencer.mail.providers.errors import (
@@ -40,6 +40,7 @@ from sequencer.mail.providers.errors import (
     RecipientRejected,
     TransientFailure,
 )
+from sequencer.mail.readiness import why_cannot_send
 from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.lifecycle import record_sent
 from sequencer.sequences.models import ScheduledEmail
@@ -149,12 +150,15 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
         if enrollment.status != EnrollmentStatus.ACTIVE:
             lifecycle.cancel_email(email)
             return None
-        if suppression.is_suppressed(mailbox.email, enrollment.email):
+        if suppression.is_suppressed(mailbox.email, enrollment.email, member_id=mailbox.owner_id):
             lifecycle.exit_enrollment(enrollment.pk, ExitReason.UNSUBSCRIBED, clock=clock)
             return None
-        if not can_send(mailbox, clock):
+        blocked = why_cannot_send(mailbox, clock)
+        if blocked is not None:
             wait = mailbox.paused_until if mailbox.status == MailboxStatus.PAUSED else None
-            lifecycle.reschedule(email, wait or now + DISCONNECTED_RECHECK, mailbox.status_reason)
+            lifecycle.reschedule(
+                email, wait if wait and wait > now else now + DISCONNECTED_RECHECK, blocked
+            )
             return None
         settings = enrollment.version.settings
         policy = policy_for(settings, enrollment.time_zone)

@@ -178,6 +178,7 @@ def apply_event(
                 inbound_id=inbound.pk,
                 mailbox_id=mailbox.pk,
                 mailbox_email=mailbox.email,
+                mailbox_owner_id=mailbox.owner_id,
                 thread_id=thread_id,
                 event=event,
                 now=now,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from sequencer.clock import Clock, system_clock
 from sequencer.domain.errors import InvalidInput
+from sequencer.mail import proof
 from sequencer.mail.models import Mailbox, MailboxStatus, Provider, Security
 from sequencer.mail.oauth import Grant, MailboxTokens
 from sequencer.mail.providers.base import ConnectionReport, MailProvider
@@ -26,6 +28,7 @@ from sequencer.mail.providers.errors import MailboxFailure
 from sequencer.mail.providers.gmail import GmailProvider
 from sequencer.mail.providers.microsoft import GraphProvider
 from sequencer.mail.providers.smtp_imap import ServerSettings, SmtpImapProvider
+from sequencer.mail.readiness import why_cannot_send
 from sequencer.workspace.models import User
 
 # How long the connection test waits for each server: long enough for a slow provider,
@@ -95,6 +98,8 @@ def mailbox_warnings(mailbox: Mailbox) -> list[str]:
         )
     if mailbox.status == MailboxStatus.DISCONNECTED:
         found.append(f"Disconnected: {mailbox.status_reason or 'reconnect the mailbox.'}")
+    if not mailbox.address_proven:
+        found.append(proof.unproven_message(mailbox))
     return found
 
 
@@ -524,10 +529,11 @@ def provider_for(mailbox: Mailbox, *, timeout: float | None = None) -> MailProvi
     )
 
 
-def check_mailbox(mailbox: Mailbox) -> ConnectionReport:
-    """Check both connections now; remember the Sent folder found, and reconnect a
-    disconnected mailbox whose check passes."""
-    report = provider_for(mailbox, timeout=CONNECTION_TEST_TIMEOUT).test_connection()
+def check_mailbox(mailbox: Mailbox, clock: Clock) -> ConnectionReport:
+    """Check both connections now; remember the Sent folder found, reconnect a
+    disconnected mailbox whose check passes, and prove its address if not yet proven."""
+    provider = provider_for(mailbox, timeout=CONNECTION_TEST_TIMEOUT)
+    report = provider.test_connection()
     changed: list[str] = []
     if report.sent_folder and report.sent_folder != mailbox.sent_folder:
         mailbox.sent_folder = report.sent_folder
@@ -538,7 +544,9 @@ def check_mailbox(mailbox: Mailbox) -> ConnectionReport:
         changed += ["status", "status_reason"]
     if changed:
         mailbox.save(update_fields=[*changed, "updated_at"])
-    return report
+    return replace(
+        report, address=proof.prove_after_connection_test(mailbox, provider, report, clock)
+    )
 
 
 def record_mailbox_failure(
@@ -558,23 +566,21 @@ def record_mailbox_failure(
 
 
 def can_send(mailbox: Mailbox, clock: Clock = system_clock) -> bool:
-    """Whether the mailbox may send now (limits and windows are the engine's business)."""
-    if mailbox.status == MailboxStatus.ACTIVE:
-        return True
-    return (
-        mailbox.status == MailboxStatus.PAUSED
-        and mailbox.paused_until is not None
-        and mailbox.paused_until <= clock.now()
-    )
+    """Whether the mailbox may send now (limits and windows are the engine's business);
+    :func:`~sequencer.mail.readiness.why_cannot_send` says why not."""
+    return why_cannot_send(mailbox, clock) is None
 
 
 # -- OAuth ----------------------------------------------------------------------------
 
 
 @transaction.atomic
-def connect_oauth_mailbox(owner: User, provider: str, grant: Grant) -> tuple[Mailbox, bool]:
+def connect_oauth_mailbox(
+    owner: User, provider: str, grant: Grant, clock: Clock
+) -> tuple[Mailbox, bool]:
     """Save the mailbox a member just signed in to (see :mod:`sequencer.mail.oauth`):
-    a new one, or new tokens for one already connected, which also reconnects it.
+    a new one, or new tokens for one already connected, which also reconnects it. The
+    sign-in proves the address (:mod:`sequencer.mail.proof`).
 
     Returns the mailbox and whether it is new.
     """
@@ -593,6 +599,7 @@ def connect_oauth_mailbox(owner: User, provider: str, grant: Grant) -> tuple[Mai
         # kept too, so that the connection test can tell a missing permission.
         mailbox.oauth_tokens = grant.tokens
         mailbox.save(update_fields=["oauth_tokens", "updated_at"])
+        proof.prove_by_oauth(mailbox, grant.email, clock)
         return mailbox, True
     if existing.provider != provider:
         raise InvalidInput(
@@ -608,4 +615,5 @@ def connect_oauth_mailbox(owner: User, provider: str, grant: Grant) -> tuple[Mai
         existing.status_reason = ""
         changed += ["status", "status_reason"]
     existing.save(update_fields=changed)
+    proof.prove_by_oauth(existing, grant.email, clock)
     return existing, False

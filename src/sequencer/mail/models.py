@@ -8,7 +8,7 @@ stored encrypted (:mod:`sequencer.crypto`) and never leave the server in an answ
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -33,6 +33,15 @@ class Security(models.TextChoices):
     TLS = "tls", "TLS"
 
 
+class AddressProof(models.TextChoices):
+    """How the owner showed that the mailbox's address is theirs (:mod:`sequencer.mail.proof`)."""
+
+    OAUTH = "oauth", "Signed in with the provider as this address"
+    IMAP = "imap", "A test message to the address was found over IMAP"
+    LINK = "link", "A link sent to the address was opened"
+    ADMIN = "admin", "Vouched for by an admin"
+
+
 class MailboxStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
@@ -43,6 +52,9 @@ DEFAULT_PER_HOUR = 12
 DEFAULT_PER_DAY = 200
 DEFAULT_MIN_SPACING_SECONDS = 300
 DEFAULT_SENT_FOLDER = "Sent"
+
+
+_PROOF_FIELDS = ("address_proven_at", "address_proof", "address_vouched_by")
 
 
 class Mailbox(models.Model):
@@ -88,6 +100,18 @@ class Mailbox(models.Model):
     # connection is tested; "Sent" until then.
     sent_folder = models.CharField(max_length=255, default=DEFAULT_SENT_FOLDER)
 
+    # Nothing is sent from an address until its owner has shown it is theirs: otherwise a
+    # member could send, and hand out unsubscribe links, as somebody else's address.
+    address_proven_at = models.DateTimeField(null=True, blank=True)
+    address_proof = models.CharField(max_length=10, choices=AddressProof.choices, blank=True)
+    address_vouched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,9 +131,38 @@ class Mailbox(models.Model):
     def __str__(self) -> str:
         return f"{self.display_name} <{self.email}>" if self.display_name else self.email
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The address as last read or saved (None for a new row), to notice a change.
+        self._saved_email: str | None = self.__dict__.get("email") if self.pk else None
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A proof is for one address: whatever path changes the address (a service, the
+        # shell, a data fix) forgets it, so the new address must be proven again.
+        if self._saved_email is not None and self.email != self._saved_email:
+            self.address_proven_at = None
+            self.address_proof = ""
+            self.address_vouched_by = None
+            fields = kwargs.get("update_fields")
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, *_PROOF_FIELDS}
+        super().save(*args, **kwargs)
+        self._saved_email = self.email
+
     @property
     def has_imap(self) -> bool:
         return bool(self.imap_host)
+
+    @property
+    def address_proven(self) -> bool:
+        return self.address_proven_at is not None
+
+    @property
+    def proof_missing(self) -> str | None:
+        """Why this mailbox may not send yet, or ``None`` once its address is proven."""
+        from sequencer.mail.proof import unproven_message  # proof builds on this model
+
+        return None if self.address_proven else unproven_message(self)
 
     def is_owned_by(self, user: User) -> bool:
         return self.owner_id == user.pk

@@ -102,6 +102,12 @@ def enroll(
         )
     sequence = _sendable_sequence(user, sequence_id)
     mailbox = delegation.sending_mailbox(user, sequence, mailbox_id=mailbox_id, member_id=member_id)
+    if (unproven := mailbox.proof_missing) is not None:
+        raise InvalidInput(
+            f"The mailbox {mailbox.email} cannot send yet: {unproven}",
+            field="sender.mailbox_id" if mailbox_id else "sender.member_id",
+            code="mailbox_unproven",
+        )
     version = latest_version(sequence)
     assert version is not None
     settings, steps = version.settings, version.steps
@@ -154,7 +160,9 @@ def enroll(
             continue
         chosen[index] = address
 
-    blocked = suppression.suppressed_addresses(mailbox.email, chosen.values())
+    blocked = suppression.suppressed_addresses(
+        mailbox.email, chosen.values(), member_id=mailbox.owner_id
+    )
     open_people = set(
         Enrollment.objects.filter(
             sequence=sequence,
@@ -294,7 +302,7 @@ def resume(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:
     with transaction.atomic():
         enrollment = lifecycle.lock_enrollment(int(enrollment_id))
         if enrollment.status == Status.FAILED and suppression.is_suppressed(
-            enrollment.mailbox.email, enrollment.email
+            enrollment.mailbox.email, enrollment.email, member_id=enrollment.mailbox.owner_id
         ):
             raise InvalidInput(
                 f"{enrollment.email} unsubscribed from {enrollment.mailbox.email}; "

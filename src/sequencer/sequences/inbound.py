@@ -264,6 +264,7 @@ class _Action:
             enrollment.email,
             reason="asked_to_stop",
             source=f"reply {self.inbound_id}",
+            member_id=self.arrival.mailbox_owner_id,
             clock=self.clock,
         )
         self._record(enrollment, EnrollmentEventKind.ASKED_TO_STOP, exited=ended, suppressed=True)
@@ -298,6 +299,7 @@ class _Action:
                 address,
                 reason="unsubscribed",
                 source=f"mailto {self.inbound_id}",
+                member_id=self.arrival.mailbox_owner_id,
                 clock=self.clock,
             )
         if matched_id is not None:

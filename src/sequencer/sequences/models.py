@@ -374,14 +374,20 @@ class DelegatedSender(models.Model):
 
 
 class Suppression(models.Model):
-    """An address that must not receive sequence email from one sender address.
+    """An address that must not receive sequence email from one sender.
 
     Unsubscribing stops every sequence sent from that sender, not only the one the link
-    was in. A suppression is lifted by an admin, never deleted, so the history stays.
+    was in. The sender is both the address the email came from and, when known, the
+    member who owns that mailbox (``member``): the row then blocks every mailbox of that
+    member too, delegated sends included. A row without a member blocks the address only.
+    A suppression is lifted by an admin, never deleted, so the history stays.
     """
 
     sender_email = models.CharField(max_length=254)
     recipient_email = models.CharField(max_length=254)
+    member = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=40)  # unsubscribed, bounced, asked_to_stop, ...
     source = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -390,10 +396,24 @@ class Suppression(models.Model):
 
     class Meta:
         constraints = [
+            # One active row per (address, recipient) and member; two members sharing an
+            # address (a team inbox) each keep their own row.
             models.UniqueConstraint(
                 fields=["sender_email", "recipient_email"],
-                condition=models.Q(lifted_at__isnull=True),
+                condition=models.Q(lifted_at__isnull=True, member__isnull=True),
                 name="one_active_suppression",
+            ),
+            models.UniqueConstraint(
+                fields=["sender_email", "recipient_email", "member"],
+                condition=models.Q(lifted_at__isnull=True, member__isnull=False),
+                name="one_active_member_suppression",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["member", "recipient_email"],
+                condition=models.Q(lifted_at__isnull=True, member__isnull=False),
+                name="suppression_member_active",
             )
         ]
 

@@ -52,6 +52,7 @@ def _render(
         enrollment_id=enrollment_id,
         first_subject=first_subject,
         unsubscribe_url=unsubscribe_url,
+        preview=True,
     )
     try:
         rendered = render()

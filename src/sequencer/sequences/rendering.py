@@ -107,6 +107,9 @@ class MailboxLike(Protocol):
     @property
     def signatures(self) -> _SignatureRows: ...
 
+    @property
+    def owner_id(self) -> int: ...
+
 
 def sender_of(mailbox: MailboxLike) -> Sender:
     """The plain :class:`Sender` of a mailbox object, with its signatures (one query)."""
@@ -115,6 +118,7 @@ def sender_of(mailbox: MailboxLike) -> Sender:
         mailbox.email,
         mailbox.display_name,
         (SenderSignature(row.name, row.body_html, row.is_default) for row in rows),
+        owner_id=mailbox.owner_id,
     )
 
 
@@ -165,17 +169,19 @@ def render_step(
     first_subject: str | None = None,
     strict: bool = True,
     unsubscribe_url: str | None = None,
+    preview: bool = False,
 ) -> RenderedEmail:
     """Step ``step`` of a version ``snapshot`` for ``person`` at ``address``, from ``sender``.
 
     ``sender`` is preferably a :class:`Sender`; ``mailbox=`` is the older spelling of the
     same argument. ``first_subject`` is the first email's subject as it was sent; a
     threaded follow-up answers it (``RE: ...``) rather than re-rendering it, so that it
-    matches exactly. ``unsubscribe_url`` replaces the live link (previews show one that
-    does nothing). When ``strict`` (sending, and the first try of a preview), an empty
-    value printed without a fallback raises :class:`MissingVariable` and an AI slot
-    without text raises :class:`AiTextMissing`; any other failure of the templates is a
-    :class:`RenderError` naming the step and field.
+    matches exactly. A ``preview`` gets ``unsubscribe_url`` or a placeholder link, never a
+    working token: whoever looks at a preview is not the recipient. When ``strict``
+    (sending, and the first try of a preview), an empty value printed without a fallback
+    raises :class:`MissingVariable` and an AI slot without text raises
+    :class:`AiTextMissing`; any other failure of the templates is a :class:`RenderError`
+    naming the step and field.
     """
     given = sender if sender is not None else mailbox
     if given is None:
@@ -196,7 +202,10 @@ def render_step(
             subject = render_subject(source["subject"], data, strict=strict)
     with _about(step, "body"):
         body = render_html_body(source["body_html"], data, strict=strict)
-    url = unsubscribe_url or suppression.unsubscribe_url(from_.email, address, enrollment_id)
+    if preview:
+        url = unsubscribe_url or suppression.preview_unsubscribe_url()
+    else:
+        url = suppression.unsubscribe_url(from_.email, address, enrollment_id, from_.owner_id)
     parts = [body]
     if settings.get("include_signature"):
         parts.append(_signature_html(from_, settings.get("signature", DEFAULT_SIGNATURE)))

@@ -35,6 +35,9 @@ class SendingMailbox(Protocol):
     @property
     def status(self) -> str: ...
 
+    @property
+    def proof_missing(self) -> str | None: ...
+
 
 def mailboxes() -> QuerySet[Any]:
     """All mailbox rows, reached through the enrollment's foreign key to them."""

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.mail import mailboxes, oauth
 from sequencer.mail.models import Provider
@@ -106,7 +107,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         grant = oauth.exchange_code(
             provider, code=code, redirect_uri=redirect_uri(), code_verifier=started["verifier"]
         )
-        mailbox, created = mailboxes.connect_oauth_mailbox(user, provider, grant)
+        mailbox, created = mailboxes.connect_oauth_mailbox(user, provider, grant, system_clock)
     except oauth.OAuthError as exc:
         return _refused(request, exc.message)
     except InvalidInput as exc:

@@ -45,6 +45,9 @@ def clock() -> FakeClock:
 def make_mailbox(owner: User, email: str, provider: str = "smtp_imap", **fields: Any) -> Mailbox:
     fields.setdefault("smtp_host", "127.0.0.1")
     fields.setdefault("smtp_port", 2525)
+    # Marked proven, as tests.peers.fixtures.mark_address_proven does.
+    fields.setdefault("address_proven_at", datetime.now(UTC))
+    fields.setdefault("address_proof", "admin")
     return Mailbox.objects.create(owner=owner, provider=provider, email=email, **fields)
 
 

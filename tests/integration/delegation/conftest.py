@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
@@ -21,12 +22,18 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def make_mailbox(db: None) -> Callable[..., Mailbox]:
-    """``make_mailbox(owner, email=None, *, default=False, status="active")``: a saved
-    mailbox row (no server behind it: these tests never send)."""
+    """``make_mailbox(owner, email=None, *, default=False, status="active", proven=True)``:
+    a saved mailbox row (no server behind it: these tests never send); ``proven`` marks
+    its address proven as :func:`tests.peers.fixtures.mark_address_proven` does."""
     numbers = count(1)
 
     def make(
-        owner: User, email: str | None = None, *, default: bool = False, status: str = "active"
+        owner: User,
+        email: str | None = None,
+        *,
+        default: bool = False,
+        status: str = "active",
+        proven: bool = True,
     ) -> Mailbox:
         if default:
             Mailbox.objects.filter(owner=owner, is_default=True).update(is_default=False)
@@ -38,6 +45,8 @@ def make_mailbox(db: None) -> Callable[..., Mailbox]:
             smtp_host="smtp.mail.test",
             smtp_port=587,
             status=status,
+            address_proven_at=datetime.now(UTC) if proven else None,
+            address_proof="admin" if proven else "",
         )
 
     return make

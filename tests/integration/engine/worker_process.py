@@ -189,7 +189,8 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
 
     from sequencer.clock import system_clock
     from sequencer.crm.models import EmailAddress, Person
-    from sequencer.mail import mailboxes
+    from sequencer.mail import mailboxes, proof
+    from sequencer.mail.models import AddressProof
     from sequencer.sequences import authoring, enrollment
     from sequencer.sequences.authoring import StepInput
     from sequencer.sequences.enrollment import Recipient
@@ -208,6 +209,8 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
     if imap:
         data["imap"] = {"security": "none", **imap}
     box = mailboxes.create_mailbox(admin, data)
+    # As tests.peers.fixtures.mark_address_proven: these tests are about sending.
+    proof.mark_proven(box, AddressProof.ADMIN, system_clock)
     box.per_hour, box.per_day, box.min_spacing_seconds = 10_000, 100_000, 0
     box.save()
     people = []

@@ -90,7 +90,9 @@ class TickingClock:
 def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
     from django.core.management import call_command
 
-    from sequencer.mail import mailboxes
+    from sequencer.clock import system_clock
+    from sequencer.mail import mailboxes, proof
+    from sequencer.mail.models import AddressProof
     from sequencer.sequences import authoring
     from sequencer.sequences.authoring import StepInput
     from sequencer.workspace import services
@@ -120,6 +122,8 @@ def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
             "password": "secret",
         }
     mailbox = mailboxes.create_mailbox(admin, data)
+    # As tests.peers.fixtures.mark_address_proven: these tests are about inbound mail.
+    proof.mark_proven(mailbox, AddressProof.ADMIN, system_clock)
     mailbox.min_spacing_seconds = 0
     mailbox.per_hour = 10_000
     mailbox.per_day = 100_000

@@ -35,6 +35,7 @@ from tests.integration.inbound import messages
 from tests.integration.inbound.conftest import enroll_one, read_inbox, sent_email
 from tests.peers.emulator import ALICE, ALICE_TOKEN
 from tests.peers.fault_proxy import Reply
+from tests.peers.fixtures import mark_address_proven
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def api_mailbox(admin, provider):
     )
     box.min_spacing_seconds = 0
     box.save()
-    return box
+    return mark_address_proven(box)
 
 
 def auth():

@@ -3,12 +3,14 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
+from sequencer.clock import system_clock
 from sequencer.domain.threading import make_message_id
 from sequencer.mail import mailboxes
 from sequencer.mail.compose import build_message
 from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.providers.errors import MailboxFailure, classify_smtp_reply
 from sequencer.testing import FakeClock
+from tests.peers.fixtures import mark_address_proven
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +83,7 @@ def test_a_quota_failure_pauses_the_mailbox_until_the_quota_resets(admin):
     assert mailbox.status == MailboxStatus.PAUSED
     assert mailbox.paused_until == clock.now() + timedelta(hours=24)
     assert "5.4.5" in mailbox.status_reason
+    mark_address_proven(mailbox)
     assert not mailboxes.can_send(mailbox, clock)
     clock.advance(timedelta(hours=24))
     assert mailboxes.can_send(mailbox, clock)
@@ -96,7 +99,7 @@ def test_an_auth_failure_disconnects_the_mailbox_until_a_passing_test(
     assert mailbox.status == MailboxStatus.DISCONNECTED
     assert not mailboxes.can_send(mailbox)
     assert "Disconnected" in mailboxes.mailbox_warnings(mailbox)[0]
-    report = mailboxes.check_mailbox(mailbox)
+    report = mailboxes.check_mailbox(mailbox, system_clock)
     assert report.ok
     mailbox.refresh_from_db()
     assert mailbox.status == MailboxStatus.ACTIVE

@@ -10,6 +10,7 @@ from django.core import signing
 from django.db import connection
 from django.test import Client
 
+from sequencer.clock import system_clock
 from sequencer.domain.threading import make_message_id
 from sequencer.mail import mailboxes, oauth
 from sequencer.mail.compose import build_message
@@ -77,7 +78,7 @@ def connected(admin, api_emulator_settings):
             **token_overrides,
         }
         grant = oauth.Grant(email=ALICE, display_name="Alice", tokens=tokens)
-        mailbox, _ = mailboxes.connect_oauth_mailbox(admin, provider, grant)
+        mailbox, _ = mailboxes.connect_oauth_mailbox(admin, provider, grant, system_clock)
         return mailbox
 
     return make

@@ -49,6 +49,9 @@ class ConnectionReport:
     imap: Check
     # The folder that holds sent mail, when the IMAP check found one.
     sent_folder: str | None = None
+    # Whether the mailbox's address is proven (sequencer.mail.proof); set by the
+    # connection test service, not by providers.
+    address: Check | None = None
 
     @property
     def ok(self) -> bool:
