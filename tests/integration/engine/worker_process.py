@@ -301,16 +301,19 @@ def _die_with_parent() -> None:
 
 def _worker_main(options: dict[str, Any]) -> None:
     """The forked child: run one worker until SIGTERM (or SIGKILL)."""
-    from datetime import timedelta
-
-    import sequencer.engine.worker as worker_module
-    from sequencer.mail.mailboxes import provider_for
-
     random.seed()
     _die_with_parent()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # SIGTERM was blocked across the fork (see spawn): one sent while this child was
+    # still starting is delivered now, to the handler, instead of killing it outright.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    from datetime import timedelta
+
+    import sequencer.engine.worker as worker_module
+    from sequencer.mail.mailboxes import provider_for
+
     log_dir = Path(options["log_dir"])
     out = os.open(
         log_dir / f"worker-{os.getpid()}.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
@@ -381,7 +384,12 @@ def _serve() -> None:
     def spawn(options: dict[str, Any]) -> int:
         connections.close_all()  # a child must never share the server's connection
         sys.stdout.flush()
+        # Blocked until the child has its SIGTERM handler, so that a graceful stop sent
+        # to a worker that is still starting is never taken for a crash.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
+        if pid != 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         if pid == 0:
             code = 0
             try:
