@@ -14,10 +14,10 @@ from typing import Any, Literal
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from ninja import File, Query, Router, Schema, Status, UploadedFile
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from sequencer.api.errors import NotFound
-from sequencer.api.pagination import Page, page_bounds
+from sequencer.api.pagination import Page, page_of
 from sequencer.crm import attributes as attribute_service
 from sequencer.crm import companies as company_service
 from sequencer.crm import lists as list_service
@@ -32,24 +32,15 @@ from sequencer.crm.models import (
     PersonList,
 )
 from sequencer.domain.errors import InvalidInput
+from sequencer.inputs import Input
 
 router = Router(tags=["CRM"])
-
-
-class _In(Schema):
-    # A misspelt key ("emails" for "email_addresses") must not be silently ignored.
-    model_config = ConfigDict(extra="forbid")
-
-
-def _page(query: QuerySet[Any], page: Page) -> tuple[list[Any], int]:
-    start, end = page_bounds(page.limit, page.offset)
-    return list(query[start:end]), query.count()
 
 
 # --- Attributes ---------------------------------------------------------------------------
 
 
-class AttributeIn(_In):
+class AttributeIn(Input):
     object: str
     slug: str
     title: str
@@ -59,7 +50,7 @@ class AttributeIn(_In):
     is_multiple: bool = False
 
 
-class AttributePatch(_In):
+class AttributePatch(Input):
     title: str | None = None
     options: list[str] | None = None
 
@@ -145,13 +136,13 @@ def delete_attribute(request: HttpRequest, attribute_id: int) -> Status[None]:
 # --- Companies ----------------------------------------------------------------------------
 
 
-class CompanyIn(_In):
+class CompanyIn(Input):
     name: str
     domains: list[str] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class CompanyPatch(_In):
+class CompanyPatch(Input):
     name: str | None = None
     domains: list[str] | None = None
     attributes: dict[str, Any] | None = None
@@ -203,7 +194,7 @@ def create_company(request: HttpRequest, payload: CompanyIn) -> Status[CompanyOu
 @router.get("/companies", response=CompanyPage)
 def list_companies(request: HttpRequest, filters: Query[CompanyFilters]) -> CompanyPage:
     found = company_service.search_companies(q=filters.q, domain=filters.domain)
-    items, count = _page(found, filters)
+    items, count = page_of(found, filters)
     return CompanyPage(items=[_company(c) for c in items], count=count)
 
 
@@ -235,7 +226,7 @@ class EmailAddressOut(Schema):
     is_primary: bool
 
 
-class PersonIn(_In):
+class PersonIn(Input):
     email_addresses: list[Any] = Field(
         description='Strings (the first is primary) or {"email", "is_primary"} objects.'
     )
@@ -247,7 +238,7 @@ class PersonIn(_In):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class PersonPatch(_In):
+class PersonPatch(Input):
     email_addresses: list[Any] | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -320,7 +311,7 @@ def list_people(request: HttpRequest, filters: Query[PersonFilters]) -> PersonPa
     found = people_service.search_people(
         q=filters.q, email=filters.email, company_id=filters.company_id, list_id=filters.list_id
     )
-    items, count = _page(found, filters)
+    items, count = page_of(found, filters)
     return PersonPage(items=[_person(p) for p in items], count=count)
 
 
@@ -346,7 +337,7 @@ def delete_person(request: HttpRequest, person_id: int) -> Status[None]:
 # --- Lists --------------------------------------------------------------------------------
 
 
-class ListAttributeIn(_In):
+class ListAttributeIn(Input):
     slug: str
     title: str | None = None
     type: str
@@ -361,12 +352,12 @@ class ListAttributeOut(Schema):
     options: list[str]
 
 
-class ListIn(_In):
+class ListIn(Input):
     name: str
     attributes: list[ListAttributeIn] = Field(default_factory=list)
 
 
-class ListPatch(_In):
+class ListPatch(Input):
     name: str | None = None
     attributes: list[ListAttributeIn] | None = Field(
         default=None,
@@ -388,12 +379,12 @@ class ListPage(Schema):
     count: int
 
 
-class EntryIn(_In):
+class EntryIn(Input):
     person_id: int
     values: dict[str, Any] = Field(default_factory=dict)
 
 
-class EntryPatch(_In):
+class EntryPatch(Input):
     values: dict[str, Any]
 
 
@@ -469,7 +460,7 @@ def create_list(request: HttpRequest, payload: ListIn) -> Status[ListOut]:
 
 @router.get("/lists", response=ListPage)
 def list_lists(request: HttpRequest, page: Query[Page]) -> ListPage:
-    items, count = _page(_lists().order_by("name", "id"), page)
+    items, count = page_of(_lists().order_by("name", "id"), page)
     return ListPage(items=[_list(pl) for pl in items], count=count)
 
 
@@ -504,7 +495,7 @@ def add_entry(request: HttpRequest, list_id: int, payload: EntryIn) -> Status[En
 
 @router.get("/lists/{list_id}/entries", response=EntryPage)
 def list_entries(request: HttpRequest, list_id: int, page: Query[Page]) -> EntryPage:
-    items, count = _page(list_service.entries_of(_get_list(list_id)), page)
+    items, count = page_of(list_service.entries_of(_get_list(list_id)), page)
     return EntryPage(items=[_entry(e) for e in items], count=count)
 
 

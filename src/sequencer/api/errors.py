@@ -16,6 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from sequencer.domain.errors import InvalidInput
+from sequencer.inputs import UNSTORABLE_TEXT
 from sequencer.sequences.access import InsufficientAccess, NoAccess
 
 
@@ -53,6 +54,15 @@ def _field_of(loc: list[Any] | tuple[Any, ...]) -> str | None:
     if len(parts) > 1 and parts[0] in {"payload", "data", "body"}:
         parts = parts[1:]
     return ".".join(parts) or None
+
+
+def _field_of_error(error: dict[str, Any]) -> str | None:
+    field = _field_of(error.get("loc", ()))
+    # Unstorable text inside a free-form value (``attributes``) says where it is.
+    inner = (error.get("ctx") or {}).get("path") if error.get("type") == UNSTORABLE_TEXT else None
+    if inner:
+        return f"{field}.{inner}" if field else str(inner)
+    return field
 
 
 def _validation_message(error: dict[str, Any], field: str | None) -> str:
@@ -102,16 +112,17 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(NinjaValidationError)
     def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
-        field = _field_of(first.get("loc", ()))
+        field = _field_of_error(first)
         if first.get("type") == "json_invalid" or (field is None and "JSON" in str(first)):
             return api.create_response(
                 request,
                 error_body("invalid_json", "The request body is not valid JSON."),
                 status=400,
             )
+        code = UNSTORABLE_TEXT if first.get("type") == UNSTORABLE_TEXT else "invalid"
         return api.create_response(
             request,
-            error_body("invalid", _validation_message(first, field), field),
+            error_body(code, _validation_message(first, field), field),
             status=400,
         )
 

@@ -13,6 +13,7 @@ from ninja import Router, Schema, Status
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
+from sequencer.inputs import Input
 from sequencer.mail import mailboxes as services
 from sequencer.mail import signatures as signature_services
 from sequencer.mail.models import Mailbox, Signature
@@ -21,7 +22,7 @@ from sequencer.mail.providers.base import ConnectionReport
 router = Router(tags=["Mailboxes"])
 
 
-class ServerIn(Schema):
+class ServerIn(Input):
     host: str | None = None
     port: int | None = None
     security: str | None = None
@@ -29,19 +30,19 @@ class ServerIn(Schema):
     password: str | None = None
 
 
-class OAuthIn(Schema):
+class OAuthIn(Input):
     access_token: str
     refresh_token: str | None = None
     expires_at: datetime | None = None
 
 
-class LimitsIn(Schema):
+class LimitsIn(Input):
     per_hour: int | None = None
     per_day: int | None = None
     min_spacing_seconds: int | None = None
 
 
-class MailboxIn(Schema):
+class MailboxIn(Input):
     provider: str = "smtp_imap"
     email: str
     display_name: str = ""
@@ -51,7 +52,7 @@ class MailboxIn(Schema):
     is_default: bool | None = None
 
 
-class MailboxPatch(Schema):
+class MailboxPatch(Input):
     display_name: str | None = None
     is_default: bool | None = None
     smtp: ServerIn | None = None
@@ -112,13 +113,13 @@ class ConnectionTestOut(Schema):
     sent_folder: str | None
 
 
-class SignatureIn(Schema):
+class SignatureIn(Input):
     name: str
     body_html: str = ""
     is_default: bool | None = None
 
 
-class SignaturePatch(Schema):
+class SignaturePatch(Input):
     name: str | None = None
     body_html: str | None = None
     is_default: bool | None = None

@@ -17,13 +17,14 @@ from typing import Any
 from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
-from pydantic import ConfigDict, Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
-from sequencer.api.pagination import Page, page_bounds
+from sequencer.api.pagination import Page
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import UNSUBSCRIBE_PHRASES, Level
+from sequencer.inputs import Input
 from sequencer.sequences import access, attachments, authoring, library
 from sequencer.sequences.models import (
     Attachment,
@@ -54,20 +55,15 @@ def _answers() -> Iterator[None]:
         raise Forbidden(str(exc)) from None
 
 
-class _In(Schema):
-    # A misspelt key must be reported, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- Schemas ------------------------------------------------------------------------------
 
 
-class WindowIn(_In):
+class WindowIn(Input):
     start: str | None = None
     end: str | None = None
 
 
-class SettingsIn(_In):
+class SettingsIn(Input):
     """Every key optional: only the keys sent change."""
 
     window: WindowIn | None = None
@@ -83,7 +79,7 @@ class SettingsIn(_In):
     pause_on_out_of_office: StrictBool | None = None
 
 
-class StepIn(_In):
+class StepIn(Input):
     delay_days: StrictInt | None = Field(
         None, description="Days after the previous step (the first: after enrollment)."
     )
@@ -98,7 +94,7 @@ class StepIn(_In):
     ai_prompts: list[str] | None = None
 
 
-class SequenceIn(_In):
+class SequenceIn(Input):
     name: str = ""
     description: str = ""
     settings: SettingsIn | None = None
@@ -108,7 +104,7 @@ class SequenceIn(_In):
     )
 
 
-class SequencePatch(_In):
+class SequencePatch(Input):
     name: str | None = None
     description: str | None = None
     settings: SettingsIn | None = None
@@ -202,17 +198,17 @@ class VersionOut(VersionSummaryOut):
     steps: list[StepOut]
 
 
-class MemberGrant(_In):
+class MemberGrant(Input):
     member_id: int
     level: str
 
 
-class TeamGrant(_In):
+class TeamGrant(Input):
     team_id: int
     level: str
 
 
-class AccessIO(_In):
+class AccessIO(Input):
     workspace_access: str
     members: list[MemberGrant] = Field(default_factory=list)
     teams: list[TeamGrant] = Field(default_factory=list)
@@ -234,14 +230,14 @@ class AttachmentOut(Schema):
     content_id: str | None
 
 
-class TemplateIn(_In):
+class TemplateIn(Input):
     name: str
     subject: str = ""
     body_html: str = ""
     attachment_ids: list[StrictInt] = Field(default_factory=list)
 
 
-class TemplatePatch(_In):
+class TemplatePatch(Input):
     name: str | None = None
     subject: str | None = None
     body_html: str | None = None
@@ -265,11 +261,11 @@ class TemplatePage(Schema):
     count: int
 
 
-class SaveAsTemplateIn(_In):
+class SaveAsTemplateIn(Input):
     name: str
 
 
-class InsertTemplateIn(_In):
+class InsertTemplateIn(Input):
     template_id: int
 
 
@@ -278,10 +274,6 @@ class SequenceFilter(Page):
 
 
 # --- Shaping responses --------------------------------------------------------------------
-
-
-def _page_bounds(page: Page) -> tuple[int, int]:
-    return page_bounds(page.limit, page.offset)
 
 
 def _steps(snapshot_steps: list[dict[str, Any]], thread_emails: bool) -> list[StepOut]:
@@ -409,7 +401,7 @@ def create_sequence(request: HttpRequest, payload: SequenceIn) -> Status[Sequenc
 def list_sequences(request: HttpRequest, filters: Query[SequenceFilter]) -> SequencePage:
     """The sequences the caller can see, most recently changed first."""
     user = caller(request)
-    start, stop = _page_bounds(filters)
+    start, stop = filters.bounds
     found = access.visible_sequences(user)
     if filters.status is not None:
         if filters.status not in SequenceStatus.values:
@@ -619,7 +611,7 @@ def create_template(request: HttpRequest, payload: TemplateIn) -> Status[Templat
 
 @router.get("/templates", response=TemplatePage)
 def list_templates(request: HttpRequest, page: Query[Page]) -> TemplatePage:
-    start, stop = _page_bounds(page)
+    start, stop = page.bounds
     found = library.all_templates()
     return TemplatePage(items=[_template(t) for t in found[start:stop]], count=found.count())
 
