@@ -190,7 +190,7 @@ def peer_mailbox(
                 "password": DOVECOT_USERS[ALICE],
             }
         data.update(overrides)
-        return mailboxes.create_mailbox(owner, data)
+        return mailboxes.create_mailbox(owner, mailboxes.NewMailbox.model_validate(data))
 
     return make
 

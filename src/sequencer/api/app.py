@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from sequencer.api import errors
 from sequencer.api.auth import SessionAuth, TokenAuth
@@ -16,7 +19,19 @@ from sequencer.api.schedule import router as schedule_router
 from sequencer.api.sequences import router as sequences_router
 from sequencer.api.workspace import router as workspace_router
 
-api = NinjaAPI(
+
+class SequencerApi(NinjaAPI):
+    """The API whose spec also documents the one error shape on every operation."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        spec = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        errors.document_errors(spec)
+        return spec
+
+
+api = SequencerApi(
     title="Sequencer API",
     version="1",
     description=(

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -39,6 +39,44 @@ class NotFound(ApiError):
 class Forbidden(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(403, "forbidden", message)
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+# What any operation may answer besides its own success, all in the one shape above.
+# The spec documents them once here rather than on each of the hundred operations.
+ERROR_ANSWERS = {
+    400: "Invalid input: `field` names what to fix and `message` says how.",
+    401: "No valid API token (or signed-in session) was sent.",
+    403: "The caller may see this but not do this (too low a role or access level).",
+    404: "No such object, or one the caller may not see.",
+}
+_UNAUTHENTICATED_ANSWERS = (400,)
+
+
+def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add the error answers to every operation of an OpenAPI ``spec``."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    ref_template = "#/components/schemas/{model}"
+    error_schema = ErrorOut.model_json_schema(ref_template=ref_template)
+    schemas.update(error_schema.pop("$defs", {}))
+    schemas["ErrorOut"] = error_schema
+    content = {"application/json": {"schema": {"$ref": ref_template.format(model="ErrorOut")}}}
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            codes = ERROR_ANSWERS if operation.get("security") else _UNAUTHENTICATED_ANSWERS
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(code, {"description": ERROR_ANSWERS[code], "content": content})
+    return spec
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
             "username": ALICE,
             "password": "secret",
         }
-    mailbox = mailboxes.create_mailbox(admin, data)
+    mailbox = mailboxes.create_mailbox(admin, mailboxes.NewMailbox.model_validate(data))
     mailbox.min_spacing_seconds = 0
     mailbox.per_hour = 10_000
     mailbox.per_day = 100_000
