@@ -19,6 +19,8 @@ from pydantic_core import PydanticCustomError
 # The error type a client sees for unstorable text; the API appends ``ctx["path"]`` (the
 # place inside a free-form value such as ``attributes``) to the field it names.
 UNSTORABLE_TEXT = "unstorable_text"
+# pydantic's own name for the same problem, found first by constrained strings.
+PYDANTIC_UNSTORABLE = "string_unicode"
 
 
 def _unstorable(text: str) -> str | None:

@@ -29,7 +29,7 @@ CONFIG = SchemathesisConfig.from_dict(
         "seed": 20240607,
         # Valid and invalid input both; coverage and stateful phases would multiply the
         # run time for little more than the fuzzing phase finds here.
-        "generation": {"mode": "all", "max-examples": 6},
+        "generation": {"mode": "all", "max-examples": 5},
         "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
     }
 )
@@ -47,7 +47,7 @@ schema = schemathesis.openapi.from_wsgi(SPEC, application, config=CONFIG)
 
 @schema.parametrize()
 @settings(
-    max_examples=6,
+    max_examples=5,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),

@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from sequencer.domain.errors import InvalidInput
-from sequencer.inputs import UNSTORABLE_TEXT
+from sequencer.inputs import PYDANTIC_UNSTORABLE, UNSTORABLE_TEXT
 from sequencer.sequences.access import InsufficientAccess, NoAccess
 
 
@@ -110,6 +110,8 @@ def _validation_message(error: dict[str, Any], field: str | None) -> str:
         return f"{name} is required."
     if kind == "extra_forbidden":
         return f"{name} is not a known field; remove it."
+    if kind == PYDANTIC_UNSTORABLE:
+        return f"{name}: the text contains a lone UTF-16 surrogate (not a character); remove it"
     raw = str(error.get("msg", "is invalid"))
     raw = raw.removeprefix("Value error, ")
     return f"{name}: {raw}"
@@ -157,7 +159,8 @@ def install(api: NinjaAPI) -> None:
                 error_body("invalid_json", "The request body is not valid JSON."),
                 status=400,
             )
-        code = UNSTORABLE_TEXT if first.get("type") == UNSTORABLE_TEXT else "invalid"
+        unstorable = first.get("type") in {UNSTORABLE_TEXT, PYDANTIC_UNSTORABLE}
+        code = UNSTORABLE_TEXT if unstorable else "invalid"
         return api.create_response(
             request,
             error_body(code, _validation_message(first, field), field),
