@@ -22,6 +22,7 @@ from sequencer.inputs import Input
 from sequencer.sequences import authoring, library
 from sequencer.sequences.models import (
     Sequence,
+    SequenceStatus,
     SequenceVersion,
 )
 from sequencer.workspace.models import User
@@ -190,7 +191,7 @@ class PhraseOut(Schema):
 
 
 class SequenceFilter(Page):
-    status: str | None = Field(None, description="draft, live or archived")
+    status: SequenceStatus | None = None
 
 
 def steps_out(snapshot_steps: list[dict[str, Any]], thread_emails: bool) -> list[StepOut]:
