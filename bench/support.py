@@ -187,12 +187,14 @@ def make_mailbox(admin: Any, *, smtp_port: int = 25) -> Any:
 
     box = mailboxes.create_mailbox(
         admin,
-        {
-            "provider": "smtp_imap",
-            "email": "alice@example.test",
-            "display_name": "Alice",
-            "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
-        },
+        mailboxes.NewMailbox.model_validate(
+            {
+                "provider": "smtp_imap",
+                "email": "alice@example.test",
+                "display_name": "Alice",
+                "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
+            }
+        ),
     )
     # per_hour's upper bound is 10,000 (domain.pacing.MailboxLimits).
     box.per_hour = 10_000

@@ -214,7 +214,7 @@ def peer_mailbox(
                 "password": DOVECOT_USERS[ALICE],
             }
         data.update(overrides)
-        mailbox = mailboxes.create_mailbox(owner, data)
+        mailbox = mailboxes.create_mailbox(owner, mailboxes.NewMailbox.model_validate(data))
         return mark_address_proven(mailbox) if proven else mailbox
 
     return make

@@ -10,19 +10,17 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import NotFound
 from sequencer.calendars import connections as services
 from sequencer.calendars.models import CalendarConnection, CalendarKind
+from sequencer.inputs import Input
 
 router = Router(tags=["Calendars"])
 
 
-class CalendarIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class CalendarIn(Input):
     kind: str
     url: str | None = None
     username: str | None = None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
-from sequencer.api.pagination import page_bounds
+from sequencer.api.pagination import Page
+from sequencer.inputs import Input
 from sequencer.mail.models import Mailbox
 from sequencer.sequences import suppression
 from sequencer.sequences.models import Suppression
@@ -34,7 +35,13 @@ class SuppressionPage(Schema):
     count: int
 
 
-class LiftIn(Schema):
+class SuppressionFilter(Page):
+    recipient: str | None = None
+    sender: str | None = None
+    active: bool = True
+
+
+class LiftIn(Input):
     note: str = ""
 
 
@@ -61,27 +68,20 @@ def _out(row: Suppression) -> SuppressionOut:
 
 
 @router.get("/suppressions", response=SuppressionPage)
-def list_suppressions(
-    request: HttpRequest,
-    recipient: str | None = None,
-    sender: str | None = None,
-    active: bool = True,
-    limit: int = 50,
-    offset: int = 0,
-) -> SuppressionPage:
+def list_suppressions(request: HttpRequest, filters: Query[SuppressionFilter]) -> SuppressionPage:
     """Admins see every suppression; members those of their own sender addresses."""
-    start, end = page_bounds(limit, offset)
+    start, end = filters.bounds
     user = caller(request)
     rows = Suppression.objects.all()
     if not user.is_admin:
         own = Mailbox.objects.filter(owner=user).values_list("email", flat=True)
         rows = rows.filter(sender_email__in=[e.lower() for e in own])
-    if active:
+    if filters.active:
         rows = rows.filter(lifted_at__isnull=True)
-    if recipient:
-        rows = rows.filter(recipient_email__iexact=recipient.strip())
-    if sender:
-        rows = rows.filter(sender_email__iexact=sender.strip())
+    if filters.recipient:
+        rows = rows.filter(recipient_email__iexact=filters.recipient.strip())
+    if filters.sender:
+        rows = rows.filter(sender_email__iexact=filters.sender.strip())
     page = rows.order_by("-created_at", "-id")[start:end]
     return SuppressionPage(items=[_out(r) for r in page], count=rows.count())
 

@@ -15,10 +15,11 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import NotFound
+from sequencer.inputs import Input
 from sequencer.sequences import delegation
 from sequencer.sequences.models import DelegatedSender
 
@@ -34,12 +35,7 @@ def _answers() -> Iterator[None]:
         raise NotFound("pending invitation for you") from None
 
 
-class _In(Schema):
-    # A misspelt key must be reported, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
-
-
-class DelegationIn(_In):
+class DelegationIn(Input):
     enabled: StrictBool
     mailbox_id: StrictInt | None = Field(
         None,
@@ -48,11 +44,11 @@ class DelegationIn(_In):
     )
 
 
-class InviteIn(_In):
+class InviteIn(Input):
     member_id: StrictInt
 
 
-class AcceptIn(_In):
+class AcceptIn(Input):
     mailbox_id: StrictInt | None = Field(
         None,
         description="One of your mailboxes; null sends from your default mailbox as it is "

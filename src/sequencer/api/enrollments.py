@@ -6,17 +6,18 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field, model_validator
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import NotFound
-from sequencer.api.pagination import page_bounds
+from sequencer.api.pagination import Page
 from sequencer.api.schedule import utc_iso
 from sequencer.clock import system_clock
 from sequencer.crm.models import Person
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
+from sequencer.inputs import Input, Text
 from sequencer.mail.models import InboundMessage, Mailbox
 from sequencer.sequences import access, delegation, enrollment
 from sequencer.sequences.authoring import latest_version
@@ -29,7 +30,7 @@ from sequencer.workspace.models import Notification
 router = Router(tags=["Enrollments"])
 
 
-class SenderIn(Schema):
+class SenderIn(Input):
     mailbox_id: int | None = None
     member_id: int | None = None
 
@@ -40,12 +41,12 @@ class SenderIn(Schema):
         return self
 
 
-class RecipientIn(Schema):
+class RecipientIn(Input):
     person_id: int
     email: str | None = None
 
 
-class EnrollIn(Schema):
+class EnrollIn(Input):
     sender: SenderIn
     recipients: list[RecipientIn] | None = None
     list_id: int | None = Field(default=None, description="enroll a list's people instead")
@@ -254,11 +255,10 @@ def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollO
 def list_enrollments(
     request: HttpRequest,
     sequence_id: int,
-    status: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    paging: Query[Page],
+    status: Text | None = None,
 ) -> EnrollmentPage:
-    start, end = page_bounds(limit, offset)
+    start, end = paging.bounds
     sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)
     rows = Enrollment.objects.filter(sequence=sequence)
     if status:
@@ -276,7 +276,7 @@ def preview_for_person(
     request: HttpRequest,
     sequence_id: int,
     person_id: int,
-    email: str | None = None,
+    email: Text | None = None,
     mailbox_id: int | None = None,
     member_id: int | None = None,
 ) -> list[PreviewOut]:

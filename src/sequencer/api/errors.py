@@ -11,11 +11,12 @@ from typing import Any
 
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from sequencer.domain.errors import InvalidInput
+from sequencer.inputs import PYDANTIC_UNSTORABLE, UNSTORABLE_TEXT
 from sequencer.sequences.access import InsufficientAccess, NoAccess
 
 
@@ -40,6 +41,44 @@ class Forbidden(ApiError):
         super().__init__(403, "forbidden", message)
 
 
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+# What any operation may answer besides its own success, all in the one shape above.
+# The spec documents them once here rather than on each of the hundred operations.
+ERROR_ANSWERS = {
+    400: "Invalid input: `field` names what to fix and `message` says how.",
+    401: "No valid API token (or signed-in session) was sent.",
+    403: "The caller may see this but not do this (too low a role or access level).",
+    404: "No such object, or one the caller may not see.",
+}
+_UNAUTHENTICATED_ANSWERS = (400,)
+
+
+def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add the error answers to every operation of an OpenAPI ``spec``."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    ref_template = "#/components/schemas/{model}"
+    error_schema = ErrorOut.model_json_schema(ref_template=ref_template)
+    schemas.update(error_schema.pop("$defs", {}))
+    schemas["ErrorOut"] = error_schema
+    content = {"application/json": {"schema": {"$ref": ref_template.format(model="ErrorOut")}}}
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            codes = ERROR_ANSWERS if operation.get("security") else _UNAUTHENTICATED_ANSWERS
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(code, {"description": ERROR_ANSWERS[code], "content": content})
+    return spec
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
 
@@ -55,6 +94,15 @@ def _field_of(loc: list[Any] | tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def _field_of_error(error: dict[str, Any]) -> str | None:
+    field = _field_of(error.get("loc", ()))
+    # Unstorable text inside a free-form value (``attributes``) says where it is.
+    inner = (error.get("ctx") or {}).get("path") if error.get("type") == UNSTORABLE_TEXT else None
+    if inner:
+        return f"{field}.{inner}" if field else str(inner)
+    return field
+
+
 def _validation_message(error: dict[str, Any], field: str | None) -> str:
     kind = error.get("type", "")
     name = field or "the request"
@@ -62,6 +110,8 @@ def _validation_message(error: dict[str, Any], field: str | None) -> str:
         return f"{name} is required."
     if kind == "extra_forbidden":
         return f"{name} is not a known field; remove it."
+    if kind == PYDANTIC_UNSTORABLE:
+        return f"{name}: the text contains a lone UTF-16 surrogate (not a character); remove it"
     raw = str(error.get("msg", "is invalid"))
     raw = raw.removeprefix("Value error, ")
     return f"{name}: {raw}"
@@ -102,16 +152,18 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(NinjaValidationError)
     def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
-        field = _field_of(first.get("loc", ()))
+        field = _field_of_error(first)
         if first.get("type") == "json_invalid" or (field is None and "JSON" in str(first)):
             return api.create_response(
                 request,
                 error_body("invalid_json", "The request body is not valid JSON."),
                 status=400,
             )
+        unstorable = first.get("type") in {UNSTORABLE_TEXT, PYDANTIC_UNSTORABLE}
+        code = UNSTORABLE_TEXT if unstorable else "invalid"
         return api.create_response(
             request,
-            error_body("invalid", _validation_message(first, field), field),
+            error_body(code, _validation_message(first, field), field),
             status=400,
         )
 

@@ -15,53 +15,14 @@ from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
 from sequencer.api.mailbox_proof import AddressProofOut, address_proof
 from sequencer.clock import system_clock
+from sequencer.inputs import Input
 from sequencer.mail import mailboxes as services
 from sequencer.mail import signatures as signature_services
+from sequencer.mail.mailbox_input import MailboxChanges, NewMailbox
 from sequencer.mail.models import Mailbox, Signature
 from sequencer.mail.providers.base import ConnectionReport
 
 router = Router(tags=["Mailboxes"])
-
-
-class ServerIn(Schema):
-    host: str | None = None
-    port: int | None = None
-    security: str | None = None
-    username: str | None = None
-    password: str | None = None
-
-
-class OAuthIn(Schema):
-    access_token: str
-    refresh_token: str | None = None
-    expires_at: datetime | None = None
-
-
-class LimitsIn(Schema):
-    per_hour: int | None = None
-    per_day: int | None = None
-    min_spacing_seconds: int | None = None
-
-
-class MailboxIn(Schema):
-    provider: str = "smtp_imap"
-    email: str
-    display_name: str = ""
-    smtp: ServerIn | None = None
-    imap: ServerIn | None = None
-    oauth: OAuthIn | None = None
-    is_default: bool | None = None
-
-
-class MailboxPatch(Schema):
-    display_name: str | None = None
-    is_default: bool | None = None
-    smtp: ServerIn | None = None
-    imap: ServerIn | None = None
-    oauth: OAuthIn | None = None
-    limits: LimitsIn | None = None
-    sent_folder: str | None = None
-    status: str | None = None
 
 
 class ServerOut(Schema):
@@ -116,13 +77,13 @@ class ConnectionTestOut(Schema):
     address: CheckOut | None
 
 
-class SignatureIn(Schema):
+class SignatureIn(Input):
     name: str
     body_html: str = ""
     is_default: bool | None = None
 
 
-class SignaturePatch(Schema):
+class SignaturePatch(Input):
     name: str | None = None
     body_html: str | None = None
     is_default: bool | None = None
@@ -226,8 +187,8 @@ def _visible_signature(request: HttpRequest, mailbox_id: int, signature_id: int)
 
 
 @router.post("/mailboxes", response={201: MailboxOut})
-def create_mailbox(request: HttpRequest, payload: MailboxIn) -> Status[MailboxOut]:
-    mailbox = services.create_mailbox(caller(request), payload.model_dump(exclude_unset=True))
+def create_mailbox(request: HttpRequest, payload: NewMailbox) -> Status[MailboxOut]:
+    mailbox = services.create_mailbox(caller(request), payload)
     return Status(201, _mailbox(mailbox))
 
 
@@ -246,12 +207,10 @@ def get_mailbox(request: HttpRequest, mailbox_id: int) -> MailboxOut:
 
 
 @router.patch("/mailboxes/{mailbox_id}", response=MailboxOut)
-def update_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) -> MailboxOut:
+def update_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxChanges) -> MailboxOut:
     mailbox = _visible(request, mailbox_id)
     try:
-        mailbox = services.update_mailbox(
-            caller(request), mailbox, payload.model_dump(exclude_unset=True)
-        )
+        mailbox = services.update_mailbox(caller(request), mailbox, payload)
     except services.NotAllowed as exc:
         raise Forbidden(exc.message) from None
     return _mailbox(mailbox)

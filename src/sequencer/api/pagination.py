@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from ninja import Schema
+from typing import Any
 
-from sequencer.domain.errors import InvalidInput
+from django.db.models import QuerySet
+from pydantic import Field
+
+from sequencer.inputs import Input
 
 MAX_LIMIT = 500
 # Beyond any real collection, and inside every database's integer range.
 MAX_OFFSET = 1_000_000_000
 
 
-class Page(Schema):
-    limit: int = 50
-    offset: int = 0
+class Page(Input):
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The slice ``[start, end)`` of this page."""
+        return self.offset, self.offset + self.limit
 
 
-def page_bounds(limit: int, offset: int) -> tuple[int, int]:
-    """The slice ``[start, end)`` of a page, after checking ``limit`` and ``offset``."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(
-            f"limit must be between 1 and {MAX_LIMIT}.", field="limit", code="out_of_range"
-        )
-    if not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput(
-            f"offset must be between 0 and {MAX_OFFSET}.", field="offset", code="out_of_range"
-        )
-    return offset, offset + limit
+def page_of(query: QuerySet[Any], page: Page) -> tuple[list[Any], int]:
+    """The rows of one page and the size of the whole collection."""
+    start, end = page.bounds
+    return list(query[start:end]), query.count()

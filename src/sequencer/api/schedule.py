@@ -17,16 +17,17 @@ from sequencer.domain.schedule import (
     require_aware,
     validate_delays,
 )
+from sequencer.inputs import Input
 
 router = Router(tags=["Schedule"])
 
 
-class WindowIn(Schema):
+class WindowIn(Input):
     start: str = Field(examples=["09:00"])
     end: str = Field(examples=["17:00"])
 
 
-class PreviewIn(Schema):
+class PreviewIn(Input):
     enrolled_at: datetime = Field(examples=["2026-03-06T16:30:00-05:00"])
     delays_days: list[int] = Field(examples=[[0, 1, 3]])
     window: WindowIn

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
+from sequencer.inputs import Input
 from sequencer.workspace import services
 from sequencer.workspace.models import ApiToken, Team, User
 
@@ -24,14 +25,14 @@ class MemberOut(Schema):
     is_active: bool
 
 
-class MemberIn(Schema):
+class MemberIn(Input):
     email: str
     password: str
     name: str = ""
     role: str = "member"
 
 
-class MemberPatch(Schema):
+class MemberPatch(Input):
     role: str | None = None
     name: str | None = None
     is_active: bool | None = None
@@ -43,12 +44,12 @@ class TeamOut(Schema):
     member_ids: list[int]
 
 
-class TeamIn(Schema):
+class TeamIn(Input):
     name: str
     member_ids: list[int] = Field(default_factory=list)
 
 
-class TeamPatch(Schema):
+class TeamPatch(Input):
     name: str | None = None
     member_ids: list[int] | None = None
 
@@ -61,7 +62,7 @@ class TokenOut(Schema):
     last_used_at: datetime | None
 
 
-class TokenIn(Schema):
+class TokenIn(Input):
     name: str = ""
 
 

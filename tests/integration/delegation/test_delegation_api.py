@@ -346,7 +346,7 @@ def test_the_list_shows_each_delegate_and_the_mailbox_that_would_send_now(
 
     # A delegate sending from "my default" follows the default as it changes.
     newer = make_mailbox(mia, "mia@new.test")
-    mailboxes.update_mailbox(mia, newer, {"is_default": True})
+    mailboxes.update_mailbox(mia, newer, mailboxes.MailboxChanges(is_default=True))
     assert mias_default.pk != newer.pk
     listed = {d["email"]: d for d in api_as(reader).get(f"sequences/{sequence.pk}/delegation").data}
     assert listed["mia@acme.test"]["mailbox_email"] == "mia@new.test"

@@ -88,7 +88,7 @@ def test_a_teammate_who_turned_it_on_sends_from_their_current_default_mailbox(
     assert sending_mailbox(enroller, sequence, member_id=tom.pk) == first
 
     later = make_mailbox(tom, "tom@new.test")
-    mailboxes.update_mailbox(tom, later, {"is_default": True})
+    mailboxes.update_mailbox(tom, later, mailboxes.MailboxChanges(is_default=True))
 
     assert sending_mailbox(enroller, sequence, member_id=tom.pk) == later
 
@@ -175,7 +175,7 @@ def test_a_delegate_without_a_default_mailbox_cannot_be_sent_as(
 ):
     only = make_mailbox(tom, default=True)
     delegation.set_own_delegation(tom, sequence.pk, enabled=True)
-    mailboxes.update_mailbox(tom, only, {"is_default": False})
+    mailboxes.update_mailbox(tom, only, mailboxes.MailboxChanges(is_default=False))
 
     error = _refused(user=enroller, sequence=sequence, member_id=tom.pk)
 

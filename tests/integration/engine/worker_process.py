@@ -208,7 +208,7 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
     }
     if imap:
         data["imap"] = {"security": "none", **imap}
-    box = mailboxes.create_mailbox(admin, data)
+    box = mailboxes.create_mailbox(admin, mailboxes.NewMailbox.model_validate(data))
     # As tests.peers.fixtures.mark_address_proven: these tests are about sending.
     proof.mark_proven(box, AddressProof.ADMIN, system_clock)
     box.per_hour, box.per_day, box.min_spacing_seconds = 10_000, 100_000, 0

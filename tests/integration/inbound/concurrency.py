@@ -121,7 +121,7 @@ def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
             "username": ALICE,
             "password": "secret",
         }
-    mailbox = mailboxes.create_mailbox(admin, data)
+    mailbox = mailboxes.create_mailbox(admin, mailboxes.NewMailbox.model_validate(data))
     # As tests.peers.fixtures.mark_address_proven: these tests are about inbound mail.
     proof.mark_proven(mailbox, AddressProof.ADMIN, system_clock)
     mailbox.min_spacing_seconds = 0

@@ -53,14 +53,16 @@ def prospect(kind: str):
 def api_mailbox(admin, provider):
     box = mailboxes.create_mailbox(
         admin,
-        {
-            "provider": provider,
-            "email": ALICE,
-            "oauth": {
-                "access_token": ALICE_TOKEN,
-                "expires_at": "2099-01-01T00:00:00+00:00",
-            },
-        },
+        mailboxes.NewMailbox.model_validate(
+            {
+                "provider": provider,
+                "email": ALICE,
+                "oauth": {
+                    "access_token": ALICE_TOKEN,
+                    "expires_at": "2099-01-01T00:00:00+00:00",
+                },
+            }
+        ),
     )
     box.min_spacing_seconds = 0
     box.save()

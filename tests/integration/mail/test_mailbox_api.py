@@ -149,6 +149,45 @@ def test_invalid_input_is_refused_naming_the_field(api, overrides, field):
     assert response.data["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"smtp": {"host": "smtp.example.test", "prot": 25}}, "smtp.prot"),
+        ({"imap": {"host": "imap.example.test", "passwd": "x"}}, "imap.passwd"),
+        ({"oauth": {"access_token": "t", "scope": "mail"}}, "oauth.scope"),
+        ({"emails": ALICE}, "emails"),
+    ],
+)
+def test_an_unknown_field_is_refused_naming_it_and_nothing_is_created(api, overrides, field):
+    response = api.post("mailboxes", simple(**overrides))
+    assert response.status_code == 400, response.data
+    assert response.data["error"]["field"] == field
+    assert "not a known field" in response.data["error"]["message"]
+    assert not Mailbox.objects.exists()
+
+
+def test_a_misspelt_port_next_to_an_unknown_top_level_field_is_refused(api):
+    response = api.post(
+        "mailboxes",
+        simple(smtp={"host": "smtp.example.test", "prot": 25}, colour="blue"),
+    )
+    assert response.status_code == 400
+    assert response.data["error"]["field"] in {"smtp.prot", "colour"}
+    assert not Mailbox.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"limits": {"per_hour": 20, "per_week": 5}}, {"smtp": {"prot": 25}}, {"colour": "blue"}],
+)
+def test_a_patch_with_an_unknown_field_changes_nothing(api, change):
+    created = api.post("mailboxes", simple()).data
+    response = api.patch(f"mailboxes/{created['id']}", {"display_name": "New", **change})
+    assert response.status_code == 400
+    assert response.data["error"]["code"] == "invalid"
+    assert Mailbox.objects.get(pk=created["id"]).display_name == ""
+
+
 def test_the_same_address_cannot_be_connected_twice_by_one_member(api):
     assert api.post("mailboxes", simple()).status_code == 201
     response = api.post("mailboxes", simple(email="ALICE@example.test"))
@@ -213,15 +252,72 @@ def test_patch_changes_settings_and_keeps_the_password_unless_given(api):
     ).data
     response = api.patch(
         f"mailboxes/{created['id']}",
-        {"display_name": "Alice A.", "smtp": {"port": 2525, "security": "none"}},
+        {"display_name": "Alice A.", "smtp": {"username": "alice"}},
     )
     assert response.status_code == 200
     assert response.data["display_name"] == "Alice A."
-    assert response.data["smtp"]["port"] == 2525
+    assert response.data["smtp"]["username"] == "alice"
     assert response.data["smtp"]["auth"] == "password"
     assert Mailbox.objects.get(pk=created["id"]).smtp_password == "pw"
     cleared = api.patch(f"mailboxes/{created['id']}", {"smtp": {"password": None}})
     assert cleared.data["smtp"]["auth"] == "none"
+
+
+class TestASavedSecretOnlyGoesWhereItWasGiven:
+    """Security finding 6: an admin (or anyone who may edit a mailbox) must not be able
+    to point it at their own listener and read the saved password or token from the
+    connection test."""
+
+    @pytest.fixture
+    def members_mailbox(self, member_api):
+        smtp = {"host": "smtp.example.test", "port": 587, "username": "mia", "password": "pw"}
+        imap = {"host": "imap.example.test", "username": "mia", "password": "imap-pw"}
+        return member_api.post("mailboxes", simple(smtp=smtp, imap=imap)).data
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"host": "listener.evil.test"}, {"port": 2525}, {"security": "none"}],
+        ids=["host", "port", "security"],
+    )
+    @pytest.mark.parametrize("kind", ["smtp", "imap"])
+    def test_changing_where_a_server_is_needs_its_password_again(
+        self, api, members_mailbox, kind, change
+    ):
+        response = api.patch(f"mailboxes/{members_mailbox['id']}", {kind: change})
+        assert response.status_code == 400, response.data
+        assert response.data["error"]["field"] == f"{kind}.password"
+        assert "password" in response.data["error"]["message"]
+        saved = Mailbox.objects.get(pk=members_mailbox["id"])
+        assert getattr(saved, f"{kind}_host") == members_mailbox[kind]["host"]
+        assert getattr(saved, f"{kind}_port") == members_mailbox[kind]["port"]
+
+    def test_with_the_password_given_again_the_server_changes(self, api, members_mailbox):
+        response = api.patch(
+            f"mailboxes/{members_mailbox['id']}",
+            {"smtp": {"host": "smtp2.example.test", "password": "new-pw"}},
+        )
+        assert response.status_code == 200
+        assert response.data["smtp"]["host"] == "smtp2.example.test"
+        assert Mailbox.objects.get(pk=members_mailbox["id"]).smtp_password == "new-pw"
+
+    def test_adding_imap_does_not_copy_the_smtp_password_to_it(self, api, member_api):
+        smtp = {"host": "smtp.example.test", "username": "mia", "password": "pw"}
+        created = member_api.post("mailboxes", simple(smtp=smtp)).data
+        response = api.patch(f"mailboxes/{created['id']}", {"imap": {"host": "evil.test"}})
+        assert response.status_code == 400
+        assert response.data["error"]["field"] == "imap.password"
+        assert Mailbox.objects.get(pk=created["id"]).imap_host == ""
+
+    def test_an_oauth_mailbox_needs_new_tokens_to_change_its_server(self, api):
+        created = api.post("mailboxes", simple(oauth={"access_token": "ya29.secret"})).data
+        moved = {"smtp": {"host": "listener.evil.test"}}
+        response = api.patch(f"mailboxes/{created['id']}", moved)
+        assert response.status_code == 400
+        assert response.data["error"]["field"] == "oauth"
+        again = api.patch(
+            f"mailboxes/{created['id']}", {**moved, "oauth": {"access_token": "ya29.new"}}
+        )
+        assert again.status_code == 200
 
 
 def test_patch_adds_and_removes_imap(api):

@@ -27,12 +27,14 @@ def raw_columns(mailbox_id: int) -> tuple[str, str, str]:
 def test_passwords_and_tokens_are_stored_only_as_ciphertext(admin):
     mailbox = mailboxes.create_mailbox(
         admin,
-        {
-            "email": "alice@example.test",
-            "smtp": {"host": "smtp.example.test", "username": "al", "password": "smtp-pw-123"},
-            "imap": {"host": "imap.example.test", "password": "imap-pw-456"},
-            "oauth": {"access_token": "ya29.access-789", "refresh_token": "1//refresh-000"},
-        },
+        mailboxes.NewMailbox.model_validate(
+            {
+                "email": "alice@example.test",
+                "smtp": {"host": "smtp.example.test", "username": "al", "password": "smtp-pw-123"},
+                "imap": {"host": "imap.example.test", "password": "imap-pw-456"},
+                "oauth": {"access_token": "ya29.access-789", "refresh_token": "1//refresh-000"},
+            }
+        ),
     )
     smtp_raw, imap_raw, oauth_raw = raw_columns(mailbox.pk)
     for raw, plaintext in [
@@ -50,7 +52,10 @@ def test_passwords_and_tokens_are_stored_only_as_ciphertext(admin):
 
 def test_a_mailbox_without_secrets_stores_null(admin):
     mailbox = mailboxes.create_mailbox(
-        admin, {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        admin,
+        mailboxes.NewMailbox.model_validate(
+            {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        ),
     )
     assert raw_columns(mailbox.pk) == (None, None, None)
 
@@ -59,10 +64,16 @@ def test_only_one_default_mailbox_per_owner_is_possible_in_the_database(admin):
     from django.db import IntegrityError, transaction
 
     first = mailboxes.create_mailbox(
-        admin, {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        admin,
+        mailboxes.NewMailbox.model_validate(
+            {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        ),
     )
     second = mailboxes.create_mailbox(
-        admin, {"email": "b@example.test", "smtp": {"host": "smtp.example.test"}}
+        admin,
+        mailboxes.NewMailbox.model_validate(
+            {"email": "b@example.test", "smtp": {"host": "smtp.example.test"}}
+        ),
     )
     assert first.is_default and not second.is_default
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -72,7 +83,10 @@ def test_only_one_default_mailbox_per_owner_is_possible_in_the_database(admin):
 def test_a_quota_failure_pauses_the_mailbox_until_the_quota_resets(admin):
     clock = FakeClock()
     mailbox = mailboxes.create_mailbox(
-        admin, {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        admin,
+        mailboxes.NewMailbox.model_validate(
+            {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        ),
     )
     failure = classify_smtp_reply(
         550, "5.4.5 Daily user sending limit exceeded", stage="end_of_data"

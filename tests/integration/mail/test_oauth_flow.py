@@ -205,7 +205,10 @@ def test_provider_for_uses_the_api_of_an_oauth_mailbox(connected, provider, expe
 
 def test_provider_for_uses_smtp_for_any_other_mailbox(admin):
     mailbox = mailboxes.create_mailbox(
-        admin, {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        admin,
+        mailboxes.NewMailbox.model_validate(
+            {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
+        ),
     )
     assert isinstance(mailboxes.provider_for(mailbox), SmtpImapProvider)
 
