@@ -227,9 +227,7 @@ def _set_thread_headers(
         message.set_raw("References", headers.message_ids("References", list(references)))
 
 
-def _set_unsubscribe_headers(
-    message: EmailMessage, url: str | None, mailto: str | None
-) -> None:
+def _set_unsubscribe_headers(message: EmailMessage, url: str | None, mailto: str | None) -> None:
     uris: list[str] = []
     if url:
         if not url.lower().startswith(("https://", "http://")):

@@ -254,7 +254,7 @@ def disposition(kind: str, filename: str) -> str:
     in RFC 2231 form, percent-encoded (split into continuations ``filename*0*=...`` when
     long): never a quoted string a parser would look into for encoded words, and never a
     line a generator would have to fold again."""
-    name = visible_text(filename).replace("\\", "").replace('"', "")[:_MAX_FILENAME]
+    name = visible_text(filename).replace("\\", "").replace('"', "")[:_MAX_FILENAME].strip()
     if not name:
         return kind
     if _is_plain(name):

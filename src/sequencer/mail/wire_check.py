@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email import policy
+from email import errors, policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -22,6 +22,15 @@ from sequencer.mail.headers import HeaderError
 # In a header block only CR LF pairs and tabs may be control characters, and every byte
 # is ASCII (RFC 5322 §2.2; no SMTPUTF8 here).
 _UNSAFE_HEADER_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]|\r(?!\n)|(?<!\r)\n")
+
+# RFC 5322 §2.2: a header line is "name:" or the continuation of a folded one.
+_HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+):|[ \t]")
+_STRUCTURE_DEFECTS = (
+    errors.MissingHeaderBodySeparatorDefect,
+    errors.StartBoundaryNotFoundDefect,
+    errors.CloseBoundaryNotFoundDefect,
+    errors.MultipartInvariantViolationDefect,
+)
 
 
 class WireCheckError(HeaderError):
@@ -38,8 +47,8 @@ class Addressing:
 
 
 def header_names(message: Message) -> list[list[str]]:
-    """The header names of every part of ``message``, depth first, lower-cased."""
-    return [[name.lower() for name in part.keys()] for part in message.walk()]
+    """The header names of every part of ``message``, depth first."""
+    return [list(part.keys()) for part in message.walk()]
 
 
 def check_wire(data: bytes, sent: EmailMessage, asked: Addressing | None) -> None:
@@ -55,7 +64,20 @@ def check_wire(data: bytes, sent: EmailMessage, asked: Addressing | None) -> Non
         raise WireCheckError(
             name, f"The {name} header holds a control character or a bare line break."
         )
+    current = "header block"
+    for line in head.split(b"\r\n"):
+        field = _HEADER_LINE.match(line)
+        if field is None:
+            raise WireCheckError(
+                current, f"The {current} header is followed by a line that is not a header."
+            )
+        if field.group(1):
+            current = field.group(1).decode("ascii")
     parsed = BytesParser(policy=policy.default).parsebytes(data)
+    for part in parsed.walk():
+        broken = [d for d in part.defects if isinstance(d, _STRUCTURE_DEFECTS)]
+        if broken:
+            raise WireCheckError("Content-Type", f"The MIME structure is broken: {broken[0]!r}.")
     _check_names(header_names(parsed), header_names(sent))
     meant = Addressing(
         from_=",".join(_addresses(sent, "From")),
@@ -87,15 +109,18 @@ def _check_names(found: list[list[str]], expected: list[list[str]]) -> None:
             f"The message on the wire has {len(found)} MIME parts, not {len(expected)}.",
         )
     for part, (have, want) in enumerate(zip(found, expected, strict=True)):
-        if have == want:
+        have_lower, want_lower = [n.lower() for n in have], [n.lower() for n in want]
+        if have_lower == want_lower:
             continue
         where = "the message" if part == 0 else f"MIME part {part}"
-        extra = [name for name in have if name not in want or have.count(name) > want.count(name)]
+        extra = [
+            name for name in have if have_lower.count(name.lower()) > want_lower.count(name.lower())
+        ]
         if extra:
             raise WireCheckError(
                 extra[0], f"The {extra[0]} header in {where} was not added by the composer."
             )
-        missing = [name for name in want if have.count(name) < want.count(name)]
+        missing = [n for n in want if have_lower.count(n.lower()) < want_lower.count(n.lower())]
         name = missing[0] if missing else want[0]
         raise WireCheckError(name, f"The {name} header of {where} is missing or out of place.")
 

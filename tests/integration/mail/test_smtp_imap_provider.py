@@ -8,6 +8,7 @@ from sequencer.domain.threading import make_message_id
 from sequencer.mail.compose import build_message, wire_bytes
 from sequencer.mail.providers.errors import (
     MailboxFailure,
+    MessageRejected,
     OutcomeUnknown,
     RecipientRejected,
     TransientFailure,
@@ -40,6 +41,44 @@ def test_a_sent_message_arrives_byte_for_byte_with_its_message_id(peer_provider,
     assert received.rcpt_tos == ["bob@prospect.test"]
     assert received.authenticated_as == "alice"
     assert result.server_reply.startswith("250")
+
+
+def test_an_encoded_line_break_in_names_and_subject_reaches_the_server_as_one_rcpt(
+    peer_provider, smtp_server
+):
+    exploit = "=?utf-8?q?Eve=0D=0ABcc:_x@evil.test?="
+    email = build_message(
+        from_=(exploit, ALICE),
+        to=(exploit, "bob@prospect.test"),
+        subject=f"Hi {exploit}",
+        html="<p>Hi Bob</p>",
+        date=datetime(2026, 3, 6, 16, 30, tzinfo=UTC),
+        message_id=make_message_id(ALICE),
+    )
+    peer_provider(imap=False).send(email)
+    [received] = smtp_server.messages
+    assert received.rcpt_tos == ["bob@prospect.test"]
+    head = received.data.split(b"\r\n\r\n", 1)[0]
+    assert b"evil.test" not in head  # the payload travels encoded, never as a header
+    assert [line.split(b":")[0] for line in head.split(b"\r\n") if line[:1] != b" "] == [
+        b"From",
+        b"To",
+        b"Subject",
+        b"Date",
+        b"Message-ID",
+        b"MIME-Version",
+        b"Content-Type",
+    ]
+
+
+def test_a_message_whose_bytes_would_carry_an_extra_header_is_refused_unsent(
+    peer_provider, smtp_server
+):
+    email = message()
+    email.set_raw("X-Note", "fine\r\nBcc: x@evil.test")
+    with pytest.raises(MessageRejected, match="Bcc"):
+        peer_provider(imap=False).send(email)
+    assert smtp_server.messages == []
 
 
 def test_without_credentials_it_sends_without_auth(peer_provider, smtp_server):

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
+from sequencer.mail.compose import wire_bytes
+from sequencer.mail.providers.errors import MessageRejected
+from sequencer.mail.wire_check import WireCheckError
+
 
 @dataclass(frozen=True)
 class ThreadRef:
@@ -66,3 +70,12 @@ class MailProvider(Protocol):
         ...
 
     def test_connection(self) -> ConnectionReport: ...
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """The bytes to hand over, checked (see :mod:`sequencer.mail.wire_check`); a message
+    that fails the check is this email's failure, and nothing is sent."""
+    try:
+        return wire_bytes(message)
+    except WireCheckError as exc:
+        raise MessageRejected(f"Not sent: {exc}") from exc

@@ -48,7 +48,6 @@ from typing import Any
 import httpx
 
 from sequencer.clock import Clock, system_clock
-from sequencer.mail.compose import wire_bytes
 from sequencer.mail.providers.api import (
     DEFAULT_TIMEOUT,
     ApiClient,
@@ -56,7 +55,13 @@ from sequencer.mail.providers.api import (
     error_body,
     retry_after_seconds,
 )
-from sequencer.mail.providers.base import Check, ConnectionReport, SendResult, ThreadRef
+from sequencer.mail.providers.base import (
+    Check,
+    ConnectionReport,
+    SendResult,
+    ThreadRef,
+    message_bytes,
+)
 from sequencer.mail.providers.errors import (
     QUOTA_PAUSE_SECONDS,
     MailboxFailure,
@@ -156,7 +161,7 @@ class GraphProvider:
         response = self.api.request(
             "POST",
             f"{_ME}/sendMail",
-            content=base64.b64encode(wire_bytes(message)),
+            content=base64.b64encode(message_bytes(message)),
             content_type="text/plain",
             changes_state=True,
         )

@@ -37,8 +37,13 @@ import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import SENT
 
-from sequencer.mail.compose import wire_bytes
-from sequencer.mail.providers.base import Check, ConnectionReport, SendResult, ThreadRef
+from sequencer.mail.providers.base import (
+    Check,
+    ConnectionReport,
+    SendResult,
+    ThreadRef,
+    message_bytes,
+)
 from sequencer.mail.providers.errors import (
     MailboxFailure,
     MessageRejected,
@@ -372,7 +377,7 @@ class SmtpImapProvider:
         ]
         if not recipients:
             raise MessageRejected("The message has no recipient (To, Cc or Bcc).")
-        data = wire_bytes(message)
+        data = message_bytes(message)
         reply = self._submit(recipients, data)
         self._append_sent_copy(data, message)
         return SendResult(server_reply=reply)
