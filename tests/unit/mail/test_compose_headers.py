@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sequencer.mail.compose import HeaderError, build_message, wire_bytes
@@ -206,6 +206,7 @@ _FRAGMENTS = st.sampled_from(
 _TEXT = st.lists(st.one_of(_FRAGMENTS, st.text(max_size=12)), max_size=12).map("".join)
 
 
+@settings(deadline=None)
 @given(subject=_TEXT, sender=_TEXT, recipient=_TEXT)
 @example(subject=EXPLOIT, sender=EXPLOIT, recipient=EXPLOIT)
 @example(subject=BODY_EXPLOIT, sender="x" * 200 + EXPLOIT, recipient="é" * 120)
@@ -226,6 +227,7 @@ def test_any_subject_and_names_give_exactly_the_intended_headers_and_read_back_a
     assert display_name(data, "To") == visible_text(recipient)
 
 
+@settings(deadline=None)
 @given(filename=_TEXT)
 @example(filename=EXPLOIT + ".pdf")
 @example(filename="ü" * 400)
