@@ -263,8 +263,8 @@ def test_the_connection_test_signs_in_and_searches(gmail, api_emulator, fault_pr
     report = gmail(proxy.url, granted_scope="openid https://www.googleapis.com/auth/gmail.send")
     result = report.test_connection()
     assert result.ok
-    assert ALICE in result.smtp.message
-    assert "searched" in result.imap.message
+    assert ALICE in result.sending.message
+    assert "searched" in result.reading.message
 
 
 @pytest.mark.parametrize(
@@ -283,4 +283,4 @@ def test_the_connection_test_fails_for_another_account_or_no_send_permission(
     )
     result = gmail(proxy.url, granted_scope=scope).test_connection()
     assert not result.ok
-    assert complaint in result.smtp.message
+    assert complaint in result.sending.message

@@ -333,11 +333,11 @@ def test_the_connection_test_signs_in_and_reads_sent_items(graph):
     report = graph(granted_scope="offline_access Mail.Send Mail.ReadWrite User.Read")
     result = report.test_connection()
     assert result.ok
-    assert ALICE in result.smtp.message
-    assert "Sent Items" in result.imap.message
+    assert ALICE in result.sending.message
+    assert "Sent Items" in result.reading.message
 
 
 def test_the_connection_test_fails_without_the_send_permission(graph):
     result = graph(granted_scope="offline_access User.Read").test_connection()
     assert not result.ok
-    assert "Mail.Send" in result.smtp.message
+    assert "Mail.Send" in result.sending.message

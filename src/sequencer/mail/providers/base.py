@@ -1,4 +1,4 @@
-"""The one interface every mail provider implements (SMTP+IMAP now; Gmail and Graph next).
+"""The one interface every mail provider implements (SMTP + IMAP, Gmail API, Graph).
 
 The engine only talks to :class:`MailProvider`. ``send`` either returns (the provider
 accepted the message) or raises one of :mod:`sequencer.mail.providers.errors`, whose
@@ -49,14 +49,23 @@ class Check:
 
 @dataclass(frozen=True)
 class ConnectionReport:
-    smtp: Check
-    imap: Check
-    # The folder that holds sent mail, when the IMAP check found one.
+    """What a connection test found, in the same terms for every provider.
+
+    ``sending``: whether the mailbox can send as its address (SMTP submission, or the
+    Gmail/Graph sign-in and its permission to send). ``reading``: whether its mail can
+    be read, so that replies are detected and a send whose outcome is unknown can be
+    looked up (IMAP, or the API's search of sent mail); ``ok`` None when nothing is
+    configured for reading.
+    """
+
+    sending: Check
+    reading: Check
+    # The folder that holds sent mail, when the reading check found one (IMAP).
     sent_folder: str | None = None
 
     @property
     def ok(self) -> bool:
-        return bool(self.smtp.ok) and self.imap.ok is not False
+        return bool(self.sending.ok) and self.reading.ok is not False
 
 
 class MailProvider(Protocol):

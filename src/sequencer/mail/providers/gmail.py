@@ -150,7 +150,7 @@ class GmailProvider:
         return False
 
     def test_connection(self) -> ConnectionReport:
-        return ConnectionReport(smtp=self._check_sending(), imap=self._check_search())
+        return ConnectionReport(sending=self._check_sending(), reading=self._check_search())
 
     # -- helpers ---------------------------------------------------------------------
 

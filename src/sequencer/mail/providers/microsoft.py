@@ -153,7 +153,7 @@ class GraphProvider:
         return self._sent_message_id(message_id) is not None
 
     def test_connection(self) -> ConnectionReport:
-        return ConnectionReport(smtp=self._check_sending(), imap=self._check_search())
+        return ConnectionReport(sending=self._check_sending(), reading=self._check_search())
 
     # -- sending ---------------------------------------------------------------------
 
