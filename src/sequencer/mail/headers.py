@@ -87,7 +87,9 @@ def _encoded_chunks(text: str, first_room: int) -> list[str]:
     characters (RFC 2047 §5: a multi-byte character is never split)."""
     q_length = sum(len(_q_char(c)) for c in text)
     b_length = (len(text.encode("utf-8")) + 2) // 3 * 4
-    use_q = q_length <= b_length
+    # "Q" stays readable in raw form; like the email package, prefer it unless it is
+    # clearly longer.
+    use_q = q_length - b_length < 5
     words: list[str] = []
     room = max(first_room, 0)
     current: list[str] = []

@@ -99,7 +99,15 @@ def _bracketed(message_id: str) -> str:
 
 
 def _recipients(message: EmailMessage, header: str) -> list[dict[str, Any]]:
-    pairs = getaddresses([str(v) for v in message.get_all(header, [])])
+    # From the parsed headers' addresses: rendering a header to text and parsing it
+    # again would read its display names a second time.
+    pairs: list[tuple[str, str]] = []
+    for value in message.get_all(header, []):
+        addresses = getattr(value, "addresses", None)
+        if addresses is None:
+            pairs += getaddresses([str(value)])
+        else:
+            pairs += [(a.display_name, a.addr_spec) for a in addresses]
     return [
         {"emailAddress": {"address": addr, **({"name": name} if name else {})}}
         for name, addr in pairs
