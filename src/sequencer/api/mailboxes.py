@@ -162,8 +162,8 @@ def _signature(signature: Signature) -> SignatureOut:
 
 def _report(report: ConnectionReport) -> ConnectionTestOut:
     return ConnectionTestOut(
-        smtp=CheckOut(ok=report.smtp.ok, message=report.smtp.message),
-        imap=CheckOut(ok=report.imap.ok, message=report.imap.message),
+        smtp=CheckOut(ok=report.sending.ok, message=report.sending.message),
+        imap=CheckOut(ok=report.reading.ok, message=report.reading.message),
         sent_folder=report.sent_folder,
         address=CheckOut(ok=report.address.ok, message=report.address.message)
         if report.address

@@ -17,23 +17,30 @@ serialised with ``policy.SMTP.clone(max_line_length=998)``: 998 is the hard line
 RFC 5322 §2.1.1, so such headers are written as they are. Body parts are encoded with the
 78-character policy, because quoted-printable and base64 lines must stay within 76
 characters (RFC 2045 §6.7, §6.8).
+
+Every header that carries text from people is written by :mod:`sequencer.mail.headers`
+(the email package would decode encoded words in it into real line breaks), and the
+finished bytes are checked by :mod:`sequencer.mail.wire_check` before anything is sent.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.generator import BytesGenerator
-from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 from io import BytesIO
 
 from sequencer.domain.text import html_to_text
+from sequencer.mail import headers
+from sequencer.mail.headers import HeaderError
+from sequencer.mail.wire_check import Addressing, check_wire
+
+__all__ = ["Attachment", "ComposedMessage", "HeaderError", "InlineImage", "build_message"]
 
 # How the whole message is written to the wire (CRLF line ends, 998-character headers).
 WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
@@ -78,43 +85,11 @@ class InlineImage:
     content: bytes
 
 
-def _address(name: str, address: str) -> Address:
-    return Address(display_name=name or "", addr_spec=address)
+class ComposedMessage(EmailMessage):
+    """A message from :func:`build_message`, which remembers whom it was addressed to
+    so that :func:`wire_bytes` can check the bytes against it."""
 
-
-def _text_part(content: str, subtype: str) -> MIMEPart:
-    # MIMEPart, not EmailMessage: only the top level carries MIME-Version (RFC 2045 §4).
-    part = MIMEPart(policy=_BODY_POLICY)
-    part.set_content(content, subtype=subtype, charset="utf-8")
-    return part
-
-
-def _bracketed(uri: str, field: str) -> str:
-    # RFC 2369 §2: each URI is enclosed in angle brackets; a bracket or whitespace inside
-    # would end it early (and CR/LF would inject a header).
-    if not uri or re.search(r"[\s<>]", uri):
-        raise ValueError(f"{field} must be a URI without spaces or angle brackets")
-    return f"<{uri}>"
-
-
-def _unsubscribe_headers(url: str | None, mailto: str | None) -> dict[str, str]:
-    uris: list[str] = []
-    if url:
-        if not url.lower().startswith(("https://", "http://")):
-            raise ValueError("unsubscribe_url must be an http(s) URL")
-        uris.append(_bracketed(url, "unsubscribe_url"))
-    if mailto:
-        if not mailto.lower().startswith("mailto:"):
-            mailto = f"mailto:{mailto}"
-        uris.append(_bracketed(mailto, "unsubscribe_mailto"))
-    if not uris:
-        return {}
-    headers = {"List-Unsubscribe": ", ".join(uris)}
-    # RFC 8058 §3.1: one-click needs an HTTPS URI in List-Unsubscribe; the receiver
-    # then POSTs "List-Unsubscribe=One-Click" to it without cookies.
-    if url and url.lower().startswith("https://"):
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return headers
+    addressing: Addressing | None = None
 
 
 def build_message(
@@ -133,83 +108,181 @@ def build_message(
     unsubscribe_url: str | None = None,
     unsubscribe_mailto: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
-) -> EmailMessage:
+) -> ComposedMessage:
     """The complete message; ``from_`` and ``to`` are ``(display name, address)``.
 
     ``date`` comes from the caller's clock (services never read the wall clock here).
     ``references`` lists the Message-IDs of the earlier messages of the thread, oldest
     first; ``in_reply_to`` is the one this message answers (RFC 5322 §3.6.4).
+
+    Display names and the subject may hold any text: control characters are dropped and
+    anything that could be read as an encoded word is encoded (see
+    :mod:`sequencer.mail.headers`). An address, a Message-ID or an unsubscribe URI that
+    cannot be written safely raises :class:`HeaderError` (a ``ValueError``) naming it.
     """
     if date.tzinfo is None:
         raise ValueError("date must be timezone-aware")
     images = [i if isinstance(i, InlineImage) else InlineImage(*i) for i in inline_images]
     files = [a if isinstance(a, Attachment) else Attachment(*a) for a in attachments]
+    body = _with_attachments(_with_inline_images(_alternative(html, text), images), files)
 
+    message = ComposedMessage(policy=WIRE_POLICY)
+    _set_origin_headers(message, from_=from_, to=to, subject=subject, date=date)
+    _set_thread_headers(message, message_id, in_reply_to, references)
+    _set_unsubscribe_headers(message, unsubscribe_url, unsubscribe_mailto)
+    _set_extra_headers(message, extra_headers or {})
+    message.set_raw("MIME-Version", "1.0")
+    _adopt_body(message, body)
+    message.addressing = Addressing(from_=from_[1], to=(to[1],))
+    wire_bytes(message)  # refuse now, before any provider sees it (also fixes boundaries)
+    return message
+
+
+# -- body ------------------------------------------------------------------------------
+
+
+def _text_part(content: str, subtype: str) -> MIMEPart:
+    # MIMEPart, not EmailMessage: only the top level carries MIME-Version (RFC 2045 §4).
+    part = MIMEPart(policy=_BODY_POLICY)
+    part.set_content(content, subtype=subtype, charset="utf-8")
+    return part
+
+
+def _alternative(html: str, text: str | None) -> MIMEPart:
+    """Plain text first, HTML last (RFC 2046 §5.1.4: the preferred form comes last)."""
     body = _text_part(text if text is not None else html_to_text(html), "plain")
     body.add_alternative(html, subtype="html", charset="utf-8")
+    return body
 
-    if images:
-        related = MIMEPart(policy=_BODY_POLICY)
-        related.make_related()
-        related.attach(body)
-        # RFC 2387 §3.1: multipart/related names the type of its root part.
-        related.set_param("type", "multipart/alternative")
-        for image in images:
-            maintype, _, subtype = image.content_type.partition("/")
-            related.add_related(
-                image.content,
-                maintype=maintype,
-                subtype=subtype or "octet-stream",
-                cid=f"<{image.content_id.strip('<>')}>",
-                disposition="inline",
-            )
-        body = related
 
-    if files:
-        mixed = MIMEPart(policy=_BODY_POLICY)
-        mixed.make_mixed()
-        mixed.attach(body)
-        for file in files:
-            maintype, _, subtype = file.content_type.partition("/")
-            mixed.add_attachment(
-                file.content,
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                filename=file.filename,
-            )
-        body = mixed
+def _with_inline_images(body: MIMEPart, images: list[InlineImage]) -> MIMEPart:
+    if not images:
+        return body
+    related = MIMEPart(policy=_BODY_POLICY)
+    related.make_related()
+    related.attach(body)
+    # RFC 2387 §3.1: multipart/related names the type of its root part.
+    related.set_param("type", "multipart/alternative")
+    for image in images:
+        maintype, subtype = headers.media_type(image.content_type)
+        related.add_related(
+            image.content,
+            maintype=maintype,
+            subtype=subtype,
+            cid=headers.content_id(image.content_id),
+            disposition="inline",
+        )
+    return related
 
-    message = EmailMessage(policy=WIRE_POLICY)
-    message["From"] = _address(*from_)
-    message["To"] = _address(*to)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = message_id
-    if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
-    if references:
-        message["References"] = " ".join(references)
-    for name, value in _unsubscribe_headers(unsubscribe_url, unsubscribe_mailto).items():
-        message[name] = value
-    for name, value in (extra_headers or {}).items():
-        if name.lower() in _RESERVED_HEADERS:
-            raise ValueError(f"extra_headers may not set {name}; use the parameter for it")
-        message[name] = value
-    message["MIME-Version"] = "1.0"
+
+def _with_attachments(body: MIMEPart, files: list[Attachment]) -> MIMEPart:
+    if not files:
+        return body
+    mixed = MIMEPart(policy=_BODY_POLICY)
+    mixed.make_mixed()
+    mixed.attach(body)
+    for file in files:
+        maintype, subtype = headers.media_type(file.content_type)
+        part = MIMEPart(policy=_BODY_POLICY)
+        part.set_content(file.content, maintype=maintype, subtype=subtype)
+        # Written by hand: the email package would read encoded words inside the quoted
+        # file name (see sequencer.mail.headers).
+        part.set_raw("Content-Disposition", headers.disposition("attachment", file.filename))
+        mixed.attach(part)
+    return mixed
+
+
+def _adopt_body(message: EmailMessage, body: MIMEPart) -> None:
     # The body was assembled as parts; its top part's content headers and sub-parts
     # become the message's own.
     for name, value in body.items():
         message[name] = value
     message.set_payload(body.get_payload())
-    return message
+
+
+# -- headers ---------------------------------------------------------------------------
+
+
+def _set_origin_headers(
+    message: EmailMessage,
+    *,
+    from_: tuple[str, str],
+    to: tuple[str, str],
+    subject: str,
+    date: datetime,
+) -> None:
+    message.set_raw("From", headers.mailbox("From", *from_))
+    message.set_raw("To", headers.mailbox("To", *to))
+    message.set_raw("Subject", headers.unstructured("Subject", subject))
+    message.set_raw("Date", format_datetime(date))
+
+
+def _set_thread_headers(
+    message: EmailMessage, message_id: str, in_reply_to: str | None, references: Sequence[str]
+) -> None:
+    message.set_raw("Message-ID", headers.message_id("Message-ID", message_id))
+    if in_reply_to:
+        message.set_raw("In-Reply-To", headers.message_id("In-Reply-To", in_reply_to))
+    if references:
+        message.set_raw("References", headers.message_ids("References", list(references)))
+
+
+def _set_unsubscribe_headers(message: EmailMessage, url: str | None, mailto: str | None) -> None:
+    uris: list[str] = []
+    if url:
+        if not url.lower().startswith(("https://", "http://")):
+            raise HeaderError("List-Unsubscribe", "unsubscribe_url must be an http(s) URL")
+        uris.append(_unsubscribe_uri(url, "unsubscribe_url"))
+    if mailto:
+        if not mailto.lower().startswith("mailto:"):
+            mailto = f"mailto:{mailto}"
+        uris.append(_unsubscribe_uri(mailto, "unsubscribe_mailto"))
+    if not uris:
+        return
+    message.set_raw("List-Unsubscribe", headers.uri_list("List-Unsubscribe", uris))
+    # RFC 8058 §3.1: one-click needs an HTTPS URI in List-Unsubscribe; the receiver
+    # then POSTs "List-Unsubscribe=One-Click" to it without cookies.
+    if url and url.lower().startswith("https://"):
+        message.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+
+
+def _unsubscribe_uri(uri: str, field: str) -> str:
+    # RFC 2369 §2: each URI is enclosed in angle brackets; a bracket or whitespace inside
+    # would end it early (and CR/LF would inject a header).
+    try:
+        headers.uri_list("List-Unsubscribe", [uri])
+    except HeaderError:
+        raise HeaderError(
+            "List-Unsubscribe", f"{field} must be a URI without spaces or angle brackets"
+        ) from None
+    return uri
+
+
+def _set_extra_headers(message: EmailMessage, extra: Mapping[str, str]) -> None:
+    for name, value in extra.items():
+        if name.lower() in _RESERVED_HEADERS:
+            raise HeaderError(name, f"extra_headers may not set {name}; use the parameter for it")
+        message.set_raw(headers.field_name(name), headers.unstructured(name, value))
+
+
+# -- the bytes -------------------------------------------------------------------------
 
 
 def wire_bytes(message: EmailMessage) -> bytes:
-    """The message as sent: CRLF line ends, no ``Bcc``, 998-character header lines."""
+    """The message as sent: CRLF line ends, no ``Bcc``, 998-character header lines.
+
+    The bytes are parsed back before they are returned: a header line that nothing set
+    on purpose, or recipients other than those :func:`build_message` was asked for,
+    raise :class:`~sequencer.mail.wire_check.WireCheckError` naming the header.
+    """
+    sent = message
     if message.get("Bcc") is not None:
-        message = copy.deepcopy(message)
-        del message["Bcc"]
+        sent = copy.deepcopy(message)
+        del sent["Bcc"]
     buffer = BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, policy=WIRE_POLICY).flatten(message)
+    BytesGenerator(buffer, mangle_from_=False, policy=WIRE_POLICY).flatten(sent)
     data = buffer.getvalue()
-    return data if data.endswith(b"\r\n") else data + b"\r\n"
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    check_wire(data, sent, getattr(message, "addressing", None))
+    return data

@@ -125,7 +125,7 @@ def prove_after_connection_test(
     """
     if mailbox.address_proven:
         return Check(True, proven_words(mailbox))
-    if not report.smtp.ok:
+    if not report.sending.ok:
         return Check(False, "The address can be proven once sending works.")
     if mailbox.provider in (Provider.GMAIL, Provider.MICROSOFT):
         mark_proven(mailbox, AddressProof.OAUTH, clock)
@@ -134,7 +134,7 @@ def prove_after_connection_test(
         return Check(False, unproven_message(mailbox))
     if provider.imap is None:
         return send_proof_link(mailbox, provider, clock)
-    if report.imap.ok is False:
+    if report.reading.ok is False:
         return Check(False, "The address can be proven once IMAP works.")
     return prove_over_imap(mailbox, provider, clock, sleep=sleep)
 

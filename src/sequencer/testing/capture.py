@@ -67,5 +67,5 @@ class CaptureProvider:
 
     def test_connection(self) -> ConnectionReport:
         return ConnectionReport(
-            smtp=Check(ok=True, message="captured"), imap=Check(ok=None, message="none")
+            sending=Check(ok=True, message="captured"), reading=Check(ok=None, message="none")
         )

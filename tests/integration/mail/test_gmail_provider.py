@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
 from sequencer.domain.threading import make_message_id, reply_subject
@@ -92,6 +93,36 @@ def test_a_sent_email_arrives_byte_for_byte_with_our_message_id_and_list_unsubsc
     assert str(parsed["List-Unsubscribe"]) == f"<{LONG_UNSUBSCRIBE}>"
     assert b"=?" not in stored.split(b"\r\n\r\n")[0]
     assert result.thread_id
+
+
+def test_an_encoded_line_break_in_names_and_subject_gives_gmail_no_extra_recipient(
+    gmail, api_emulator
+):
+    exploit = "=?utf-8?q?Eve=0D=0ABcc:_x@evil.test?="
+    message = build_message(
+        from_=(exploit, ALICE),
+        to=(exploit, "bob@prospect.test"),
+        subject=f"Hi {exploit}",
+        html="<p>Hello Bob</p>",
+        date=CLOCK.now(),
+        message_id=make_message_id(ALICE),
+    )
+    result = gmail().send(message)
+    # What the emulator read from the raw bytes, as Gmail reads its recipients there.
+    stored = httpx.get(
+        f"{api_emulator.google_url}/gmail/v1/users/me/messages/{result.provider_message_id}",
+        params={"format": "metadata"},
+        headers={"Authorization": f"Bearer {ALICE_TOKEN}"},
+    ).json()
+    seen = {h["name"].lower(): h["value"] for h in stored["payload"]["headers"] if h["value"]}
+    assert "bcc" not in seen and "cc" not in seen
+    assert "evil.test" not in seen["to"] and "bob@prospect.test" in seen["to"]
+    raw = message_from_bytes(
+        api_emulator.gmail_raw(result.provider_message_id), policy=policy.default
+    )
+    assert [a.addr_spec for a in raw["To"].addresses] == ["bob@prospect.test"]
+    assert raw.get_all("Bcc") is None
+    assert raw["Subject"] == f"Hi {exploit}"
 
 
 def test_a_follow_up_with_the_thread_id_stays_in_the_first_emails_thread(
@@ -232,8 +263,8 @@ def test_the_connection_test_signs_in_and_searches(gmail, api_emulator, fault_pr
     report = gmail(proxy.url, granted_scope="openid https://www.googleapis.com/auth/gmail.send")
     result = report.test_connection()
     assert result.ok
-    assert ALICE in result.smtp.message
-    assert "searched" in result.imap.message
+    assert ALICE in result.sending.message
+    assert "searched" in result.reading.message
 
 
 @pytest.mark.parametrize(
@@ -252,4 +283,4 @@ def test_the_connection_test_fails_for_another_account_or_no_send_permission(
     )
     result = gmail(proxy.url, granted_scope=scope).test_connection()
     assert not result.ok
-    assert complaint in result.smtp.message
+    assert complaint in result.sending.message

@@ -8,7 +8,8 @@ from sequencer.domain.threading import make_message_id
 from sequencer.mail import mailboxes
 from sequencer.mail.compose import build_message
 from sequencer.mail.models import Mailbox, MailboxStatus
-from sequencer.mail.providers.errors import MailboxFailure, classify_smtp_reply
+from sequencer.mail.providers.errors import MailboxFailure
+from sequencer.mail.providers.smtp_imap.replies import classify_smtp_reply
 from sequencer.testing import FakeClock
 from tests.peers.fixtures import mark_address_proven
 

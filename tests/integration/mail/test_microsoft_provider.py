@@ -109,6 +109,50 @@ def test_a_first_email_goes_as_mime_with_every_header_and_is_accepted(graph, pro
     assert len(api_emulator.graph_sent()) == before + 1
 
 
+EXPLOIT = "=?utf-8?q?Eve=0D=0ABcc:_x@evil.test?="
+
+
+def test_an_encoded_line_break_in_names_and_subject_gives_graph_no_extra_recipient(graph, proxy):
+    message = build_message(
+        from_=(EXPLOIT, ALICE),
+        to=(EXPLOIT, BOB),
+        subject=f"Hi {EXPLOIT}",
+        html="<p>Hello Bob</p>",
+        date=CLOCK.now(),
+        message_id=make_message_id(ALICE),
+    )
+    graph().send(message)
+    [request] = proxy.requests_to("POST", SEND_MAIL)
+    assert request.status == 202
+    sent = message_from_bytes(base64.b64decode(request.body), policy=policy.default)
+    assert [a.addr_spec for a in sent["To"].addresses] == [BOB]
+    assert sent.get_all("Bcc") is None and sent.get_all("Cc") is None
+    assert sent["Subject"] == f"Hi {EXPLOIT}"
+
+
+def test_a_follow_up_with_an_encoded_line_break_in_the_name_is_addressed_to_one_recipient(
+    graph, api_emulator, first_sent
+):
+    first, first_id = first_sent
+    second = build_message(
+        from_=(EXPLOIT, ALICE),
+        to=(EXPLOIT, BOB),
+        subject=reply_subject(f"Hi {EXPLOIT}"),
+        html="<p>Hello Bob, following up.</p>",
+        date=CLOCK.now(),
+        message_id=make_message_id(ALICE),
+        in_reply_to=str(first["Message-ID"]),
+        references=[str(first["Message-ID"])],
+    )
+    ref = ThreadRef(message_id=str(first["Message-ID"]), provider_message_id=first_id)
+    result = graph().send(second, thread=ref)
+    stored = api_emulator.graph_message(result.provider_message_id)
+    assert [r["emailAddress"]["address"] for r in stored["toRecipients"]] == [BOB]
+    assert stored["toRecipients"][0]["emailAddress"]["name"] == EXPLOIT
+    assert stored["ccRecipients"] == [] and stored["bccRecipients"] == []
+    assert stored["subject"] == f"RE: Hi {EXPLOIT}"
+
+
 def test_a_follow_up_is_a_reply_in_the_same_conversation_addressed_to_the_recipient(
     graph, proxy, api_emulator, first_sent
 ):
@@ -289,11 +333,11 @@ def test_the_connection_test_signs_in_and_reads_sent_items(graph):
     report = graph(granted_scope="offline_access Mail.Send Mail.ReadWrite User.Read")
     result = report.test_connection()
     assert result.ok
-    assert ALICE in result.smtp.message
-    assert "Sent Items" in result.imap.message
+    assert ALICE in result.sending.message
+    assert "Sent Items" in result.reading.message
 
 
 def test_the_connection_test_fails_without_the_send_permission(graph):
     result = graph(granted_scope="offline_access User.Read").test_connection()
     assert not result.ok
-    assert "Mail.Send" in result.smtp.message
+    assert "Mail.Send" in result.sending.message

@@ -8,6 +8,7 @@ from sequencer.domain.threading import make_message_id
 from sequencer.mail.compose import build_message, wire_bytes
 from sequencer.mail.providers.errors import (
     MailboxFailure,
+    MessageRejected,
     OutcomeUnknown,
     RecipientRejected,
     TransientFailure,
@@ -40,6 +41,44 @@ def test_a_sent_message_arrives_byte_for_byte_with_its_message_id(peer_provider,
     assert received.rcpt_tos == ["bob@prospect.test"]
     assert received.authenticated_as == "alice"
     assert result.server_reply.startswith("250")
+
+
+def test_an_encoded_line_break_in_names_and_subject_reaches_the_server_as_one_rcpt(
+    peer_provider, smtp_server
+):
+    exploit = "=?utf-8?q?Eve=0D=0ABcc:_x@evil.test?="
+    email = build_message(
+        from_=(exploit, ALICE),
+        to=(exploit, "bob@prospect.test"),
+        subject=f"Hi {exploit}",
+        html="<p>Hi Bob</p>",
+        date=datetime(2026, 3, 6, 16, 30, tzinfo=UTC),
+        message_id=make_message_id(ALICE),
+    )
+    peer_provider(imap=False).send(email)
+    [received] = smtp_server.messages
+    assert received.rcpt_tos == ["bob@prospect.test"]
+    head = received.data.split(b"\r\n\r\n", 1)[0]
+    assert b"evil.test" not in head  # the payload travels encoded, never as a header
+    assert [line.split(b":")[0] for line in head.split(b"\r\n") if line[:1] != b" "] == [
+        b"From",
+        b"To",
+        b"Subject",
+        b"Date",
+        b"Message-ID",
+        b"MIME-Version",
+        b"Content-Type",
+    ]
+
+
+def test_a_message_whose_bytes_would_carry_an_extra_header_is_refused_unsent(
+    peer_provider, smtp_server
+):
+    email = message()
+    email.set_raw("X-Note", "fine\r\nBcc: x@evil.test")
+    with pytest.raises(MessageRejected, match="Bcc"):
+        peer_provider(imap=False).send(email)
+    assert smtp_server.messages == []
 
 
 def test_without_credentials_it_sends_without_auth(peer_provider, smtp_server):
@@ -148,12 +187,12 @@ def test_550_5_1_1_at_rcpt_is_a_rejected_recipient(peer_provider, smtp_server):
 
 def test_452_4_5_3_is_transient(peer_provider, smtp_server):
     smtp_server.queue("452 4.5.3 Too many recipients", at="rcpt")
-    assert send_expecting(peer_provider, TransientFailure).smtp_code == 452
+    assert send_expecting(peer_provider, TransientFailure).reply_code == 452
 
 
 def test_421_at_the_end_of_data_is_transient(peer_provider, smtp_server):
     smtp_server.queue("421 4.3.2 Service shutting down", at="data")
-    assert send_expecting(peer_provider, TransientFailure).smtp_code == 421
+    assert send_expecting(peer_provider, TransientFailure).reply_code == 421
     assert smtp_server.messages == []
 
 
@@ -234,48 +273,48 @@ def test_an_untrusted_certificate_fails_the_tls_handshake(tls_smtp_servers):
         email=ALICE, smtp=ServerSettings(implicit.host, implicit.port, "tls"), timeout=2
     )
     report = provider.test_connection()
-    assert report.smtp.ok is False
-    assert report.smtp.message.startswith("TLS handshake failed")
-    assert "certificate is not trusted" in report.smtp.message
+    assert report.sending.ok is False
+    assert report.sending.message.startswith("TLS handshake failed")
+    assert "certificate is not trusted" in report.sending.message
 
 
 class TestConnectionReport:
     def test_success_names_the_server_the_login_and_the_sent_folder(self, peer_provider):
         report = peer_provider().test_connection()
-        assert report.smtp.ok is True
-        assert "signed in as alice" in report.smtp.message
-        assert report.imap.ok is True
+        assert report.sending.ok is True
+        assert "signed in as alice" in report.sending.message
+        assert report.reading.ok is True
         assert report.sent_folder == "Sent"
         assert report.ok
 
     def test_the_sent_folder_is_found_by_its_special_use_attribute(self, peer_provider):
         report = peer_provider(imap_user="carol@example.test").test_connection()
-        assert report.imap.ok is True
+        assert report.reading.ok is True
         assert report.sent_folder == "Sent Items"
 
     def test_a_mailbox_without_a_sent_folder_is_reported(self, peer_provider):
         report = peer_provider(imap_user="bob@example.test").test_connection()
-        assert report.imap.ok is False
-        assert "no Sent folder found" in report.imap.message
+        assert report.reading.ok is False
+        assert "no Sent folder found" in report.reading.message
 
     def test_a_wrong_imap_password_says_imap_login_failed(self, peer_provider):
         report = peer_provider(imap_password="wrong").test_connection()
-        assert report.smtp.ok is True
-        assert report.imap.ok is False
-        assert report.imap.message.startswith("IMAP login failed for user 'alice@example.test'")
-        assert "AUTHENTICATIONFAILED" in report.imap.message
+        assert report.sending.ok is True
+        assert report.reading.ok is False
+        assert report.reading.message.startswith("IMAP login failed for user 'alice@example.test'")
+        assert "AUTHENTICATIONFAILED" in report.reading.message
 
     def test_without_imap_the_imap_check_is_not_applicable(self, peer_provider):
         report = peer_provider(imap=False).test_connection()
-        assert report.imap.ok is None
-        assert "No IMAP server is configured" in report.imap.message
+        assert report.reading.ok is None
+        assert "No IMAP server is configured" in report.reading.message
         assert report.ok
 
     def test_tls_against_a_plain_server_says_the_handshake_failed(self, smtp_server):
         provider = SmtpImapProvider(
             email=ALICE, smtp=ServerSettings(smtp_server.host, smtp_server.port, "tls")
         )
-        message = provider.test_connection().smtp.message
+        message = provider.test_connection().sending.message
         assert message.startswith(f"TLS handshake failed with the SMTP server {smtp_server.host}")
 
     def test_a_server_requiring_auth_is_reported_at_the_sender_check(self, smtp_server):
@@ -283,7 +322,7 @@ class TestConnectionReport:
         provider = SmtpImapProvider(
             email=ALICE, smtp=ServerSettings(smtp_server.host, smtp_server.port, "none")
         )
-        check = provider.test_connection().smtp
+        check = provider.test_connection().sending
         assert check.ok is False
         assert "530 5.7.0 Authentication required" in check.message
 
@@ -293,6 +332,6 @@ class TestConnectionReport:
             smtp=ServerSettings(smtp_server.host, smtp_server.port, "none"),
             imap=ServerSettings("127.0.0.1", closed_port, "none", ALICE, "secret"),
         )
-        check = provider.test_connection().imap
+        check = provider.test_connection().reading
         assert check.ok is False
         assert check.message.startswith(f"Connection refused at 127.0.0.1:{closed_port}")

@@ -6,9 +6,8 @@ from sequencer.mail.providers.errors import (
     MessageRejected,
     RecipientRejected,
     TransientFailure,
-    classify_smtp_reply,
-    enhanced_code,
 )
+from sequencer.mail.providers.smtp_imap.replies import classify_smtp_reply, enhanced_code
 
 
 def test_the_enhanced_status_code_is_read_from_the_start_of_the_reply_text():
@@ -49,7 +48,7 @@ def test_the_enhanced_status_code_is_read_from_the_start_of_the_reply_text():
 def test_each_smtp_reply_maps_to_what_the_engine_must_do(code, text, stage, expected):
     error = classify_smtp_reply(code, text, stage=stage, recipient="bob@x.test")
     assert type(error) is expected
-    assert error.smtp_code == code
+    assert error.reply_code == code
     assert str(code) in error.message
 
 

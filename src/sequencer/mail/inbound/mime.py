@@ -20,7 +20,8 @@ import email.utils
 import re
 from collections.abc import Iterator
 from email.message import Message
-from html.parser import HTMLParser
+
+from sequencer.domain.text import html_to_text
 
 #: Most MIME parts looked at in one message.
 MAX_PARTS = 200
@@ -289,97 +290,10 @@ def body_text(msg: Message) -> str:
     if plain is not None:
         return normalise_newlines(payload_text(plain))[:MAX_TEXT]
     if html is not None:
-        return html_to_text(payload_text(html))[:MAX_TEXT]
+        # Links stay out: their URLs would only add words to what a reply is read for.
+        return html_to_text(payload_text(html), links=False, max_chars=MAX_TEXT)[:MAX_TEXT]
     return ""
 
 
 def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-_BLOCK_TAGS = frozenset(
-    {
-        "p",
-        "div",
-        "br",
-        "tr",
-        "li",
-        "ul",
-        "ol",
-        "table",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "pre",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "blockquote",
-    }
-)
-_SKIP_TAGS = frozenset({"style", "script", "head", "title", "template"})
-
-
-class _TextExtractor(HTMLParser):
-    """HTML to plain text, good enough for reading a reply: block elements break lines,
-    ``<hr>`` becomes an underscore rule (as Outlook's reply separator), and the content
-    of ``<blockquote>`` is marked with ``> `` as a plain-text client would quote it."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
-        self.current: list[str] = []
-        self.skip = 0
-        self.quote = 0
-        self.size = 0
-
-    def _break(self) -> None:
-        line = " ".join("".join(self.current).split())
-        self.current = []
-        prefix = "> " * self.quote
-        self.lines.append(prefix + line if line else prefix.rstrip())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip += 1
-        elif tag in _BLOCK_TAGS:
-            self._break()
-            if tag == "hr":
-                self.lines.append("_" * 32)
-            elif tag == "blockquote":
-                self.quote += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("br", "hr"):
-            self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self._break()
-            if tag == "blockquote":
-                self.quote = max(0, self.quote - 1)
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip and self.size < MAX_TEXT:
-            self.current.append(data)
-            self.size += len(data)
-
-
-def html_to_text(html: str) -> str:
-    """Readable text of an HTML body (see :class:`_TextExtractor`)."""
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(html[: MAX_TEXT * 4])
-        extractor.close()
-    except Exception:
-        pass
-    extractor._break()
-    text = "\n".join(extractor.lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")

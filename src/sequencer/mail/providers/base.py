@@ -1,4 +1,4 @@
-"""The one interface every mail provider implements (SMTP+IMAP now; Gmail and Graph next).
+"""The one interface every mail provider implements (SMTP + IMAP, Gmail API, Graph).
 
 The engine only talks to :class:`MailProvider`. ``send`` either returns (the provider
 accepted the message) or raises one of :mod:`sequencer.mail.providers.errors`, whose
@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
+
+from sequencer.mail.compose import wire_bytes
+from sequencer.mail.providers.errors import MessageRejected
+from sequencer.mail.wire_check import WireCheckError
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,18 @@ class Check:
 
 @dataclass(frozen=True)
 class ConnectionReport:
-    smtp: Check
-    imap: Check
-    # The folder that holds sent mail, when the IMAP check found one.
+    """What a connection test found, in the same terms for every provider.
+
+    ``sending``: whether the mailbox can send as its address (SMTP submission, or the
+    Gmail/Graph sign-in and its permission to send). ``reading``: whether its mail can
+    be read, so that replies are detected and a send whose outcome is unknown can be
+    looked up (IMAP, or the API's search of sent mail); ``ok`` None when nothing is
+    configured for reading.
+    """
+
+    sending: Check
+    reading: Check
+    # The folder that holds sent mail, when the reading check found one (IMAP).
     sent_folder: str | None = None
     # Whether the mailbox's address is proven (sequencer.mail.proof); set by the
     # connection test service, not by providers.
@@ -55,7 +68,7 @@ class ConnectionReport:
 
     @property
     def ok(self) -> bool:
-        return bool(self.smtp.ok) and self.imap.ok is not False
+        return bool(self.sending.ok) and self.reading.ok is not False
 
 
 class MailProvider(Protocol):
@@ -69,3 +82,12 @@ class MailProvider(Protocol):
         ...
 
     def test_connection(self) -> ConnectionReport: ...
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """The bytes to hand over, checked (see :mod:`sequencer.mail.wire_check`); a message
+    that fails the check is this email's failure, and nothing is sent."""
+    try:
+        return wire_bytes(message)
+    except WireCheckError as exc:
+        raise MessageRejected(f"Not sent: {exc}") from exc

@@ -43,7 +43,6 @@ from typing import Any
 import httpx
 
 from sequencer.clock import Clock, system_clock
-from sequencer.mail.compose import wire_bytes
 from sequencer.mail.providers.api import (
     DEFAULT_TIMEOUT,
     ApiClient,
@@ -51,7 +50,13 @@ from sequencer.mail.providers.api import (
     error_body,
     retry_after_seconds,
 )
-from sequencer.mail.providers.base import Check, ConnectionReport, SendResult, ThreadRef
+from sequencer.mail.providers.base import (
+    Check,
+    ConnectionReport,
+    SendResult,
+    ThreadRef,
+    message_bytes,
+)
 from sequencer.mail.providers.errors import (
     QUOTA_PAUSE_SECONDS,
     MailboxFailure,
@@ -107,7 +112,7 @@ class GmailProvider:
 
     def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
         body: dict[str, Any] = {
-            "raw": base64.urlsafe_b64encode(wire_bytes(message)).decode("ascii")
+            "raw": base64.urlsafe_b64encode(message_bytes(message)).decode("ascii")
         }
         if thread is not None and thread.thread_id:
             body["threadId"] = thread.thread_id
@@ -145,7 +150,7 @@ class GmailProvider:
         return False
 
     def test_connection(self) -> ConnectionReport:
-        return ConnectionReport(smtp=self._check_sending(), imap=self._check_search())
+        return ConnectionReport(sending=self._check_sending(), reading=self._check_search())
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -48,7 +48,6 @@ from typing import Any
 import httpx
 
 from sequencer.clock import Clock, system_clock
-from sequencer.mail.compose import wire_bytes
 from sequencer.mail.providers.api import (
     DEFAULT_TIMEOUT,
     ApiClient,
@@ -56,7 +55,13 @@ from sequencer.mail.providers.api import (
     error_body,
     retry_after_seconds,
 )
-from sequencer.mail.providers.base import Check, ConnectionReport, SendResult, ThreadRef
+from sequencer.mail.providers.base import (
+    Check,
+    ConnectionReport,
+    SendResult,
+    ThreadRef,
+    message_bytes,
+)
 from sequencer.mail.providers.errors import (
     QUOTA_PAUSE_SECONDS,
     MailboxFailure,
@@ -94,7 +99,15 @@ def _bracketed(message_id: str) -> str:
 
 
 def _recipients(message: EmailMessage, header: str) -> list[dict[str, Any]]:
-    pairs = getaddresses([str(v) for v in message.get_all(header, [])])
+    # From the parsed headers' addresses: rendering a header to text and parsing it
+    # again would read its display names a second time.
+    pairs: list[tuple[str, str]] = []
+    for value in message.get_all(header, []):
+        addresses = getattr(value, "addresses", None)
+        if addresses is None:
+            pairs += getaddresses([str(value)])
+        else:
+            pairs += [(a.display_name, a.addr_spec) for a in addresses]
     return [
         {"emailAddress": {"address": addr, **({"name": name} if name else {})}}
         for name, addr in pairs
@@ -148,7 +161,7 @@ class GraphProvider:
         return self._sent_message_id(message_id) is not None
 
     def test_connection(self) -> ConnectionReport:
-        return ConnectionReport(smtp=self._check_sending(), imap=self._check_search())
+        return ConnectionReport(sending=self._check_sending(), reading=self._check_search())
 
     # -- sending ---------------------------------------------------------------------
 
@@ -156,7 +169,7 @@ class GraphProvider:
         response = self.api.request(
             "POST",
             f"{_ME}/sendMail",
-            content=base64.b64encode(wire_bytes(message)),
+            content=base64.b64encode(message_bytes(message)),
             content_type="text/plain",
             changes_state=True,
         )

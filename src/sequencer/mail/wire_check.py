@@ -1,0 +1,151 @@
+"""The last look at a message before it leaves: its bytes say what the composer meant.
+
+Header values are written so that no text from people can end a header line (see
+:mod:`sequencer.mail.headers`), but the Gmail API and Microsoft Graph read the
+recipients from the bytes themselves, so the bytes are checked once more, as a receiver
+would parse them: every part has exactly the header lines that were set on purpose, in
+order, and ``From``/``To``/``Cc``/``Bcc`` name exactly the addresses that were asked for.
+Anything else raises :class:`WireCheckError` naming the header, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email import errors, policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses
+
+from sequencer.mail.headers import HeaderError
+
+# In a header block only CR LF pairs and tabs may be control characters, and every byte
+# is ASCII (RFC 5322 §2.2; no SMTPUTF8 here).
+_UNSAFE_HEADER_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]|\r(?!\n)|(?<!\r)\n")
+
+# RFC 5322 §2.2: a header line is "name:" or the continuation of a folded one.
+_HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+):|[ \t]")
+_STRUCTURE_DEFECTS = (
+    errors.MissingHeaderBodySeparatorDefect,
+    errors.StartBoundaryNotFoundDefect,
+    errors.CloseBoundaryNotFoundDefect,
+    errors.MultipartInvariantViolationDefect,
+)
+
+
+class WireCheckError(HeaderError):
+    """The bytes about to be sent differ from what the composer wrote."""
+
+
+@dataclass(frozen=True)
+class Addressing:
+    """Who a message is from and for."""
+
+    from_: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+
+
+def header_names(message: Message) -> list[list[str]]:
+    """The header names of every part of ``message``, depth first."""
+    return [list(part.keys()) for part in message.walk()]
+
+
+def check_wire(data: bytes, sent: EmailMessage, asked: Addressing | None) -> None:
+    """Raise :class:`WireCheckError` unless ``data``, the bytes of ``sent``, parse back to
+    parts with exactly the header names ``sent`` has, and to the same ``From``, ``To``
+    and ``Cc`` addresses (``Bcc`` never goes on the wire). With ``asked``, ``sent`` must
+    also still be addressed as the composer was asked to."""
+    head = data.split(b"\r\n\r\n", 1)[0]
+    bad = _UNSAFE_HEADER_BYTES.search(head)
+    if bad is not None:
+        line = head[: bad.start()].rsplit(b"\r\n", 1)[-1].split(b":", 1)[0]
+        name = line.decode("ascii", "replace")
+        raise WireCheckError(
+            name, f"The {name} header holds a control character or a bare line break."
+        )
+    current = "header block"
+    for line in head.split(b"\r\n"):
+        field = _HEADER_LINE.match(line)
+        if field is None:
+            raise WireCheckError(
+                current, f"The {current} header is followed by a line that is not a header."
+            )
+        if field.group(1):
+            current = field.group(1).decode("ascii")
+    parsed = BytesParser(policy=policy.default).parsebytes(data)
+    for part in parsed.walk():
+        broken = [d for d in part.defects if isinstance(d, _STRUCTURE_DEFECTS)]
+        if broken:
+            raise WireCheckError("Content-Type", f"The MIME structure is broken: {broken[0]!r}.")
+    _check_names(header_names(parsed), header_names(sent))
+    meant = Addressing(
+        from_=",".join(_addresses(sent, "From")),
+        to=_addresses(sent, "To"),
+        cc=_addresses(sent, "Cc"),
+    )
+    if asked is not None:
+        _compare(
+            {"From": (asked.from_,), "To": asked.to},
+            {"From": (meant.from_,), "To": meant.to},
+            "in the message",
+        )
+    _compare(
+        {"From": (meant.from_,), "To": meant.to, "Cc": meant.cc, "Bcc": ()},
+        {
+            "From": (",".join(_addresses(parsed, "From")),),
+            "To": _addresses(parsed, "To"),
+            "Cc": _addresses(parsed, "Cc"),
+            "Bcc": _addresses(parsed, "Bcc"),
+        },
+        "on the wire",
+    )
+
+
+def _check_names(found: list[list[str]], expected: list[list[str]]) -> None:
+    if len(found) != len(expected):
+        raise WireCheckError(
+            "Content-Type",
+            f"The message on the wire has {len(found)} MIME parts, not {len(expected)}.",
+        )
+    for part, (have, want) in enumerate(zip(found, expected, strict=True)):
+        have_lower, want_lower = [n.lower() for n in have], [n.lower() for n in want]
+        if have_lower == want_lower:
+            continue
+        where = "the message" if part == 0 else f"MIME part {part}"
+        extra = [
+            name for name in have if have_lower.count(name.lower()) > want_lower.count(name.lower())
+        ]
+        if extra:
+            raise WireCheckError(
+                extra[0], f"The {extra[0]} header in {where} was not added by the composer."
+            )
+        missing = [n for n in want if have_lower.count(n.lower()) < want_lower.count(n.lower())]
+        name = missing[0] if missing else want[0]
+        raise WireCheckError(name, f"The {name} header of {where} is missing or out of place.")
+
+
+def _addresses(message: Message, field: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in message.get_all(field, []):
+        addresses = getattr(value, "addresses", None)
+        if addresses is None:  # a message not read with a header registry (compat32)
+            found += [addr.lower() for _, addr in getaddresses([str(value)]) if addr]
+            continue
+        if not addresses and getattr(value, "defects", None):
+            raise WireCheckError(field, f"The {field} header cannot be read.")
+        found += [a.addr_spec.lower() for a in addresses]
+    return tuple(found)
+
+
+def _compare(
+    want: dict[str, tuple[str, ...]], have: dict[str, tuple[str, ...]], where: str
+) -> None:
+    for field, addresses in want.items():
+        wanted = tuple(a.lower() for a in addresses)
+        if have[field] != wanted:
+            raise WireCheckError(
+                field,
+                f"The {field} header {where} names {', '.join(have[field]) or 'nobody'}, "
+                f"not {', '.join(wanted) or 'nobody'}.",
+            )
