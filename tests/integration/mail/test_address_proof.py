@@ -239,11 +239,13 @@ def signed_in_as_alice(api_emulator_settings, fault_proxy, settings):
 def oauth_mailbox(admin, provider, email):
     return mailboxes.create_mailbox(
         admin,
-        {
-            "provider": provider,
-            "email": email,
-            "oauth": {"access_token": ALICE_TOKEN, "expires_at": "2099-01-01T00:00:00+00:00"},
-        },
+        mailboxes.NewMailbox.model_validate(
+            {
+                "provider": provider,
+                "email": email,
+                "oauth": {"access_token": ALICE_TOKEN, "expires_at": "2099-01-01T00:00:00+00:00"},
+            }
+        ),
     )
 
 
