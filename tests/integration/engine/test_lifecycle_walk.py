@@ -44,7 +44,8 @@ from sequencer.sequences.models import Enrollment, ScheduledEmail
 from tests.integration.engine.conftest import make_person
 from tests.integration.inbound import messages
 
-pytestmark = pytest.mark.django_db
+# About 20-40 s in all on a busy machine: slow, so it runs in parallel with the rest.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 T = TypeVar("T")
 ALICE = messages.ALICE
