@@ -22,6 +22,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
+def base_url(pytestconfig: pytest.Config) -> str | None:
+    """What pytest-playwright's fallback gives (``--base-url``, else the ``base_url`` ini
+    value), from a plain fixture: the plugin defines its fallback as a method of a plugin
+    object, which pytest deprecates (PytestRemovedIn10Warning) and ``filterwarnings =
+    error`` turns into a failure."""
+    return pytestconfig.getoption("--base-url") or pytestconfig.getini("base_url") or None
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         message = f"Chromium is missing at {CHROMIUM}; `make test` installs it (Debian: chromium)."

@@ -21,7 +21,8 @@ What it does, and what it lacks, as far as these tests rely on it:
   has no ``users/me/profile``, Graph ``sendMail`` in MIME stores an empty message (it
   parses only JSON), ``$filter`` ignores ``internetMessageId``, and PATCH ignores a new
   ``internetMessageId``. ``test_emulator_peer.py`` asserts each gap, so that an upgrade
-  that closes one shows which stand-in to drop.
+  that closes one shows which stand-in to drop. ``tests/peers/gmail_search.py`` answers
+  the ``rfc822msgid:`` search from the emulator's own messages.
 """
 
 from __future__ import annotations

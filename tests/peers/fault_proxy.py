@@ -9,12 +9,15 @@ scripts what the next matching request gets instead::
     proxy.script(Reply(503), path=re.compile(r"/v1.0/me/messages/[^/]+/send"))
     proxy.script(DROP_AFTER_FORWARDING, method="POST")  # upstream acts; client hears nothing
     proxy.script(Delay(2.0))                            # forward, then answer 2 s late
+    proxy.script(Compute(answer), method="GET", path="/search", times=5)
 
 Scripts are used in the order given, each for ``times`` matching requests (``path`` is
 the exact path without the query, or a pattern the whole path must match); requests that
 match none are forwarded. ``Reply`` never reaches the upstream, so it shows what
 the client does with an answer the upstream would not give (a 429, a 401 for a token it
-would accept, a search result it cannot compute).
+would accept). ``Compute`` answers with what a function makes of the request and the
+upstream's own data: a stand-in for one endpoint the upstream gets wrong (see
+``tests/peers/gmail_search.py``), so the client's real query decides the answer.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -70,7 +74,16 @@ class Delay:
 
 DROP_AFTER_FORWARDING = "drop the connection after the upstream answered"
 
-Action = Reply | Delay | str
+
+@dataclass(frozen=True)
+class Compute:
+    """Answer with ``answer(request, upstream)``; ``upstream`` is a client for the
+    upstream's base URL, for reading its data."""
+
+    answer: Callable[[Recorded, httpx.Client], Reply]
+
+
+Action = Reply | Delay | Compute | str
 
 
 @dataclass
@@ -191,6 +204,8 @@ class FaultProxy:
         with self._lock:
             self.requests.append(record)
         action = self._take(record.method, record.path)
+        if isinstance(action, Compute):
+            action = action.answer(record, self._client)
         if isinstance(action, Reply):
             content, headers = action.encoded()
             self._answer(handler, record, action.status, headers, content)

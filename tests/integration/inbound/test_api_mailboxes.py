@@ -192,24 +192,24 @@ def graph_box(admin, api_emulator_settings):
 
 def graph_receive(base_url, *, sender, subject, text, reply_to_graph_id=None):
     """Put a message from ``sender`` into Alice's inbox (see the module's notes)."""
-    client = httpx.Client(base_url=f"{base_url}/v1.0/me", headers=auth(), timeout=5)
-    if reply_to_graph_id:
-        draft = client.post(f"/messages/{reply_to_graph_id}/createReply", json={}).json()
-    else:
-        draft = client.post("/messages", json={"subject": subject}).json()
-    client.patch(
-        f"/messages/{draft['id']}",
-        json={
-            "subject": subject,
-            "from": {"emailAddress": {"address": sender}},
-            "toRecipients": [{"emailAddress": {"address": ALICE}}],
-            "body": {"contentType": "text", "content": text},
-        },
-    ).raise_for_status()
-    inbox = client.get("/mailFolders/inbox").json()["id"]
-    moved = client.post(f"/messages/{draft['id']}/move", json={"destinationId": inbox})
-    moved.raise_for_status()
-    return moved.json()
+    with httpx.Client(base_url=f"{base_url}/v1.0/me", headers=auth(), timeout=5) as client:
+        if reply_to_graph_id:
+            draft = client.post(f"/messages/{reply_to_graph_id}/createReply", json={}).json()
+        else:
+            draft = client.post("/messages", json={"subject": subject}).json()
+        client.patch(
+            f"/messages/{draft['id']}",
+            json={
+                "subject": subject,
+                "from": {"emailAddress": {"address": sender}},
+                "toRecipients": [{"emailAddress": {"address": ALICE}}],
+                "body": {"contentType": "text", "content": text},
+            },
+        ).raise_for_status()
+        inbox = client.get("/mailFolders/inbox").json()["id"]
+        moved = client.post(f"/messages/{draft['id']}/move", json={"destinationId": inbox})
+        moved.raise_for_status()
+        return moved.json()
 
 
 def test_graph_without_delta_polls_the_inbox_and_exits_a_reply_by_its_conversation(

@@ -27,7 +27,8 @@ from sequencer.mail.providers.errors import (
 from sequencer.mail.providers.gmail import GmailProvider
 from sequencer.testing import FakeClock
 from tests.peers.emulator import ALICE, ALICE_TOKEN
-from tests.peers.fault_proxy import DROP_AFTER_FORWARDING, Delay, Reply
+from tests.peers.fault_proxy import DROP_AFTER_FORWARDING, Compute, Delay, Reply
+from tests.peers.gmail_search import message_id_search
 
 SEND = "/gmail/v1/users/me/messages/send"
 SEARCH = "/gmail/v1/users/me/messages"
@@ -143,8 +144,22 @@ def test_a_follow_up_with_the_thread_id_stays_in_the_first_emails_thread(
     ]
 
 
-def test_find_sent_is_false_for_a_message_id_that_was_never_sent(gmail):
-    assert gmail().find_sent(make_message_id(ALICE)) is False
+def test_find_sent_finds_a_sent_message_by_its_id_and_not_a_message_id_never_sent(
+    gmail, api_emulator, fault_proxy
+):
+    # The emulator's own rfc822msgid: search never matches; the stand-in answers the
+    # provider's real query from the emulator's messages, as Gmail would, and refuses any
+    # other query. So a wrong query, id or reading of the answer fails here.
+    proxy = fault_proxy(api_emulator.google_url)
+    proxy.script(Compute(message_id_search), method="GET", path=SEARCH, times=10)
+    provider = gmail(proxy.url)
+    message = email()
+    provider.send(message)
+    provider.send(email(subject="Another one"))
+
+    assert provider.find_sent(message["Message-ID"]) is True
+    assert provider.find_sent(make_message_id(ALICE)) is False
+    assert len(proxy.requests_to("GET", SEARCH)) == 2
 
 
 def test_find_sent_is_true_when_the_search_finds_the_message(gmail, api_emulator, fault_proxy):

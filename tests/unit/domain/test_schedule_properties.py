@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sequencer.domain.errors import InvalidInput
@@ -128,6 +128,14 @@ def oracle_windows(
 
 
 def oracle_is_allowed(instant: datetime, policy: SchedulePolicy) -> bool:
+    """Whether some window, on whatever day it opens, holds ``instant``.
+
+    A window belongs to the day it opens, and days last 23 or 25 hours around a change, so
+    the date the clock shows at ``instant`` says little about which day's window holds it:
+    a window from days before can still be open, and after a fall-back across midnight
+    the clock can show the day before the window that has already opened. Look a few
+    days either way.
+    """
     today = zone_date(instant, policy.zone)
     windows = oracle_windows(
         policy.zone,
@@ -136,7 +144,7 @@ def oracle_is_allowed(instant: datetime, policy: SchedulePolicy) -> bool:
         policy.business_days_only,
         policy.holiday_country,
         today - timedelta(days=3),
-        today,
+        today + timedelta(days=3),
     )
     return any(opens <= instant < closes for opens, closes in windows)
 
@@ -241,9 +249,24 @@ def scenarios(draw: st.DrawFn) -> tuple[datetime, list[int], SchedulePolicy]:
 # --- properties -------------------------------------------------------------------------
 
 
+# St. John's fell back at 00:01 on 2000-10-29, to 23:01 on the 28th. The whole-day window
+# of the 29th opens at 00:00 (02:30 UTC) and then holds an hour the clock shows as the 28th.
+ST_JOHNS_FALL_BACK_2000 = (
+    datetime(2000, 10, 29, 3, 0, tzinfo=UTC),
+    [0],
+    SchedulePolicy(
+        zone=ZoneInfo("America/St_Johns"),
+        window=SendingWindow(time(0, 0), time(0, 0)),
+        business_days_only=False,
+        holiday_country=None,
+    ),
+)
+
+
 @LIMITED_HOLIDAY_DATA
 @PROPERTY_SETTINGS
 @given(scenarios())
+@example(ST_JOHNS_FALL_BACK_2000)
 def test_every_send_is_the_earliest_allowed_instant_at_or_after_its_base(
     scenario: tuple[datetime, list[int], SchedulePolicy],
 ) -> None:

@@ -19,6 +19,7 @@ is left to each provider.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -106,6 +107,14 @@ class ApiClient:
         self._client = httpx.Client(
             base_url=self.base_url, timeout=timeout, headers=headers or {}, follow_redirects=False
         )
+        # Providers and sync passes hold a client for as long as they live and have no
+        # moment to close it; once they are gone, close its pooled connections rather
+        # than leave the sockets to the garbage collector (a ResourceWarning each).
+        self._closer = weakref.finalize(self, self._client.close)
+
+    def close(self) -> None:
+        """Close the pooled connections now (also done when the client is collected)."""
+        self._closer()
 
     def request(
         self,
