@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,3 +64,35 @@ def sign_in(live_server: Any, page: Any) -> Any:
         )
 
     return sign
+
+
+AXE = Path(__file__).resolve().parents[1] / "peers" / "node_modules" / "axe-core" / "axe.min.js"
+
+# Only the violations a person would be blocked by; axe's own impact levels.
+_SERIOUS = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+@pytest.fixture
+def axe(page: Any) -> Any:
+    """``axe(label)`` runs axe-core (from tests/peers) on the current page and fails on any
+    serious or critical violation. The library is evaluated through the DevTools protocol,
+    so the page's Content Security Policy stays as strict as in production."""
+    if not AXE.exists():
+        message = f"axe-core is missing at {AXE}; scripts/ensure-peers.sh installs it (npm ci)."
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    source = AXE.read_text()
+
+    def check(label: str) -> None:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(source)
+        violations = page.evaluate(_SERIOUS)
+        assert violations == [], f"{label}: {violations}"
+
+    return check
