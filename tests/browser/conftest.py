@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,3 +51,57 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture
+def sign_in(live_server: Any, page: Any) -> Any:
+    """Sign ``page`` in as a member by giving it a real session cookie."""
+    from django.conf import settings
+    from django.test import Client
+
+    def sign(user: Any) -> None:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        page.context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+
+    return sign
+
+
+AXE = Path(__file__).resolve().parents[1] / "peers" / "node_modules" / "axe-core" / "axe.min.js"
+
+# Only the violations a person would be blocked by; axe's own impact levels.
+_SERIOUS = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+@pytest.fixture
+def axe(page: Any) -> Any:
+    """``axe(label)`` runs axe-core (from tests/peers) on the current page and fails on any
+    serious or critical violation. The library is evaluated through the DevTools protocol,
+    so the page's Content Security Policy stays as strict as in production."""
+    if not AXE.exists():
+        message = f"axe-core is missing at {AXE}; scripts/ensure-peers.sh installs it (npm ci)."
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    source = AXE.read_text()
+
+    def check(label: str) -> None:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(source)
+        violations = page.evaluate(_SERIOUS)
+        assert violations == [], f"{label}: {violations}"
+
+    return check

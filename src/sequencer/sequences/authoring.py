@@ -344,23 +344,64 @@ def check_publishable(
     snapshot: Mapping[str, Any], catalog: VariableCatalog, *, field: str = "steps"
 ) -> None:
     """Raise ``InvalidInput`` for the first reason ``snapshot`` cannot be sent, if any."""
-    settings = validate_settings(snapshot["settings"])
+    problems = publish_problems(snapshot, catalog, field=field)
+    if problems:
+        raise problems[0]
+
+
+def publish_problems(
+    snapshot: Mapping[str, Any], catalog: VariableCatalog | None = None, *, field: str = "steps"
+) -> list[InvalidInput]:
+    """Every reason ``snapshot`` cannot be sent, in order (the first is what publish raises).
+
+    The editor shows each next to the step and field it concerns, so an author fixes
+    them all in one pass instead of publishing once per mistake.
+    """
+    catalog = catalog if catalog is not None else _catalog()
+    try:
+        settings = validate_settings(snapshot["settings"])
+    except InvalidInput as exc:
+        return [exc]
     steps = snapshot["steps"]
     if not steps:
-        raise InvalidInput(
-            "A sequence needs at least one step before it can be published; add an email.",
-            field=field,
-            code="required",
-        )
+        return [
+            InvalidInput(
+                "A sequence needs at least one step before it can be published; add an email.",
+                field=field,
+                code="required",
+            )
+        ]
+    problems: list[InvalidInput] = []
     for index, step in enumerate(steps):
-        where = f"{field}.{index}"
+        problems += _step_problems(index, step, settings, catalog, field=field)
+    return problems
+
+
+def _step_problems(
+    index: int,
+    step: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    catalog: VariableCatalog,
+    *,
+    field: str,
+) -> list[InvalidInput]:
+    """The problems of one step: its delay, else its subject and its body, each checked."""
+    where = f"{field}.{index}"
+    try:
         check_delay(index, step["delay_days"], field=field)
-        if index == 0 or not settings["thread_emails"]:
+    except InvalidInput as exc:
+        return [exc]
+    problems = []
+    if index == 0 or not settings["thread_emails"]:
+        try:
             if not step["subject"].strip():
                 raise InvalidInput(
                     "Give this email a subject.", field=f"{where}.subject", code="required"
                 )
             check_template(step["subject"], html=False, catalog=catalog, field=f"{where}.subject")
+        except InvalidInput as exc:
+            problems.append(exc)
+    try:
         if not _has_content(step["body_html"]):
             raise InvalidInput(
                 "This email has no body; write one or insert a template.",
@@ -368,6 +409,9 @@ def check_publishable(
                 code="required",
             )
         check_template(step["body_html"], html=True, catalog=catalog, field=f"{where}.body_html")
+    except InvalidInput as exc:
+        problems.append(exc)
+    return problems
 
 
 def _catalog() -> VariableCatalog:

@@ -1,6 +1,14 @@
 from django.urls import path, re_path
 
-from sequencer.web import mailbox_oauth, mailbox_proof, unsubscribe, unsubscribe_preview, views
+from sequencer.web import (
+    mailbox_oauth,
+    mailbox_proof,
+    shell,
+    unsubscribe,
+    unsubscribe_preview,
+    views,
+)
+from sequencer.web.sequences import editor, listing
 
 app_name = "web"
 
@@ -16,4 +24,31 @@ urlpatterns = [
     path("u/preview/", unsubscribe_preview.preview, name="unsubscribe_preview"),
     # With or without a trailing slash: one-click clients POST to the exact URL.
     re_path(r"^u/(?P<token>[^/]+)/?$", unsubscribe.unsubscribe, name="unsubscribe"),
+    path("sequences/", listing.sequence_list, name="sequences"),
+    path("sequences/new/", listing.new_sequence, name="sequence_new"),
+    path(
+        "sequences/<int:sequence_id>/duplicate/",
+        listing.duplicate_sequence,
+        name="sequence_duplicate",
+    ),
+    path("sequences/<int:sequence_id>/archive/", listing.archive_sequence, name="sequence_archive"),
+    path(
+        "sequences/<int:sequence_id>/unarchive/",
+        listing.unarchive_sequence,
+        name="sequence_unarchive",
+    ),
+    path("sequences/<int:sequence_id>/", editor.editor, name="sequence_editor"),
+    path("sequences/<int:sequence_id>/save/", editor.save, name="sequence_save"),
+    path("sequences/<int:sequence_id>/steps/", editor.change_steps, name="sequence_steps"),
+    path("sequences/<int:sequence_id>/publish/", editor.publish, name="sequence_publish"),
+    path("sequences/<int:sequence_id>/discard/", editor.discard, name="sequence_discard"),
+    re_path(
+        r"^sequences/(?P<sequence_id>\d+)/(?P<tab>recipients|settings)/$",
+        editor.placeholder_tab,
+        name="sequence_tab",
+    ),
+    # Sections of the sidebar without a page yet.
+    re_path(
+        r"^(?P<section>people|companies|lists|settings)/$", shell.coming_soon, name="coming_soon"
+    ),
 ]

@@ -1,0 +1,107 @@
+// Small behaviours of the signed-in pages. Everything works without this file except
+// the menus and dialogs; there is no inline script, so the page keeps a strict CSP.
+"use strict";
+
+(() => {
+  // --- Menu buttons (WAI-ARIA "menu button" pattern) -----------------------------------
+  const items = (menu) => [...menu.querySelectorAll('[role="menuitem"]:not([disabled])')];
+
+  function openMenu(button, focusLast = false) {
+    closeMenus(button);
+    const menu = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", "true");
+    menu.hidden = false;
+    const list = items(menu);
+    if (list.length) list[focusLast ? list.length - 1 : 0].focus();
+  }
+
+  function closeMenu(button, returnFocus = false) {
+    const menu = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", "false");
+    if (menu) menu.hidden = true;
+    if (returnFocus) button.focus();
+  }
+
+  function closeMenus(except = null) {
+    document.querySelectorAll('[data-menu-button][aria-expanded="true"]').forEach((b) => {
+      if (b !== except) closeMenu(b);
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-menu-button]");
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") closeMenu(button);
+      else openMenu(button);
+      return;
+    }
+    if (!event.target.closest('[role="menu"]')) closeMenus();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const button = event.target.closest("[data-menu-button]");
+    if (button && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault();
+      openMenu(button, event.key === "ArrowUp");
+      return;
+    }
+    const menu = event.target.closest('[role="menu"]');
+    if (!menu) return;
+    const owner = document.querySelector(`[aria-controls="${menu.id}"]`);
+    const list = items(menu);
+    const at = list.indexOf(document.activeElement);
+    const moves = {
+      ArrowDown: (at + 1) % list.length,
+      ArrowUp: (at - 1 + list.length) % list.length,
+      Home: 0,
+      End: list.length - 1,
+    };
+    if (event.key in moves) {
+      event.preventDefault();
+      list[moves[event.key]].focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      closeMenu(owner, true);
+    } else if (event.key === "Tab") {
+      closeMenu(owner);
+    }
+  });
+
+  // --- Sidebar on narrow screens, disclosures, dialogs ---------------------------------
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-sidebar-toggle], [data-disclosure]");
+    if (toggle) {
+      const target = document.getElementById(toggle.getAttribute("aria-controls"));
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      if (toggle.hasAttribute("data-sidebar-toggle")) target.classList.toggle("open", open);
+      else {
+        target.hidden = !open;
+        if (open) target.querySelector("input, select, textarea, button")?.focus();
+      }
+    }
+    const opener = event.target.closest("[data-dialog-open]");
+    if (opener) document.getElementById(opener.dataset.dialogOpen).showModal();
+    const closer = event.target.closest("[data-dialog-close]");
+    if (closer) closer.closest("dialog").close();
+  });
+
+  // --- Errors go away as soon as the field they describe is edited ---------------------
+  document.addEventListener("input", (event) => {
+    const field = event.target;
+    if (field.getAttribute && field.getAttribute("aria-invalid") === "true") {
+      field.removeAttribute("aria-invalid");
+      const message = document.getElementById(`${field.id}-error`);
+      if (message) message.hidden = true;
+    }
+    // Threaded replies take the first subject: "RE: <first subject>" (as the server does).
+    if (field.matches && field.matches("[data-first-subject]")) {
+      const first = field.value.trim();
+      const reply = /^re:/i.test(first) ? first : `RE: ${first}`.trimEnd();
+      document.querySelectorAll("[data-re-subject]").forEach((el) => {
+        if (el.tagName === "INPUT") el.value = reply;
+        else el.textContent = reply;
+      });
+    }
+  });
+})();
