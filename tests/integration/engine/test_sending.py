@@ -52,7 +52,7 @@ def test_an_enrolled_person_receives_a_personalised_email_then_a_threaded_follow
     assert html.startswith("<p>Hi Ada, first.</p>\r\n")
     assert message.get_body(("plain",)).get_content().startswith("Hi Ada, first.\r\n\r\n")
     unsubscribe = re.fullmatch(
-        r"<(?P<url>https://sequencer\.example\.test/u/[\w:-]+)>, "
+        r"<(?P<url>https://sequencer\.example\.test/u/[\w.:-]+)>, "
         r"<mailto:alice@example\.test\?subject=unsubscribe>",
         message["List-Unsubscribe"],
     )
