@@ -8,10 +8,13 @@ not a fuzzing campaign; it runs in a transaction like any database test, as the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -33,6 +36,20 @@ CONFIG = SchemathesisConfig.from_dict(
         "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
     }
 )
+
+
+@pytest.fixture(autouse=True)
+def connection_kept_across_requests() -> Iterator[None]:
+    """The WSGI app closes the database connection at the end of each request (Django's
+    ``close_old_connections``), which would end the test's transaction on PostgreSQL;
+    Django's own test client detaches the same handler for the same reason."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
