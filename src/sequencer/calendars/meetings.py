@@ -38,15 +38,10 @@ from django.db import IntegrityError, transaction
 from sequencer.calendars.models import CalendarConnection, MeetingBooking, SeenEvent, uid_digest
 from sequencer.calendars.providers.base import CalendarEvent
 from sequencer.clock import Clock, system_clock
+from sequencer.domain.events import EventKind
 from sequencer.mail.models import Mailbox
 from sequencer.sequences.enrollment import exit_enrollment
-from sequencer.sequences.models import (
-    OPEN_STATUSES,
-    Enrollment,
-    EnrollmentEvent,
-    EnrollmentEventKind,
-    ExitReason,
-)
+from sequencer.sequences.models import OPEN_STATUSES, Enrollment, EnrollmentEvent
 from sequencer.workspace.models import User
 
 log = logging.getLogger(__name__)
@@ -215,10 +210,10 @@ def _exit(
                 booked_at=when,
                 detected_at=now,
             )
-            exit_enrollment(enrollment.pk, ExitReason.MEETING_BOOKED, clock=clock)
+            exit_enrollment(enrollment.pk, EventKind.MEETING_BOOKED, clock=clock)
             EnrollmentEvent.objects.create(
                 enrollment=enrollment,
-                kind=EnrollmentEventKind.MEETING_BOOKED,
+                kind=EventKind.MEETING_BOOKED,
                 occurred_at=now,
                 detail={
                     "source": "calendar",

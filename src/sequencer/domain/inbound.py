@@ -18,20 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-Kind = Literal[
-    "reply",
-    "auto_reply",
-    "bounce",
-    "meeting",
-    "unsubscribe_request",
-    "own_message",
-    "other",
-]
-
-#: Every kind :func:`~sequencer.mail.inbound.classify` can return.
-KINDS: frozenset[str] = frozenset(
-    {"reply", "auto_reply", "bounce", "meeting", "unsubscribe_request", "own_message", "other"}
-)
+from sequencer.domain.events import ARRIVAL_KINDS, ArrivalKind
 
 MeetingMethod = Literal["REQUEST", "REPLY", "CANCEL", "OTHER"]
 
@@ -134,7 +121,7 @@ class MeetingInfo:
 class InboundEvent:
     """One inbound message, classified.
 
-    ``kind`` says what the message is:
+    ``kind`` says what the message is (an :data:`~sequencer.domain.events.ArrivalKind`):
 
     - ``reply``: written by a person (not automated, not a list, not the mailbox
       itself). Whether it answers one of the sequence's emails is for the caller to
@@ -159,7 +146,7 @@ class InboundEvent:
     Message-IDs keep their angle brackets, as ``email.utils.make_msgid`` writes them.
     """
 
-    kind: Kind
+    kind: ArrivalKind
     from_address: str | None = None
     subject: str = ""
     message_id: str | None = None
@@ -171,6 +158,10 @@ class InboundEvent:
     reply_text: str = ""
     wants_to_stop: bool = False
     reasons: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.kind not in ARRIVAL_KINDS:
+            raise ValueError(f"{self.kind!r} is not a kind of inbound message.")
 
     def matching_ids(self) -> tuple[str, ...]:
         """The Message-IDs this message refers to, to look up among the ones sent:
@@ -204,5 +195,5 @@ class Arrival:
 
 
 #: Acts on one arrival inside the transaction that marks it processed; returns the
-#: enrollment it concerned, if any (the message's raw body is kept only then).
+#: enrollment it concerned, if any.
 InboundHandler = Callable[[Arrival], int | None]

@@ -2,7 +2,8 @@
 
 One table per machine, checked by :func:`check_enrollment_move` and
 :func:`check_email_move`, so no service can invent a transition, such as sending
-again after a reply or reviving a removed recipient.
+again after a reply or reviving a removed recipient. Why an enrollment ended is an
+:data:`~sequencer.domain.events.ExitReason`, part of the one event vocabulary.
 """
 
 from __future__ import annotations
@@ -16,14 +17,6 @@ class EnrollmentStatus(StrEnum):
     COMPLETED = "completed"
     EXITED = "exited"
     FAILED = "failed"
-
-
-class ExitReason(StrEnum):
-    REPLIED = "replied"
-    MEETING_BOOKED = "meeting_booked"
-    UNSUBSCRIBED = "unsubscribed"
-    BOUNCED = "bounced"
-    REMOVED = "removed"
 
 
 class EmailState(StrEnum):

@@ -26,7 +26,8 @@ from django.db.models import Subquery
 from sequencer.clock import Clock
 from sequencer.crm.emails import mark_undeliverable
 from sequencer.domain.backoff import Backoff, Random
-from sequencer.domain.lifecycle import EmailState, EnrollmentStatus, ExitReason
+from sequencer.domain.events import EventKind
+from sequencer.domain.lifecycle import EmailState, EnrollmentStatus
 from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
 from sequencer.mail.compose import build_message
@@ -151,7 +152,7 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
             lifecycle.cancel_email(email)
             return None
         if suppression.is_suppressed(mailbox.email, enrollment.email, member_id=mailbox.owner_id):
-            lifecycle.exit_enrollment(enrollment.pk, ExitReason.UNSUBSCRIBED, clock=clock)
+            lifecycle.exit_enrollment(enrollment.pk, EventKind.UNSUBSCRIBED, clock=clock)
             return None
         blocked = why_cannot_send(mailbox, clock)
         if blocked is not None:
@@ -286,7 +287,7 @@ def _retry_later(
 def _bounced(email: ScheduledEmail, reason: str, clock: Clock) -> None:
     with transaction.atomic():
         # The exit locks the enrollment first, as the lock order wants.
-        lifecycle.exit_enrollment(email.enrollment_id, ExitReason.BOUNCED, clock=clock)
+        lifecycle.exit_enrollment(email.enrollment_id, EventKind.BOUNCED, clock=clock)
         lifecycle.mark_bounced(email.pk, reason, sources=(EmailState.SENDING,))
         mark_undeliverable(email.enrollment.email, reason, clock.now())
 

@@ -14,8 +14,9 @@ names the mailbox takes a key-share lock on it, which must not be held while wai
 an enrollment); acting on it locks the message's row, then the handler follows the
 lifecycle's order (enrollment, then its emails).
 
-A message the handler did not tie to any enrollment keeps only its header section: it
-is not the sender's business to keep a stranger's mail.
+Every stored message keeps its raw bytes as read, whether or not the handler tied it
+to an enrollment, so that what was decided about any message can be checked against
+the message itself; only :data:`MAX_STORED_BYTES` bounds them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 
 # How long a message whose handling failed is tried again.
 RETRY_UNFINISHED = timedelta(days=1)
+#: The most of one message that is classified and stored: its first 10 MiB. Gmail and
+#: Microsoft accept messages several times larger, and without a bound one message
+#: could cost the database that much; the header, the text and any delivery report
+#: come first in a message, so what a cut loses is the tail of a large attachment,
+#: which nothing here reads. The IMAP reader fetches no more than this to begin with.
+MAX_STORED_BYTES = 10 * 1024 * 1024
 
 
 def message_key(message_id: str | None, raw: bytes) -> str:
@@ -92,12 +98,14 @@ def ingest(
 
     Returns the stored message, or ``None`` when it had been stored and acted on before
     (reading a message twice is harmless). ``received_at`` is the provider's arrival
-    time; one later than the engine's clock is taken as now.
+    time; one later than the engine's clock is taken as now. Of a message larger than
+    :data:`MAX_STORED_BYTES`, that many of its first bytes are kept.
     """
+    raw = bytes(raw[:MAX_STORED_BYTES])
     now = clock.now()
     received = min(received_at, now) if received_at is not None else now
-    event = classify(bytes(raw), mailbox_address=mailbox.email, received_at=received)
-    key = message_key(event.message_id, bytes(raw))
+    event = classify(raw, mailbox_address=mailbox.email, received_at=received)
+    key = message_key(event.message_id, raw)
     try:
         with transaction.atomic():
             inbound = InboundMessage.objects.create(
@@ -110,7 +118,7 @@ def ingest(
                 message_id=key,
                 from_address=(event.from_address or "")[:254],
                 subject=event.subject[:998],
-                raw=bytes(raw),
+                raw=raw,
                 received_at=received,
                 kind=event.kind,
             )
@@ -184,24 +192,9 @@ def apply_event(
                 now=now,
             )
         )
-        changes: dict[str, Any] = {"processed_at": now, "enrollment_id": enrollment_id}
-        if enrollment_id is None:
-            # Not about any enrollment: keep what identifies it, not the person's mail.
-            raw = bytes(
-                InboundMessage.objects.filter(pk=inbound_id).values_list("raw", flat=True)[0]
-            )
-            changes["raw"] = header_only(raw)
-        InboundMessage.objects.filter(pk=inbound_id).update(**changes)
-
-
-def header_only(raw: bytes) -> bytes:
-    """The header section of a raw message (up to the first empty line)."""
-    ends = [
-        (found + len(separator))
-        for separator in (b"\r\n\r\n", b"\n\n")
-        if (found := raw.find(separator)) != -1
-    ]
-    return raw[: min(ends)] if ends else raw[:8192]
+        InboundMessage.objects.filter(pk=inbound_id).update(
+            processed_at=now, enrollment_id=enrollment_id
+        )
 
 
 def _thread_of(inbound_id: int) -> str:
@@ -214,9 +207,9 @@ def _thread_of(inbound_id: int) -> str:
 
 
 __all__ = [
+    "MAX_STORED_BYTES",
     "RETRY_UNFINISHED",
     "apply_event",
-    "header_only",
     "ingest",
     "known_message_ids",
     "known_provider_ids",

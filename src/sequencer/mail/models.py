@@ -243,9 +243,9 @@ class InboundMessage(models.Model):
     ``message_id`` is the message's Message-ID (or, for a message without one, a stand-in
     derived from its bytes); one row per Message-ID and mailbox is what makes reading a
     message twice (a re-sync, a new UIDVALIDITY, two workers) harmless.
-    ``processed_at`` is set once the engine has acted on it. The raw bytes are kept
-    whole for messages that concern an enrollment (they are what its timeline shows);
-    of the rest of the inbox only the header is kept.
+    ``processed_at`` is set once the engine has acted on it. The raw bytes are kept as
+    read for every message, whether or not it concerned an enrollment (up to
+    :data:`sequencer.mail.inbound_store.MAX_STORED_BYTES`).
     """
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="inbound")

@@ -17,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 from sequencer.clock import Clock
 from sequencer.crm.models import EmailAddress, ListEntry, Person
 from sequencer.domain.errors import InvalidInput
+from sequencer.domain.events import EventKind
 from sequencer.domain.lifecycle import EnrollmentStatus as Status
 from sequencer.domain.schedule import step_due
 from sequencer.domain.sequence_rules import Level
@@ -27,7 +28,6 @@ from sequencer.sequences.models import (
     OPEN_STATUSES,
     EmailState,
     Enrollment,
-    ExitReason,
     ScheduledEmail,
     Sequence,
     SequenceStatus,
@@ -292,7 +292,7 @@ def pause(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:
 
 def remove(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:
     get_enrollment(user, enrollment_id, Level.READ_WRITE)
-    return exit_enrollment(int(enrollment_id), ExitReason.REMOVED, clock=clock)
+    return exit_enrollment(int(enrollment_id), EventKind.REMOVED, clock=clock)
 
 
 def resume(user: User, enrollment_id: int, *, clock: Clock) -> Enrollment:

@@ -25,7 +25,8 @@ own_message, other     stored, nothing else
 =====================  ==================================================================
 
 Each action is recorded as an :class:`~sequencer.sequences.models.EnrollmentEvent`
-pointing at the stored message.
+pointing at the stored message; the event's kind decides the exit reason
+(:data:`sequencer.domain.events.ENDS_AS`).
 
 **Matching**, first hit wins: (1) the Message-IDs the message refers to (In-Reply-To,
 References, a bounce's original Message-ID) among the emails sent from *this* mailbox;
@@ -55,6 +56,7 @@ from django.db import transaction
 
 from sequencer.clock import Clock
 from sequencer.crm.emails import mark_undeliverable
+from sequencer.domain.events import ArrivalKind, EventKind, RecordedKind, ends_as
 from sequencer.domain.inbound import Arrival, InboundEvent
 from sequencer.domain.lifecycle import EmailState
 from sequencer.domain.threading import normalise_subject
@@ -63,9 +65,7 @@ from sequencer.sequences.models import (
     OPEN_STATUSES,
     Enrollment,
     EnrollmentEvent,
-    EnrollmentEventKind,
     EnrollmentStatus,
-    ExitReason,
     ScheduledEmail,
 )
 
@@ -74,7 +74,15 @@ log = logging.getLogger(__name__)
 # How much of a reply's text the timeline keeps.
 EXCERPT_CHARS = 500
 # Kinds that may concern an enrollment; the rest are only stored.
-_MATCHED_KINDS = frozenset({"reply", "auto_reply", "bounce", "meeting", "unsubscribe_request"})
+_MATCHED_KINDS: frozenset[ArrivalKind] = frozenset(
+    {
+        EventKind.REPLY,
+        EventKind.AUTO_REPLY,
+        EventKind.BOUNCE,
+        EventKind.MEETING,
+        EventKind.UNSUBSCRIBE_REQUEST,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -93,9 +101,9 @@ def match(
     found = _by_message_id(mailbox_id, event) or _by_thread(mailbox_id, thread_id)
     if found is not None:
         return found
-    if event.kind == "bounce":
+    if event.kind == EventKind.BOUNCE:
         return _by_bounce_recipient(mailbox_id, event)
-    if event.kind == "meeting":
+    if event.kind == EventKind.MEETING:
         by_party = _by_meeting_party(mailbox_id, mailbox_email, event)
         return by_party or _by_sender_and_subject(mailbox_id, event)
     return _by_sender_and_subject(mailbox_id, event)
@@ -202,28 +210,28 @@ class _Action:
 
     def run(self) -> int | None:
         kind = self.event.kind
-        if kind == "unsubscribe_request" and self._is_mailto_unsubscribe():
+        if kind == EventKind.UNSUBSCRIBE_REQUEST and self._is_mailto_unsubscribe():
             return self._mailto_unsubscribe()
         if self.found is None:
-            if kind == "unsubscribe_request":
+            if kind == EventKind.UNSUBSCRIBE_REQUEST:
                 return self._stop_request_without_match()
             return None
         enrollment = lifecycle.lock_enrollment(self.found.enrollment_id)
-        if kind == "reply":
+        if kind == EventKind.REPLY:
             self._reply(enrollment)
-        elif kind == "unsubscribe_request":
+        elif kind == EventKind.UNSUBSCRIBE_REQUEST:
             self._asked_to_stop(enrollment)
-        elif kind == "auto_reply":
+        elif kind == EventKind.AUTO_REPLY:
             self._auto_reply(enrollment)
-        elif kind == "bounce":
+        elif kind == EventKind.BOUNCE:
             self._bounce(enrollment)
-        elif kind == "meeting":
+        elif kind == EventKind.MEETING:
             self._meeting(enrollment)
         return enrollment.pk
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _record(self, enrollment: Enrollment, kind: str, **detail: Any) -> None:
+    def _record(self, enrollment: Enrollment, kind: RecordedKind, **detail: Any) -> None:
         base: dict[str, Any] = {
             "from": self.event.from_address or "",
             "subject": self.event.subject,
@@ -239,10 +247,11 @@ class _Action:
             inbound_message_id=self.inbound_id,
         )
 
-    def _exit(self, enrollment: Enrollment, reason: ExitReason) -> bool:
-        """Exit (the enrollment is already locked); whether this ended it."""
+    def _end(self, enrollment: Enrollment, kind: RecordedKind) -> bool:
+        """Exit for what an event of ``kind`` ends an enrollment as (the enrollment is
+        already locked); whether this ended it."""
         was_open = enrollment.status in OPEN_STATUSES
-        updated = lifecycle.exit_enrollment(enrollment.pk, reason, clock=self.clock)
+        updated = lifecycle.exit_enrollment(enrollment.pk, ends_as(kind), clock=self.clock)
         enrollment.status, enrollment.exit_reason = updated.status, updated.exit_reason
         return was_open
 
@@ -254,20 +263,20 @@ class _Action:
 
     def _reply(self, enrollment: Enrollment) -> None:
         exits = bool(self._settings(enrollment).get("exit_on_reply", True))
-        ended = self._exit(enrollment, ExitReason.REPLIED) if exits else False
-        self._record(enrollment, EnrollmentEventKind.REPLIED, exited=ended)
+        ended = self._end(enrollment, EventKind.REPLIED) if exits else False
+        self._record(enrollment, EventKind.REPLIED, exited=ended)
 
     def _asked_to_stop(self, enrollment: Enrollment) -> None:
-        ended = self._exit(enrollment, ExitReason.REPLIED)
+        ended = self._end(enrollment, EventKind.ASKED_TO_STOP)
         suppression.suppress(
             self.mailbox_email,
             enrollment.email,
-            reason="asked_to_stop",
+            reason=EventKind.ASKED_TO_STOP,
             source=f"reply {self.inbound_id}",
             member_id=self.arrival.mailbox_owner_id,
             clock=self.clock,
         )
-        self._record(enrollment, EnrollmentEventKind.ASKED_TO_STOP, exited=ended, suppressed=True)
+        self._record(enrollment, EventKind.ASKED_TO_STOP, exited=ended, suppressed=True)
 
     def _is_mailto_unsubscribe(self) -> bool:
         return "subject:unsubscribe" in self.event.reasons
@@ -291,13 +300,13 @@ class _Action:
         # Enrollments are locked in id order, as every multi-row writer does.
         for enrollment_id in sorted(ids):
             enrollment = lifecycle.lock_enrollment(enrollment_id)
-            ended = self._exit(enrollment, ExitReason.UNSUBSCRIBED)
-            self._record(enrollment, EnrollmentEventKind.UNSUBSCRIBED, exited=ended)
+            ended = self._end(enrollment, EventKind.UNSUBSCRIBED)
+            self._record(enrollment, EventKind.UNSUBSCRIBED, exited=ended)
         for address in sorted(addresses):
             suppression.suppress(
                 self.mailbox_email,
                 address,
-                reason="unsubscribed",
+                reason=EventKind.UNSUBSCRIBED,
                 source=f"mailto {self.inbound_id}",
                 member_id=self.arrival.mailbox_owner_id,
                 clock=self.clock,
@@ -328,17 +337,17 @@ class _Action:
             or not wants_pause
             or enrollment.status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
         ):
-            self._record(enrollment, EnrollmentEventKind.OUT_OF_OFFICE, paused=False, **detail)
+            self._record(enrollment, EventKind.OUT_OF_OFFICE, paused=False, **detail)
             return
         if enrollment.status == EnrollmentStatus.PAUSED and not _paused_for_absence(enrollment):
             # Paused by a person: leave it to them.
-            self._record(enrollment, EnrollmentEventKind.OUT_OF_OFFICE, paused=False, **detail)
+            self._record(enrollment, EventKind.OUT_OF_OFFICE, paused=False, **detail)
             return
         returns_at = max(resume_at, enrollment.resume_at or resume_at)
         lifecycle.pause(enrollment, self.now, resume_at=returns_at, by_person=False)
         self._record(
             enrollment,
-            EnrollmentEventKind.PAUSED_OUT_OF_OFFICE,
+            EventKind.PAUSED_OUT_OF_OFFICE,
             paused=True,
             resume_at=returns_at.isoformat(),
             paused_at=enrollment.paused_at.isoformat() if enrollment.paused_at else None,
@@ -354,9 +363,9 @@ class _Action:
             "recipients": list(bounce.recipients) if bounce else [],
         }
         if bounce is None or not bounce.permanent:
-            self._record(enrollment, EnrollmentEventKind.BOUNCE_DELAYED, **detail)
+            self._record(enrollment, EventKind.BOUNCE_DELAYED, **detail)
             return
-        ended = self._exit(enrollment, ExitReason.BOUNCED)
+        ended = self._end(enrollment, EventKind.BOUNCED)
         email_id = self.found.email_id if self.found else None
         if email_id is not None:
             # Only a sent email becomes bounced (the email state machine); one whose outcome
@@ -375,11 +384,11 @@ class _Action:
         suppression.suppress(
             self.mailbox_email,
             enrollment.email,
-            reason="bounced",
+            reason=EventKind.BOUNCED,
             source=f"bounce {self.inbound_id}",
             clock=self.clock,
         )
-        self._record(enrollment, EnrollmentEventKind.BOUNCED, exited=ended, **detail)
+        self._record(enrollment, EventKind.BOUNCED, exited=ended, **detail)
 
     def _meeting(self, enrollment: Enrollment) -> None:
         meeting = self.event.meeting
@@ -392,10 +401,10 @@ class _Action:
         }
         exits = bool(self._settings(enrollment).get("exit_on_meeting_booked", False))
         if booked and exits:
-            ended = self._exit(enrollment, ExitReason.MEETING_BOOKED)
-            self._record(enrollment, EnrollmentEventKind.MEETING_BOOKED, exited=ended, **detail)
+            ended = self._end(enrollment, EventKind.MEETING_BOOKED)
+            self._record(enrollment, EventKind.MEETING_BOOKED, exited=ended, **detail)
         else:
-            self._record(enrollment, EnrollmentEventKind.MEETING, exited=False, **detail)
+            self._record(enrollment, EventKind.MEETING, exited=False, **detail)
 
 
 def _start_of(day: date, zone: str) -> datetime:
@@ -412,9 +421,7 @@ def _paused_for_absence(enrollment: Enrollment) -> bool:
     if enrollment.resume_at is None or enrollment.paused_at is None:
         return False
     latest = (
-        EnrollmentEvent.objects.filter(
-            enrollment=enrollment, kind=EnrollmentEventKind.PAUSED_OUT_OF_OFFICE
-        )
+        EnrollmentEvent.objects.filter(enrollment=enrollment, kind=EventKind.PAUSED_OUT_OF_OFFICE)
         .order_by("-occurred_at", "-pk")
         .values_list("detail", flat=True)
         .first()
@@ -459,7 +466,7 @@ def _resume_one(enrollment_id: int, now: datetime) -> bool:
     result = lifecycle.resume(enrollment, now)
     EnrollmentEvent.objects.create(
         enrollment=enrollment,
-        kind=EnrollmentEventKind.RESUMED,
+        kind=EventKind.RESUMED,
         occurred_at=now,
         detail={
             "next_step": result.next_step,

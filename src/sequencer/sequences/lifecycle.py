@@ -30,12 +30,12 @@ from django.db.models import QuerySet
 
 from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
+from sequencer.domain.events import ExitReason, is_exit_reason
 from sequencer.domain.leases import lease_end
 from sequencer.domain.lifecycle import (
     EMAIL_PENDING,
     EmailState,
     EnrollmentStatus,
-    ExitReason,
     IllegalMove,
     check_email_move,
     check_enrollment_move,
@@ -301,6 +301,8 @@ def exit_enrollment(enrollment_id: int, reason: ExitReason, *, clock: Clock) -> 
     enrollment that already ended is returned as it is). The one way every exit happens:
     a person's removal, a reply, an unsubscribe (link, mailto or one seen right before
     sending), a bounce, a booked meeting."""
+    if not is_exit_reason(reason):
+        raise ValueError(f"{reason!r} is not a reason an enrollment can end with.")
     enrollment = lock_enrollment(enrollment_id)
     if enrollment.status not in OPEN_STATUSES:
         return enrollment

@@ -9,13 +9,15 @@ database so that every web process and worker, on any machine, sees the same byt
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
-from sequencer.domain.lifecycle import EmailState, EnrollmentStatus, ExitReason
+from sequencer.domain.events import EXIT_REASONS, RECORDED_KINDS, RECORDED_LABELS
+from sequencer.domain.lifecycle import EmailState, EnrollmentStatus
 from sequencer.domain.sequence_rules import display_name
 from sequencer.workspace.models import Team, User
 
@@ -218,8 +220,9 @@ class EmailTemplate(models.Model):
 # --- Recipients and their emails ----------------------------------------------------
 
 
-def _choices(states: type[StrEnum]) -> list[tuple[str, str]]:
-    """Field choices from a domain enum, labelled as Django labels its own choices."""
+def _choices(states: Iterable[StrEnum]) -> list[tuple[str, str]]:
+    """Field choices from domain enum members, labelled as Django labels its own
+    choices."""
     return [(state.value, state.name.replace("_", " ").title()) for state in states]
 
 
@@ -240,7 +243,7 @@ class Enrollment(models.Model):
     status = models.CharField(
         max_length=12, choices=_choices(EnrollmentStatus), default=EnrollmentStatus.ACTIVE
     )
-    exit_reason = models.CharField(max_length=20, choices=_choices(ExitReason), blank=True)
+    exit_reason = models.CharField(max_length=20, choices=_choices(EXIT_REASONS), blank=True)
     failure_reason = models.TextField(blank=True)
     # The zone whose windows apply to this recipient, fixed at enrollment.
     time_zone = models.CharField(max_length=64)
@@ -421,19 +424,6 @@ class Suppression(models.Model):
         return f"{self.recipient_email} from {self.sender_email}"
 
 
-class EnrollmentEventKind(models.TextChoices):
-    REPLIED = "replied", "Replied"
-    ASKED_TO_STOP = "asked_to_stop", "Asked to stop"
-    UNSUBSCRIBED = "unsubscribed", "Unsubscribed by email"
-    OUT_OF_OFFICE = "out_of_office", "Out of office"
-    PAUSED_OUT_OF_OFFICE = "paused_out_of_office", "Paused while out of office"
-    RESUMED = "resumed", "Resumed after out of office"
-    BOUNCED = "bounced", "Bounced"
-    BOUNCE_DELAYED = "bounce_delayed", "Delivery delayed"
-    MEETING = "meeting", "Meeting invitation"
-    MEETING_BOOKED = "meeting_booked", "Meeting booked"
-
-
 class EnrollmentEvent(models.Model):
     """Something that happened to one enrollment, for its timeline. Rows are only added.
 
@@ -442,7 +432,9 @@ class EnrollmentEvent(models.Model):
     """
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=32, choices=EnrollmentEventKind.choices)
+    kind = models.CharField(
+        max_length=32, choices=[(kind.value, RECORDED_LABELS[kind]) for kind in RECORDED_KINDS]
+    )
     occurred_at = models.DateTimeField()
     detail = models.JSONField(default=dict, blank=True)
     inbound_message = models.ForeignKey(

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Max
 
-from sequencer.sequences.models import EmailState, Enrollment, ExitReason, ScheduledEmail, Sequence
+from sequencer.domain.events import EventKind
+from sequencer.sequences.models import EmailState, Enrollment, ScheduledEmail, Sequence
 
 OUTCOMES = (
-    ExitReason.REPLIED,
-    ExitReason.BOUNCED,
-    ExitReason.UNSUBSCRIBED,
-    ExitReason.MEETING_BOOKED,
+    EventKind.REPLIED,
+    EventKind.BOUNCED,
+    EventKind.UNSUBSCRIBED,
+    EventKind.MEETING_BOOKED,
 )
 
 
@@ -53,10 +54,10 @@ class SequenceStats:
 
 
 _FIELD = {
-    ExitReason.REPLIED: "replied",
-    ExitReason.BOUNCED: "bounced",
-    ExitReason.UNSUBSCRIBED: "unsubscribed",
-    ExitReason.MEETING_BOOKED: "meetings",
+    EventKind.REPLIED: "replied",
+    EventKind.BOUNCED: "bounced",
+    EventKind.UNSUBSCRIBED: "unsubscribed",
+    EventKind.MEETING_BOOKED: "meetings",
 }
 
 
@@ -87,7 +88,7 @@ def sequence_stats(sequence: Sequence, step_count: int) -> SequenceStats:
     for enrollment_id, reason in enrollments.filter(exit_reason__in=OUTCOMES).values_list(
         "id", "exit_reason"
     ):
-        name = _FIELD[ExitReason(reason)]
+        name = _FIELD[EventKind(reason)]
         setattr(overall, name, getattr(overall, name) + 1)
         step = last_sent.get(enrollment_id)
         if name != "bounced" and step is not None:

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from sequencer.clock import Clock, system_clock
+from sequencer.domain.events import EventKind
 from sequencer.sequences.models import Suppression
 from sequencer.workspace.models import User
 
@@ -184,13 +185,13 @@ def unsubscribe(claim: UnsubscribeClaim, *, source: str, clock: Clock = system_c
     every open enrollment that would still email it from that sender; the number of
     enrollments ended."""
     from sequencer.sequences.enrollment import exit_enrollment
-    from sequencer.sequences.models import OPEN_STATUSES, Enrollment, ExitReason
+    from sequencer.sequences.models import OPEN_STATUSES, Enrollment
 
     member_id = member_of_claim(claim)
     suppress(
         claim.sender_email,
         claim.recipient_email,
-        reason="unsubscribed",
+        reason=EventKind.UNSUBSCRIBED,
         source=source,
         member_id=member_id,
         clock=clock,
@@ -208,7 +209,7 @@ def unsubscribe(claim: UnsubscribeClaim, *, source: str, clock: Clock = system_c
         .values_list("pk", flat=True)
     )
     for enrollment_id in open_ids:
-        exit_enrollment(enrollment_id, ExitReason.UNSUBSCRIBED, clock=clock)
+        exit_enrollment(enrollment_id, EventKind.UNSUBSCRIBED, clock=clock)
     return len(open_ids)
 
 

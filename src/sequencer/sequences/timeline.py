@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sequencer.sequences.models import EmailState, Enrollment
+from sequencer.domain.events import EventKind, exit_entry, is_exit_reason
+from sequencer.sequences.models import EmailState, Enrollment, EnrollmentStatus
 
 _EMAIL_ENTRIES = {
-    EmailState.SENT: "email_sent",
-    EmailState.FAILED: "email_failed",
-    EmailState.BOUNCED: "email_bounced",
+    EmailState.SENT: EventKind.EMAIL_SENT,
+    EmailState.FAILED: EventKind.EMAIL_FAILED,
+    EmailState.BOUNCED: EventKind.EMAIL_BOUNCED,
 }
 
 
@@ -33,7 +34,7 @@ def timeline(enrollment: Enrollment) -> list[Entry]:
     entries = [
         Entry(
             enrollment.enrolled_at,
-            "enrolled",
+            EventKind.ENROLLED,
             f"Enrolled in version {enrollment.version.number}, to {enrollment.email}",
         )
     ]
@@ -43,7 +44,7 @@ def timeline(enrollment: Enrollment) -> list[Entry]:
             continue
         when = email.sent_at or email.attempted_at or email.created_at
         summary = f"Email {email.step + 1}: {email.subject or '(no subject)'}"
-        if email.last_error and kind != "email_sent":
+        if email.last_error and kind != EventKind.EMAIL_SENT:
             summary += f" ({email.last_error})"
         entries.append(
             Entry(when, kind, summary, step=email.step, detail={"message_id": email.message_id})
@@ -61,14 +62,15 @@ def timeline(enrollment: Enrollment) -> list[Entry]:
             )
         )
     # Exits without an event of their own (removed by a member, unsubscribed by link).
-    if enrollment.finished_at and enrollment.exit_reason and enrollment.exit_reason not in recorded:
+    reason = enrollment.exit_reason
+    if enrollment.finished_at and is_exit_reason(reason) and reason not in recorded:
         entries.append(
             Entry(
                 enrollment.finished_at,
-                f"exited_{enrollment.exit_reason}",
+                exit_entry(reason),
                 f"Exited: {enrollment.get_exit_reason_display()}",
             )
         )
-    elif enrollment.status == "completed" and enrollment.finished_at:
-        entries.append(Entry(enrollment.finished_at, "completed", "Completed the sequence"))
+    elif enrollment.status == EnrollmentStatus.COMPLETED and enrollment.finished_at:
+        entries.append(Entry(enrollment.finished_at, EventKind.COMPLETED, "Completed the sequence"))
     return sorted(entries, key=lambda e: e.at)

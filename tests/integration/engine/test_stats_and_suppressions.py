@@ -2,9 +2,10 @@ from datetime import timedelta
 
 import pytest
 
+from sequencer.domain.events import EventKind
 from sequencer.sequences import enrollment
 from sequencer.sequences.enrollment import Recipient, exit_enrollment
-from sequencer.sequences.models import ExitReason, Suppression
+from sequencer.sequences.models import Suppression
 from sequencer.sequences.suppression import suppress
 from tests.integration.engine.conftest import make_person
 
@@ -20,11 +21,11 @@ def test_stats_count_outcomes_against_the_last_email_sent(
         admin, sequence.pk, [Recipient(p.pk) for p in people], mailbox_id=mailbox.pk, clock=clock
     )
     worker.tick()  # four first emails
-    exit_enrollment(outcomes[0].enrollment_id, ExitReason.REPLIED, clock=clock)
+    exit_enrollment(outcomes[0].enrollment_id, EventKind.REPLIED, clock=clock)
     clock.advance(timedelta(days=2, minutes=1))
     worker.tick()  # three second emails
-    exit_enrollment(outcomes[1].enrollment_id, ExitReason.REPLIED, clock=clock)
-    exit_enrollment(outcomes[2].enrollment_id, ExitReason.UNSUBSCRIBED, clock=clock)
+    exit_enrollment(outcomes[1].enrollment_id, EventKind.REPLIED, clock=clock)
+    exit_enrollment(outcomes[2].enrollment_id, EventKind.UNSUBSCRIBED, clock=clock)
 
     stats = api.get(f"sequences/{sequence.pk}/stats").data
     assert stats["enrolled"] == 4 and stats["emails_sent"] == 7

@@ -8,7 +8,7 @@ import pytest
 
 from sequencer.domain.threading import normalise_subject
 from sequencer.mail.inbound import classify
-from sequencer.mail.inbound_store import header_only, message_key
+from sequencer.mail.inbound_store import message_key
 from sequencer.mail.sync.graph import rebuild_mime
 from tests.integration.inbound.messages import ALICE, START
 
@@ -40,12 +40,6 @@ def test_a_message_without_a_message_id_is_known_by_its_bytes():
     assert message_key("<a@b>", b"x") == "<a@b>"
     assert message_key(None, b"x") == message_key("  ", b"x")
     assert message_key(None, b"x") != message_key(None, b"y")
-
-
-def test_only_the_header_of_unrelated_mail_is_kept():
-    raw = b"From: a@b\r\nSubject: s\r\n\r\nprivate body\r\n\r\nmore"
-    assert header_only(raw) == b"From: a@b\r\nSubject: s\r\n\r\n"
-    assert header_only(b"From: a@b\nSubject: s\n\nbody\r\n\r\n") == b"From: a@b\nSubject: s\n\n"
 
 
 def test_a_graph_message_rebuilt_from_json_keeps_what_classification_reads():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sequencer.domain.events import EventKind
+from sequencer.sequences.lifecycle import exit_enrollment
 from tests.integration.inbound import messages
 from tests.integration.inbound.conftest import enroll_one, read_inbox, sent_email
 
@@ -39,3 +41,15 @@ def test_a_removed_recipient_shows_the_exit(api, admin, publish, mailbox, person
     api.post(f"enrollments/{enrolled.pk}/remove")
     kinds = [e["kind"] for e in api.get(f"enrollments/{enrolled.pk}/timeline").data]
     assert kinds == ["enrolled", "exited_removed"]
+
+
+def test_an_enrollment_never_ends_for_a_kind_that_is_not_an_exit_reason(
+    api, admin, publish, mailbox, person, clock
+):
+    enrolled = enroll_one(admin, publish(), mailbox, person, clock)
+    with pytest.raises(ValueError, match="resumed"):
+        exit_enrollment(enrolled.pk, EventKind.RESUMED, clock=clock)
+    enrolled.refresh_from_db()
+    assert (enrolled.status, enrolled.exit_reason) == ("active", "")
+    kinds = [e["kind"] for e in api.get(f"enrollments/{enrolled.pk}/timeline").data]
+    assert kinds == ["enrolled"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sequencer.mail.inbound import KINDS, InboundEvent, classify
+from sequencer.mail.inbound import ARRIVAL_KINDS, InboundEvent, classify
 
 from .support import MAILBOX, RECEIVED, corpus_files
 
@@ -17,7 +17,7 @@ CORPUS = [path.read_bytes() for path in corpus_files()]
 
 def check(raw: bytes, received_at: datetime = RECEIVED) -> InboundEvent:
     event = classify(raw, mailbox_address=MAILBOX, received_at=received_at)
-    assert event.kind in KINDS
+    assert event.kind in ARRIVAL_KINDS
     assert isinstance(event.matching_ids(), tuple)
     assert all(isinstance(i, str) for i in event.matching_ids())
     if event.bounce is not None:

@@ -10,21 +10,21 @@ anything a mailbox hands over.
 
 from sequencer.mail.inbound.classify import classify
 from sequencer.mail.inbound.events import (
-    KINDS,
+    ARRIVAL_KINDS,
+    ArrivalKind,
     Attendee,
     BounceInfo,
     InboundEvent,
-    Kind,
     MeetingInfo,
     MeetingMethod,
 )
 
 __all__ = [
-    "KINDS",
+    "ARRIVAL_KINDS",
+    "ArrivalKind",
     "Attendee",
     "BounceInfo",
     "InboundEvent",
-    "Kind",
     "MeetingInfo",
     "MeetingMethod",
     "classify",

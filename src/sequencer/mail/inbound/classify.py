@@ -28,8 +28,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from sequencer.domain.events import ArrivalKind, EventKind
 from sequencer.mail.inbound import autoreply, bounces, dates, meetings, mime, quoting, stop
-from sequencer.mail.inbound.events import InboundEvent, Kind, same_address
+from sequencer.mail.inbound.events import InboundEvent, same_address
 
 #: Longest new text (in characters) a mailto unsubscribe may carry besides the subject.
 MAX_UNSUBSCRIBE_BODY = 300
@@ -41,7 +42,7 @@ _UNSUBSCRIBE_SUBJECT = re.compile(
 )
 
 
-def _empty_event(kind: Kind = "other") -> InboundEvent:
+def _empty_event(kind: ArrivalKind = EventKind.OTHER) -> InboundEvent:
     return InboundEvent(kind=kind, reasons=("unreadable",))
 
 
@@ -85,7 +86,7 @@ def _fallback(msg: mime.Parsed) -> InboundEvent:
         _, from_address = mime.address(msg.header("From"))
         ids = mime.message_ids(msg.header("Message-ID"))
         return InboundEvent(
-            kind="other",
+            kind=EventKind.OTHER,
             from_address=from_address,
             subject=msg.header("Subject"),
             message_id=ids[0] if ids else None,
@@ -104,7 +105,7 @@ def _classify(
     reply_ids = mime.message_ids(msg.header("In-Reply-To"))
     references = tuple(mime.message_ids(msg.header("References"))[-mime.MAX_REFERENCES :])
     base = InboundEvent(
-        kind="other",
+        kind=EventKind.OTHER,
         from_address=from_address,
         subject=subject,
         message_id=own_ids[0] if own_ids else None,
@@ -112,31 +113,34 @@ def _classify(
         references=references,
     )
 
-    def event(kind: Kind, *reasons: str, **fields: Any) -> InboundEvent:
+    def event(kind: ArrivalKind, *reasons: str, **fields: Any) -> InboundEvent:
         return replace(base, kind=kind, reasons=reasons, **fields)
 
     if same_address(from_address, mailbox_address):
-        return event("own_message", "from:mailbox", meeting=meetings.find_meeting(msg))
+        return event(EventKind.OWN_MESSAGE, "from:mailbox", meeting=meetings.find_meeting(msg))
 
     if msg.parts_of_type("message/delivery-status", "message/global-delivery-status"):
         bounce = bounces.from_dsn(msg)
         if bounce is not None:
-            return event("bounce", "dsn", bounce=bounce)
-        return event("other", "delivery-receipt")
+            return event(EventKind.BOUNCE, "dsn", bounce=bounce)
+        return event(EventKind.OTHER, "delivery-receipt")
     if bounces.looks_like_bounce(msg, from_address, subject):
         bounce = bounces.from_other_formats(msg, mime.body_text(msg.msg))
         if bounce is not None:
-            return event("bounce", "bounce-text", bounce=bounce)
+            return event(EventKind.BOUNCE, "bounce-text", bounce=bounce)
 
     meeting = meetings.find_meeting(msg)
     if meeting is not None and meeting.method != "OTHER":
         body = quoting.new_text(mime.body_text(msg.msg))
         return event(
-            "meeting", f"calendar:{meeting.method.lower()}", meeting=meeting, reply_text=body
+            EventKind.MEETING,
+            f"calendar:{meeting.method.lower()}",
+            meeting=meeting,
+            reply_text=body,
         )
 
     if from_address is None:
-        return event("other", "no-sender", meeting=meeting)
+        return event(EventKind.OTHER, "no-sender", meeting=meeting)
 
     evidence = autoreply.evidence(msg, subject)
 
@@ -144,7 +148,7 @@ def _classify(
         text = quoting.new_text(mime.body_text(msg.msg))
         if len(text) <= MAX_UNSUBSCRIBE_BODY or stop.asks_to_stop(text):
             return event(
-                "unsubscribe_request",
+                EventKind.UNSUBSCRIBE_REQUEST,
                 "subject:unsubscribe",
                 reply_text=text,
                 wants_to_stop=True,
@@ -157,7 +161,7 @@ def _classify(
             f"{subject}\n{text}", received_at.date(), day_first=_day_first(msg, day_first)
         )
         return event(
-            "auto_reply",
+            EventKind.AUTO_REPLY,
             *evidence.strong,
             *evidence.weak,
             reply_text=text,
@@ -166,11 +170,15 @@ def _classify(
         )
 
     if evidence.listed:
-        return event("other", *evidence.listed, meeting=meeting)
+        return event(EventKind.OTHER, *evidence.listed, meeting=meeting)
 
     text = quoting.new_text(mime.body_text(msg.msg))
     if stop.asks_to_stop(text):
         return event(
-            "unsubscribe_request", "text:stop", reply_text=text, wants_to_stop=True, meeting=meeting
+            EventKind.UNSUBSCRIBE_REQUEST,
+            "text:stop",
+            reply_text=text,
+            wants_to_stop=True,
+            meeting=meeting,
         )
-    return event("reply", "person", reply_text=text, meeting=meeting)
+    return event(EventKind.REPLY, "person", reply_text=text, meeting=meeting)

@@ -1,27 +1,26 @@
 """The inbound event types, defined in :mod:`sequencer.domain.inbound` so that the
 packages acting on them (sequences, calendars) need not import the mail package."""
 
+from sequencer.domain.events import ARRIVAL_KINDS, ArrivalKind
 from sequencer.domain.inbound import (
-    KINDS,
     Arrival,
     Attendee,
     BounceInfo,
     InboundEvent,
     InboundHandler,
-    Kind,
     MeetingInfo,
     MeetingMethod,
     same_address,
 )
 
 __all__ = [
-    "KINDS",
+    "ARRIVAL_KINDS",
     "Arrival",
+    "ArrivalKind",
     "Attendee",
     "BounceInfo",
     "InboundEvent",
     "InboundHandler",
-    "Kind",
     "MeetingInfo",
     "MeetingMethod",
     "same_address",

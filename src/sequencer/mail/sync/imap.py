@@ -51,9 +51,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 30.0
 # Messages fetched per FETCH command.
 FETCH_BATCH = 20
-# Larger messages are read up to this many bytes: the headers, text and any delivery
-# report come first; what is cut is the tail of big attachments.
-MAX_RAW_BYTES = 10 * 1024 * 1024
+# Larger messages are read up to as many bytes as are stored: the headers, text and
+# any delivery report come first; what is cut is the tail of big attachments.
+MAX_RAW_BYTES = inbound_store.MAX_STORED_BYTES
 # RFC 2177: "clients using IDLE are advised to terminate the IDLE and re-issue it at
 # least every 29 minutes".
 IDLE_REISSUE_SECONDS = 25 * 60
