@@ -29,7 +29,7 @@ from sequencer.domain.sequence_rules import (
 from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Sequence, SequenceStatus
-from sequencer.web.sequences import draft_form
+from sequencer.web.sequences import draft_form, sharing
 from sequencer.web.sequences.guard import access_answers
 from sequencer.workspace.models import User
 
@@ -120,8 +120,10 @@ def _context(
 @login_required
 @access_answers
 def editor(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    sequence, level = authoring.get_sequence(_member(request), sequence_id)
-    return render(request, "web/sequences/editor.html", _context(sequence, level))
+    member = _member(request)
+    sequence, level = authoring.get_sequence(member, sequence_id)
+    context = _context(sequence, level) | sharing.share_context(sequence, member, level)
+    return render(request, "web/sequences/editor.html", context)
 
 
 @login_required
@@ -237,6 +239,7 @@ def _refused(
     general: list[str],
 ) -> HttpResponse:
     context = _context(sequence, level, errors=errors, general=general)
+    context |= sharing.share_context(sequence, _member(request), level)
     context["publish_refused"] = True
     return render(request, "web/sequences/editor.html", context, status=400)
 
