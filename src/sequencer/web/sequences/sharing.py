@@ -160,12 +160,13 @@ def share(request: HttpRequest, sequence_id: int) -> HttpResponse:
     except InvalidInput as refused:
         problem = refused.message
     level = access.level_for(viewer, sequence)
+    from_htmx = request.headers.get("HX-Request") == "true"
     if level == Level.NO_ACCESS:
         # The member took their own access away: the sequence is gone for them.
         messages.success(request, f"You no longer have access to “{sequence.display_name}”.")
         url = reverse("web:sequences")
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    if not request.htmx:
+        return HttpResponseClientRedirect(url) if from_htmx else redirect(url)
+    if not from_htmx:
         if problem:
             messages.error(request, problem)
         return redirect("web:sequence_editor", sequence_id=sequence.pk)
