@@ -107,7 +107,7 @@ def child(smtp_port: int, imap_port: int, lmtp_port: int) -> dict[str, Any]:
         mailbox_id=mailbox.pk,
         clock=system_clock,
     )
-    worker = Worker(name="bench-worker")
+    worker = Worker(name="bench-worker", clock=system_clock)
     while worker.tick().claimed:
         pass
 

@@ -220,6 +220,7 @@ def _first_email(
         step_due(enrollment.enrolled_at, steps[0]["delay_days"], policy),
         mailbox_id=mailbox.pk,
         mailbox_email=mailbox.email,
+        created_at=enrollment.enrolled_at,
     )
 
 

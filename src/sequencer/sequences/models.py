@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 
 from sequencer.domain.lifecycle import EmailState, EnrollmentStatus, ExitReason
 from sequencer.domain.sequence_rules import display_name
@@ -93,8 +92,8 @@ class Sequence(models.Model):
     created_by = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="created_sequences"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["status", "-updated_at"])]
@@ -208,8 +207,8 @@ class EmailTemplate(models.Model):
     created_by = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="email_templates"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return self.name
@@ -300,7 +299,7 @@ class ScheduledEmail(models.Model):
     last_error = models.TextField(blank=True)
     # "Send now": skip the sending window once; limits and unsubscribes still apply.
     skip_window = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -362,7 +361,7 @@ class DelegatedSender(models.Model):
     )
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     accepted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -390,7 +389,7 @@ class Suppression(models.Model):
     )
     reason = models.CharField(max_length=40)  # unsubscribed, bounced, asked_to_stop, ...
     source = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
 

@@ -1,5 +1,6 @@
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.crm.models import ListEntry, PersonList
 from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
@@ -21,7 +22,7 @@ def test_each_recipient_gets_its_own_result_and_one_bad_row_blocks_nobody(
 ):
     sequence = publish()
     blocked = make_person("Blocked", "blocked@initech.test")
-    suppress(mailbox.email, "blocked@initech.test", reason="unsubscribed")
+    suppress(mailbox.email, "blocked@initech.test", reason="unsubscribed", clock=system_clock)
     no_mail = make_person("Nomail", "x@initech.test")
     no_mail.email_addresses.all().delete()
     response = enroll(
@@ -74,7 +75,9 @@ def test_a_mailbox_that_is_not_yours_is_refused_naming_the_sender(
 
 
 def test_a_draft_sequence_cannot_enroll_anyone(api, admin, mailbox, person):
-    draft = authoring.create_sequence(admin, steps=[StepInput(0, "Hi", "<p>x</p>")])
+    draft = authoring.create_sequence(
+        admin, steps=[StepInput(0, "Hi", "<p>x</p>")], clock=system_clock
+    )
     response = enroll(api, draft, mailbox, {"person_id": person.pk})
     assert response.status_code == 400
     assert response.data["error"]["code"] == "not_published"
@@ -113,8 +116,10 @@ def test_an_enrollment_keeps_its_version_and_a_re_enrollment_gets_the_latest(
 ):
     sequence = publish(steps=[(0, "Version one", "<p>one</p>")])
     first = enroll(api, sequence, mailbox, {"person_id": person.pk}).data["results"][0]
-    authoring.update_draft(admin, sequence.pk, steps=[StepInput(0, "Version two", "<p>two</p>")])
-    authoring.publish(admin, sequence.pk)
+    authoring.update_draft(
+        admin, sequence.pk, steps=[StepInput(0, "Version two", "<p>two</p>")], clock=system_clock
+    )
+    authoring.publish(admin, sequence.pk, clock=system_clock)
 
     detail = api.get(f"enrollments/{first['enrollment_id']}").data
     assert detail["version"] == 1
@@ -189,7 +194,7 @@ def test_sending_on_behalf_of_a_teammate_who_delegated(
     refused = api_as(sender).post(f"sequences/{sequence.pk}/enrollments", payload)
     assert refused.status_code == 400
     assert refused.data["error"]["code"] == "sender_not_allowed"
-    set_own_delegation(teammate, sequence.pk, enabled=True)
+    set_own_delegation(teammate, sequence.pk, enabled=True, clock=system_clock)
     ok = api_as(sender).post(f"sequences/{sequence.pk}/enrollments", payload).data["results"][0]
     detail = api_as(sender).get(f"enrollments/{ok['enrollment_id']}").data
     assert detail["mailbox_id"] == their_box.pk and detail["sender_id"] == teammate.pk

@@ -4,6 +4,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.sequences import enrollment
 from sequencer.sequences.enrollment import Recipient
 from sequencer.sequences.models import Enrollment, ScheduledEmail
@@ -249,7 +250,7 @@ def test_an_unsubscribed_address_gets_nothing_more(
     from sequencer.sequences.suppression import suppress
 
     enrolled = enroll_one(admin, publish(), mailbox, person, clock)
-    suppress(mailbox.email, "ada@initech.test", reason="unsubscribed")
+    suppress(mailbox.email, "ada@initech.test", reason="unsubscribed", clock=system_clock)
     worker.tick()
     assert smtp_server.messages == []
     enrolled.refresh_from_db()
