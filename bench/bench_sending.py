@@ -71,7 +71,7 @@ def _enroll(admin: Any, sequence: Any, mailbox: Any, count: int, tag: str) -> No
         [Recipient(p) for p in people],
         mailbox_id=mailbox.pk,
         clock=system_clock,
-    )
+    ).outcomes
     assert all(o.enrolled for o in outcomes), outcomes[:3]
 
 

@@ -116,7 +116,7 @@ def enrolled(
         when = FakeClock(at) if at else clock
         [outcome] = enroll(
             user, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=when
-        )
+        ).outcomes
         assert outcome.enrolled, outcome.message
         return Enrollment.objects.get(pk=outcome.enrollment_id)
 

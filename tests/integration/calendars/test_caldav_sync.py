@@ -274,7 +274,7 @@ def test_a_uid_seen_twice_applies_once(radicale, calendar, enrolled, clock):
         [Recipient(enrollment.person_id)],
         mailbox_id=enrollment.mailbox_id,
         clock=FakeClock(clock.now()),
-    )
+    ).outcomes
     calendar.refresh_from_db()
     calendar.sync_cursor = {}
     calendar.save()

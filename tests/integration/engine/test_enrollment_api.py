@@ -198,3 +198,38 @@ def test_sending_on_behalf_of_a_teammate_who_delegated(
     ok = api_as(sender).post(f"sequences/{sequence.pk}/enrollments", payload).data["results"][0]
     detail = api_as(sender).get(f"enrollments/{ok['enrollment_id']}").data
     assert detail["mailbox_id"] == their_box.pk and detail["sender_id"] == teammate.pk
+
+
+def test_enrolling_into_a_sequence_whose_ai_slot_has_no_text_warns_per_waiting_step(
+    api, publish, mailbox, person
+):
+    sequence = publish(
+        [
+            (0, "Hello", "<p>Hi, first.</p>"),
+            (2, "", "<p>Hi,{% ai %}A line about {{ company.name }}{% endai %} Thanks</p>"),
+            (3, "", '<p>Hi,{% ai fallback: " hope all is well." %}x{% endai %}</p>'),
+        ]
+    )
+    response = enroll(api, sequence, mailbox, {"person_id": person.pk})
+    assert response.status_code == 200, response.data
+    assert response.data["results"][0]["status"] == "enrolled"
+    [warning] = response.data["warnings"]
+    # Step 2 waits; step 3's slot has a fallback, so it sends.
+    assert warning.startswith("Step 2 has an AI slot")
+    assert "will wait" in warning
+
+
+def test_enrolling_into_a_sequence_without_ai_slots_has_no_warnings(api, publish, mailbox, person):
+    response = enroll(api, publish(), mailbox, {"person_id": person.pk})
+    assert response.status_code == 200, response.data
+    assert response.data["warnings"] == []
+
+
+def test_the_api_schema_documents_the_enrollment_warnings(anonymous_api):
+    spec = anonymous_api.get("/api/v1/openapi.json").data
+    answer = spec["paths"]["/api/v1/sequences/{sequence_id}/enrollments"]["post"]["responses"]
+    reference = answer["200"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert "warnings" in schema["required"]
+    assert schema["properties"]["warnings"]["type"] == "array"
+    assert "AI slot" in schema["properties"]["warnings"]["description"]

@@ -25,7 +25,7 @@ def sent_to(smtp_server):
 def enroll_one(admin, sequence, mailbox, person, clock):
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert outcome.enrolled, outcome
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 
@@ -197,7 +197,7 @@ def test_a_recipient_rejected_permanently_exits_as_bounced(
     other = publish()
     [again] = enrollment.enroll(
         admin, other.pk, [Recipient(enrolled.person_id)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert (again.code, again.enrollment_id) == ("undeliverable", None)
     assert again.message == (
         f"Mail to gone@initech.test bounced on 2026-03-02 ({refusal}); "

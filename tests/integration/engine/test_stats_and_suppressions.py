@@ -19,7 +19,7 @@ def test_stats_count_outcomes_against_the_last_email_sent(
     people = [make_person(f"P{i}", f"p{i}@initech.test") for i in range(4)]
     outcomes = enrollment.enroll(
         admin, sequence.pk, [Recipient(p.pk) for p in people], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     worker.tick()  # four first emails
     exit_enrollment(outcomes[0].enrollment_id, ExitReason.REPLIED, clock=clock)
     clock.advance(timedelta(days=2, minutes=1))

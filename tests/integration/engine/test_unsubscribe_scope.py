@@ -46,7 +46,9 @@ def box(peer_mailbox):
 
 
 def enroll(user, sequence, person, clock, **sender):
-    [outcome] = enrollment.enroll(user, sequence.pk, [Recipient(person.pk)], clock=clock, **sender)
+    [outcome] = enrollment.enroll(
+        user, sequence.pk, [Recipient(person.pk)], clock=clock, **sender
+    ).outcomes
     return outcome
 
 

@@ -234,7 +234,7 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
         [Recipient(p.pk) for p in people],
         mailbox_id=box.pk,
         clock=system_clock,
-    )
+    ).outcomes
     refused = [o for o in outcomes if not o.enrolled]
     if refused:
         raise RuntimeError(f"enrollment refused: {refused[:3]}")

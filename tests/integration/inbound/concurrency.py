@@ -158,7 +158,7 @@ def _enroll(admin: Any, sequence: Any, mailbox: Any, name: str, clock: Any) -> A
         [enrollment.Recipient(person.pk)],
         mailbox_id=mailbox.pk,
         clock=clock,
-    )
+    ).outcomes
     assert outcome.enrolled, outcome
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 
