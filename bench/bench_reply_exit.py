@@ -106,8 +106,8 @@ def child(smtp_port: int, imap_port: int, lmtp_port: int) -> dict[str, Any]:
         [Recipient(p) for p in people],
         mailbox_id=mailbox.pk,
         clock=system_clock,
-    )
-    worker = Worker(name="bench-worker")
+    ).outcomes
+    worker = Worker(name="bench-worker", clock=system_clock)
     while worker.tick().claimed:
         pass
 

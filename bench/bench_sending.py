@@ -71,7 +71,7 @@ def _enroll(admin: Any, sequence: Any, mailbox: Any, count: int, tag: str) -> No
         [Recipient(p) for p in people],
         mailbox_id=mailbox.pk,
         clock=system_clock,
-    )
+    ).outcomes
     assert all(o.enrolled for o in outcomes), outcomes[:3]
 
 
@@ -136,13 +136,14 @@ def _drain(worker: Any) -> float:
 
 def child(port: int, count: int) -> dict[str, float]:
     support.setup_django()
+    from sequencer.clock import system_clock
     from sequencer.engine.worker import Worker
     from sequencer.sequences.models import ScheduledEmail
 
     admin = support.make_admin()
     sequence = support.publish_sequence(admin)
     mailbox = support.make_mailbox(admin, smtp_port=port)
-    worker = Worker(name="bench-worker")
+    worker = Worker(name="bench-worker", clock=system_clock)
 
     # Warm both paths (imports, template and schedule caches, the first connection).
     _enroll(admin, sequence, mailbox, WARM_UP, "warm")

@@ -162,6 +162,7 @@ def make_admin() -> Any:
 
 def publish_sequence(admin: Any, *, steps: int = 1) -> Any:
     """A published sequence of ``steps`` emails (two days apart), sendable all day."""
+    from sequencer.clock import system_clock
     from sequencer.sequences import authoring
     from sequencer.sequences.authoring import StepInput
 
@@ -175,8 +176,9 @@ def publish_sequence(admin: Any, *, steps: int = 1) -> Any:
             )
             for i in range(steps)
         ],
+        clock=system_clock,
     )
-    authoring.publish(admin, sequence.pk)
+    authoring.publish(admin, sequence.pk, clock=system_clock)
     sequence.refresh_from_db()
     return sequence
 

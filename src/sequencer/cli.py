@@ -69,7 +69,7 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
         from sequencer.mail.sync.runner import start_idle_loop
 
         # The embedded worker makes one process enough for a small team on SQLite.
-        embedded = Worker()
+        embedded = Worker(clock=system_clock)
         threading.Thread(target=embedded.run, args=(stop,), name="worker", daemon=True).start()
         start_idle_loop(
             stop, owner=embedded.name, clock=system_clock, act=inbound_handler(system_clock)
@@ -97,7 +97,7 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     from sequencer.clock import system_clock
     from sequencer.engine.worker import Worker, inbound_handler
 
-    engine = Worker(batch_size=batch_size)
+    engine = Worker(batch_size=batch_size, clock=system_clock)
     if once:
         report = engine.tick()
         click.echo(
@@ -182,6 +182,7 @@ def _run_import(kind: str, file: Path) -> None:
     _django()
     from rich.progress import Progress
 
+    from sequencer.clock import system_clock
     from sequencer.crm.importing import import_csv
 
     with file.open("rb") as stream, Progress(transient=True) as progress:
@@ -190,7 +191,7 @@ def _run_import(kind: str, file: Path) -> None:
         def advance(done: int, total: int | None) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = import_csv(kind, stream, progress=advance)
+        report = import_csv(kind, stream, progress=advance, clock=system_clock)
     for error in report.errors:
         click.echo(f"line {error.line}: {error.message}", err=True)
     click.echo(f"{report.created} created, {report.updated} updated, {len(report.errors)} failed")

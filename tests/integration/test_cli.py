@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from sequencer.cli import _unapplied_migrations, main
+from sequencer.clock import system_clock
 from sequencer.workspace import services
 from sequencer.workspace.models import User, Workspace
 
@@ -44,7 +45,7 @@ def test_token_create_prints_only_a_working_token(admin):
     assert result.exit_code == 0
     token = result.output.strip()
     assert "\n" not in token
-    assert services.user_for_token(token) == admin
+    assert services.user_for_token(token, clock=system_clock) == admin
 
 
 def test_token_create_for_an_unknown_member_fails():

@@ -1,5 +1,6 @@
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.workspace import services
 from sequencer.workspace.models import User
 
@@ -39,7 +40,7 @@ def test_tokens_are_stored_only_as_digests(admin):
     token, raw = services.create_token(admin, "x")
     token.refresh_from_db()
     assert raw not in token.digest and not raw.endswith(token.digest)
-    assert services.user_for_token(raw) == admin
+    assert services.user_for_token(raw, clock=system_clock) == admin
 
 
 def test_an_admin_adds_members_and_a_member_cannot(api, make_member, api_as):

@@ -7,13 +7,14 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import APIKeyCookie, HttpBearer
 
+from sequencer.clock import system_clock
 from sequencer.workspace.models import User
 from sequencer.workspace.services import user_for_token
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = user_for_token(token)
+        user = user_for_token(token, clock=system_clock)
         if user is not None:
             request.user = user
         return user

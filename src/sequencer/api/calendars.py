@@ -15,6 +15,7 @@ from sequencer.api.auth import caller
 from sequencer.api.errors import NotFound
 from sequencer.calendars import connections as services
 from sequencer.calendars.models import CalendarConnection, CalendarKind
+from sequencer.clock import system_clock
 from sequencer.inputs import Input
 
 router = Router(tags=["Calendars"])
@@ -74,7 +75,9 @@ def _own(request: HttpRequest, calendar_id: int) -> CalendarConnection:
 
 @router.post("/calendars", response={201: CalendarOut})
 def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status[CalendarOut]:
-    connection = services.create_connection(caller(request), payload.model_dump())
+    connection = services.create_connection(
+        caller(request), payload.model_dump(), clock=system_clock
+    )
     return Status(201, _calendar(connection))
 
 
@@ -96,5 +99,5 @@ def delete_calendar(request: HttpRequest, calendar_id: int) -> Status[None]:
 
 @router.post("/calendars/{calendar_id}/test", response=CalendarTestOut)
 def test_calendar(request: HttpRequest, calendar_id: int) -> CalendarTestOut:
-    result = services.check_connection(_own(request, calendar_id))
+    result = services.check_connection(_own(request, calendar_id), clock=system_clock)
     return CalendarTestOut(ok=result.ok, message=result.message, status=result.status)

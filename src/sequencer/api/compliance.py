@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
 from sequencer.api.pagination import Page
+from sequencer.clock import system_clock
 from sequencer.inputs import Input
 from sequencer.mail.models import Mailbox
 from sequencer.sequences import suppression
@@ -94,7 +95,7 @@ def lift_suppression(request: HttpRequest, suppression_id: int, payload: LiftIn)
         raise Forbidden("Only workspace admins can lift a suppression; ask an admin.")
     if not Suppression.objects.filter(pk=suppression_id).exists():
         raise NotFound("suppression")
-    return _out(suppression.lift(suppression_id, user, note=payload.note))
+    return _out(suppression.lift(suppression_id, user, note=payload.note, clock=system_clock))
 
 
 @router.get("/audit", response=list[AuditOut])

@@ -19,6 +19,7 @@ from pydantic import Field, StrictBool, StrictInt
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import NotFound
+from sequencer.clock import system_clock
 from sequencer.inputs import Input
 from sequencer.sequences import delegation
 from sequencer.sequences.models import DelegatedSender
@@ -129,7 +130,11 @@ def set_my_delegation(
     invitation) or off; off answers 204."""
     with _answers():
         found = delegation.set_own_delegation(
-            caller(request), sequence_id, enabled=payload.enabled, mailbox_id=payload.mailbox_id
+            caller(request),
+            sequence_id,
+            enabled=payload.enabled,
+            mailbox_id=payload.mailbox_id,
+            clock=system_clock,
         )
     if found is None:
         return Status(204, None)
@@ -142,7 +147,9 @@ def invite_delegate(
 ) -> Status[DelegateOut]:
     """Invite a teammate who has access to the sequence (needs read and write access)."""
     with _answers():
-        found = delegation.invite(caller(request), sequence_id, payload.member_id)
+        found = delegation.invite(
+            caller(request), sequence_id, payload.member_id, clock=system_clock
+        )
     return Status(201, _delegate(found))
 
 
@@ -162,6 +169,7 @@ def accept_invitation(
             caller(request),
             invitation_id,
             mailbox_id=payload.mailbox_id if payload is not None else None,
+            clock=system_clock,
         )
     return _delegate(found)
 

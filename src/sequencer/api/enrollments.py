@@ -67,6 +67,12 @@ class ResultOut(Schema):
 
 class EnrollOut(Schema):
     results: list[ResultOut]
+    warnings: list[str] = Field(
+        description=(
+            "About the sequence, for everyone enrolled: one per step whose emails will "
+            "wait, such as a step with an AI slot whose text has not been written yet."
+        ),
+    )
 
 
 class EmailOut(Schema):
@@ -218,7 +224,9 @@ def _preview_out(items: list[PreviewEmail]) -> list[PreviewOut]:
 
 @router.post("/sequences/{sequence_id}/enrollments", response=EnrollOut)
 def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollOut:
-    """Enroll up to 1,000 people; each gets its own result (enrolled or refused)."""
+    """Enroll up to 1,000 people; each gets its own result (enrolled or refused).
+
+    ``warnings`` names each step whose emails will wait (an AI slot without text yet)."""
     if payload.list_id is not None:
         recipients = enrollment.recipients_from_list(payload.list_id, payload.entry_ids)
     elif payload.recipients is not None:
@@ -229,7 +237,7 @@ def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollO
             field="recipients",
             code="required",
         )
-    outcomes = enrollment.enroll(
+    enrolled = enrollment.enroll(
         caller(request),
         sequence_id,
         recipients,
@@ -246,8 +254,9 @@ def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollO
                 status="refused",
                 reason=ReasonOut(code=o.code or "refused", message=o.message or ""),
             )
-            for o in outcomes
-        ]
+            for o in enrolled.outcomes
+        ],
+        warnings=enrolled.warnings,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import File, Router, Schema, UploadedFile
 
+from sequencer.clock import system_clock
 from sequencer.crm.importing import ImportReport, import_csv
 from sequencer.domain.errors import InvalidInput
 
@@ -44,7 +45,7 @@ def _import(request: HttpRequest, kind: str, file: UploadedFile | None) -> Impor
             field="file",
             code="required",
         )
-    report: ImportReport = import_csv(kind, stream)
+    report: ImportReport = import_csv(kind, stream, clock=system_clock)
     return ImportOut(
         created=report.created,
         updated=report.updated,

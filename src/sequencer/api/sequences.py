@@ -34,6 +34,7 @@ from sequencer.api.sequence_shapes import (
     sequence_out,
     steps_out,
 )
+from sequencer.clock import system_clock
 from sequencer.domain.sequence_rules import UNSUBSCRIBE_PHRASES, Level
 from sequencer.sequences import access, authoring
 from sequencer.sequences.models import (
@@ -62,6 +63,7 @@ def create_sequence(request: HttpRequest, payload: SequenceIn) -> Status[Sequenc
         settings=_settings(payload.settings),
         steps=_step_inputs(payload.steps),
         workspace_access=payload.workspace_access,
+        clock=system_clock,
     )
     return Status(201, sequence_out(sequence, Level.FULL_ACCESS))
 
@@ -136,6 +138,7 @@ def update_sequence(request: HttpRequest, sequence_id: int, payload: SequencePat
             description=payload.description,
             settings=_settings(payload.settings),
             steps=_step_inputs(payload.steps),
+            clock=system_clock,
         )
         return read_sequence(user, sequence_id)
 
@@ -144,7 +147,7 @@ def update_sequence(request: HttpRequest, sequence_id: int, payload: SequencePat
 def publish_sequence(request: HttpRequest, sequence_id: int) -> PublishOut:
     """Check everything and freeze the draft as the next version."""
     with answers():
-        created = authoring.publish(caller(request), sequence_id)
+        created = authoring.publish(caller(request), sequence_id, clock=system_clock)
     return PublishOut(version=created.number)
 
 
@@ -153,7 +156,7 @@ def discard_changes(request: HttpRequest, sequence_id: int) -> SequenceOut:
     """Put the draft back to the latest published version."""
     user = caller(request)
     with answers():
-        authoring.discard(user, sequence_id)
+        authoring.discard(user, sequence_id, clock=system_clock)
         return read_sequence(user, sequence_id)
 
 
@@ -161,7 +164,7 @@ def discard_changes(request: HttpRequest, sequence_id: int) -> SequenceOut:
 def duplicate_sequence(request: HttpRequest, sequence_id: int) -> Status[SequenceOut]:
     """A new draft with the same settings and steps (never the recipients)."""
     with answers():
-        copy = authoring.duplicate(caller(request), sequence_id)
+        copy = authoring.duplicate(caller(request), sequence_id, clock=system_clock)
     return Status(201, sequence_out(copy, Level.FULL_ACCESS))
 
 
@@ -169,7 +172,7 @@ def duplicate_sequence(request: HttpRequest, sequence_id: int) -> Status[Sequenc
 def archive_sequence(request: HttpRequest, sequence_id: int) -> SequenceOut:
     user = caller(request)
     with answers():
-        authoring.archive(user, sequence_id)
+        authoring.archive(user, sequence_id, clock=system_clock)
         return read_sequence(user, sequence_id)
 
 
@@ -177,7 +180,7 @@ def archive_sequence(request: HttpRequest, sequence_id: int) -> SequenceOut:
 def unarchive_sequence(request: HttpRequest, sequence_id: int) -> SequenceOut:
     user = caller(request)
     with answers():
-        authoring.unarchive(user, sequence_id)
+        authoring.unarchive(user, sequence_id, clock=system_clock)
         return read_sequence(user, sequence_id)
 
 

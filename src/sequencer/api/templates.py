@@ -11,6 +11,7 @@ from pydantic import Field, StrictInt
 from sequencer.api.auth import caller
 from sequencer.api.pagination import Page
 from sequencer.api.sequence_shapes import SequenceOut, answers, read_sequence
+from sequencer.clock import system_clock
 from sequencer.inputs import Input
 from sequencer.sequences import attachments, library
 from sequencer.sequences.models import EmailTemplate
@@ -85,7 +86,7 @@ def save_step_as_template(
 ) -> Status[TemplateOut]:
     with answers():
         created = library.save_step_as_template(
-            caller(request), sequence_id, position, name=payload.name
+            caller(request), sequence_id, position, name=payload.name, clock=system_clock
         )
     return Status(201, _template(created))
 
@@ -97,7 +98,9 @@ def insert_template(
     """Copy a template into the step (``position`` one past the last adds a step)."""
     user = caller(request)
     with answers():
-        library.insert_template(user, sequence_id, position, payload.template_id)
+        library.insert_template(
+            user, sequence_id, position, payload.template_id, clock=system_clock
+        )
         return read_sequence(user, sequence_id)
 
 
@@ -109,6 +112,7 @@ def create_template(request: HttpRequest, payload: TemplateIn) -> Status[Templat
         subject=payload.subject,
         body_html=payload.body_html,
         attachment_ids=list(payload.attachment_ids),
+        clock=system_clock,
     )
     return Status(201, _template(created))
 
@@ -136,6 +140,7 @@ def update_template(request: HttpRequest, template_id: int, payload: TemplatePat
             subject=payload.subject,
             body_html=payload.body_html,
             attachment_ids=None if payload.attachment_ids is None else list(payload.attachment_ids),
+            clock=system_clock,
         )
     return _template(updated)
 

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from sequencer.calendars.models import CalendarConnection, CalendarKind, CalendarStatus
 from sequencer.calendars.providers.base import CalendarFailure
 from sequencer.calendars.sync import SourceFactory, source_for
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.mail.models import Mailbox, Provider
 from sequencer.workspace.models import User
@@ -75,9 +75,7 @@ def _refuse_unused(data: Mapping[str, Any], names: tuple[str, ...], kind: str) -
             )
 
 
-def create_connection(
-    user: User, data: Mapping[str, Any], *, clock: Clock = system_clock
-) -> CalendarConnection:
+def create_connection(user: User, data: Mapping[str, Any], *, clock: Clock) -> CalendarConnection:
     kind = data.get("kind")
     if kind not in CalendarKind.values:
         raise InvalidInput(
@@ -160,7 +158,7 @@ class CheckResult:
 def check_connection(
     connection: CalendarConnection,
     *,
-    clock: Clock = system_clock,
+    clock: Clock,
     sources: SourceFactory = source_for,
 ) -> CheckResult:
     """Read the calendar once; say exactly what failed. A success reconnects a

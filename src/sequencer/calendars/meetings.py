@@ -37,7 +37,7 @@ from django.db import IntegrityError, transaction
 
 from sequencer.calendars.models import CalendarConnection, MeetingBooking, SeenEvent, uid_digest
 from sequencer.calendars.providers.base import CalendarEvent
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.events import EventKind
 from sequencer.mail.models import Mailbox
 from sequencer.sequences.enrollment import exit_enrollment
@@ -144,7 +144,7 @@ def apply_events(
     events: Iterable[CalendarEvent],
     *,
     baseline: bool = False,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Applied:
     """Exit every open enrollment of the connection's owner that one of ``events`` books
     a meeting for; ``baseline``: this is the calendar's first poll."""

@@ -18,7 +18,6 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from sequencer.crypto import EncryptedTextField
 
@@ -81,7 +80,7 @@ class CalendarConnection(models.Model):
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
 
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

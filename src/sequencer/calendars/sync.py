@@ -64,7 +64,7 @@ def source_for(connection: CalendarConnection, clock: Clock) -> CalendarSource:
     mailbox = connection.mailbox
     if mailbox is None:
         raise CalendarFailure("The mailbox of this calendar was removed.", problem="not_found")
-    tokens = MailboxTokens(mailbox, clock)
+    tokens = MailboxTokens(mailbox, clock=clock)
     if connection.kind == CalendarKind.GOOGLE:
         from sequencer.calendars.providers.google import GoogleCalendarSource
 

@@ -295,7 +295,7 @@ def _bounced(email: ScheduledEmail, reason: str, clock: Clock) -> None:
 def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) -> None:
     with transaction.atomic():
         mailbox = Mailbox.objects.select_for_update().get(pk=email.mailbox_id)
-        record_mailbox_failure(mailbox, exc, clock)
+        record_mailbox_failure(mailbox, exc, clock=clock)
         _not_counted(email)
         wait = mailbox.paused_until or clock.now() + DISCONNECTED_RECHECK
         lifecycle.reschedule(email, wait, exc.message)

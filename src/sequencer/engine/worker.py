@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 from django.db import close_old_connections
 
 from sequencer.calendars.sync import sync_calendars
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.backoff import Random
 from sequencer.domain.inbound import InboundHandler
 from sequencer.engine.claim import claim_due
@@ -100,10 +100,10 @@ class Worker:
     def __init__(
         self,
         *,
-        clock: Clock = system_clock,
+        clock: Clock,
         batch_size: int = 20,
         lease: timedelta = timedelta(minutes=5),
-        provider_for: Callable[[Mailbox], MailProvider] = default_provider_for,
+        provider_for: Callable[[Mailbox], MailProvider] | None = None,
         name: str | None = None,
         random: Random = random_module.random,
     ) -> None:
@@ -111,7 +111,9 @@ class Worker:
         self.random = random
         self.batch_size = batch_size
         self.lease = lease
-        self.provider_for = provider_for
+        # By default each mailbox's own provider, whose OAuth tokens refresh on this
+        # worker's clock.
+        self.provider_for = provider_for or partial(default_provider_for, clock=clock)
         # Unique per process and start, so a restarted worker never mistakes an old
         # lease for its own.
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.mail import proof
 from sequencer.mail.mailbox_access import (
@@ -65,7 +65,7 @@ CONNECTION_TEST_TIMEOUT = 10.0
 # -- connecting -----------------------------------------------------------------------
 
 
-def provider_for(mailbox: Mailbox, *, timeout: float | None = None) -> MailProvider:
+def provider_for(mailbox: Mailbox, *, clock: Clock, timeout: float | None = None) -> MailProvider:
     """The provider client that sends and searches for ``mailbox``.
 
     Gmail and Microsoft 365 mailboxes use their own APIs (Gmail API, Microsoft Graph):
@@ -77,13 +77,14 @@ def provider_for(mailbox: Mailbox, *, timeout: float | None = None) -> MailProvi
         api = GmailProvider if mailbox.provider == Provider.GMAIL else GraphProvider
         return api(
             email=mailbox.email,
-            tokens=MailboxTokens(mailbox),
+            tokens=MailboxTokens(mailbox, clock=clock),
             api_url=(
                 settings.GOOGLE_API_URL
                 if mailbox.provider == Provider.GMAIL
                 else settings.GRAPH_API_URL
             ),
             granted_scope=(mailbox.oauth_tokens or {}).get("scope"),
+            clock=clock,
             **kwargs,
         )
     smtp = settings_for_provider(mailbox, "smtp")
@@ -108,7 +109,7 @@ def provider_for(mailbox: Mailbox, *, timeout: float | None = None) -> MailProvi
 def check_mailbox(mailbox: Mailbox, clock: Clock) -> ConnectionReport:
     """Check both connections now; remember the Sent folder found, reconnect a
     disconnected mailbox whose check passes, and prove its address if not yet proven."""
-    provider = provider_for(mailbox, timeout=CONNECTION_TEST_TIMEOUT)
+    provider = provider_for(mailbox, clock=clock, timeout=CONNECTION_TEST_TIMEOUT)
     report = provider.test_connection()
     changed: list[str] = []
     if report.sent_folder and report.sent_folder != mailbox.sent_folder:
@@ -125,9 +126,7 @@ def check_mailbox(mailbox: Mailbox, clock: Clock) -> ConnectionReport:
     )
 
 
-def record_mailbox_failure(
-    mailbox: Mailbox, failure: MailboxFailure, clock: Clock = system_clock
-) -> Mailbox:
+def record_mailbox_failure(mailbox: Mailbox, failure: MailboxFailure, *, clock: Clock) -> Mailbox:
     """Stop sending from a mailbox the provider refused: pause it for the time the failure
     suggests (a daily quota), else disconnect it until a person fixes it."""
     if failure.pause_seconds:
@@ -141,7 +140,7 @@ def record_mailbox_failure(
     return mailbox
 
 
-def can_send(mailbox: Mailbox, clock: Clock = system_clock) -> bool:
+def can_send(mailbox: Mailbox, *, clock: Clock) -> bool:
     """Whether the mailbox may send now (limits and windows are the engine's business);
     :func:`~sequencer.mail.readiness.why_cannot_send` says why not."""
     return why_cannot_send(mailbox, clock) is None

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.mail.models import Mailbox, Provider
 from sequencer.mail.providers.errors import MailboxFailure, TransientFailure
 
@@ -326,7 +326,7 @@ def exchange_code(
     code: str,
     redirect_uri: str,
     code_verifier: str,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Grant:
     """Trade the authorization code for tokens, and learn whose mailbox they open."""
     app = app_for(provider)
@@ -356,9 +356,7 @@ def exchange_code(
     return Grant(email=email.lower(), display_name=name, tokens=tokens)
 
 
-def refresh_tokens(
-    provider: str, tokens: Mapping[str, Any], clock: Clock = system_clock
-) -> dict[str, Any]:
+def refresh_tokens(provider: str, tokens: Mapping[str, Any], *, clock: Clock) -> dict[str, Any]:
     """New tokens from the refresh token in ``tokens``."""
     app = app_for(provider)
     refresh_token = tokens.get("refresh_token")
@@ -403,7 +401,7 @@ class MailboxTokens:
     the second worker must use the first one's result instead of renewing again.
     """
 
-    def __init__(self, mailbox: Mailbox, clock: Clock = system_clock) -> None:
+    def __init__(self, mailbox: Mailbox, *, clock: Clock) -> None:
         self.mailbox = mailbox
         self.clock = clock
 
@@ -438,7 +436,7 @@ class MailboxTokens:
                 self.mailbox.oauth_tokens = current
                 return str(current["access_token"])
             try:
-                fresh = refresh_tokens(self.mailbox.provider, current, self.clock)
+                fresh = refresh_tokens(self.mailbox.provider, current, clock=self.clock)
             except OAuthError as exc:
                 if exc.error == "invalid_client":
                     # The server's app registration is wrong, not the member's sign-in.

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.db import transaction
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import (
     MAX_BODY_LENGTH,
@@ -167,7 +167,7 @@ def create_sequence(
     settings: Mapping[str, Any] | None = None,
     steps: Seq[StepInput] | None = None,
     workspace_access: str | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Sequence:
     """A new draft; every part is optional (an untitled sequence with no steps is fine)."""
     now = clock.now()
@@ -198,7 +198,7 @@ def update_draft(
     description: str | None = None,
     settings: Mapping[str, Any] | None = None,
     steps: Seq[StepInput] | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Sequence:
     """Change the draft. ``settings`` merges into the current ones; ``steps`` replaces all."""
     sequence, _ = access.require_level(user, sequence_id, Level.READ_WRITE, for_update=True)
@@ -426,7 +426,7 @@ def publish(
     sequence_id: int | str,
     *,
     catalog: VariableCatalog | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> SequenceVersion:
     """Check the whole draft and freeze it as the next version; nothing changes on failure."""
     sequence, _ = access.require_level(user, sequence_id, Level.READ_WRITE, for_update=True)
@@ -458,7 +458,7 @@ def publish(
 
 
 @transaction.atomic
-def discard(user: User, sequence_id: int | str, *, clock: Clock = system_clock) -> Sequence:
+def discard(user: User, sequence_id: int | str, *, clock: Clock) -> Sequence:
     """Put the draft back to the latest version."""
     sequence, _ = access.require_level(user, sequence_id, Level.READ_WRITE, for_update=True)
     _refuse_archived(sequence, "discard changes to")
@@ -488,7 +488,7 @@ def discard(user: User, sequence_id: int | str, *, clock: Clock = system_clock) 
 
 
 @transaction.atomic
-def duplicate(user: User, sequence_id: int | str, *, clock: Clock = system_clock) -> Sequence:
+def duplicate(user: User, sequence_id: int | str, *, clock: Clock) -> Sequence:
     """A new draft with the source's draft settings and steps; never its recipients.
 
     Seeing the source is enough: the copy belongs to the member who made it.
@@ -518,7 +518,7 @@ def duplicate(user: User, sequence_id: int | str, *, clock: Clock = system_clock
 
 
 @transaction.atomic
-def archive(user: User, sequence_id: int | str, *, clock: Clock = system_clock) -> Sequence:
+def archive(user: User, sequence_id: int | str, *, clock: Clock) -> Sequence:
     """Retire a sequence: it stays readable (with its versions) but takes no new work."""
     sequence, _ = access.require_level(user, sequence_id, Level.READ_WRITE, for_update=True)
     if sequence.status != SequenceStatus.ARCHIVED:
@@ -529,7 +529,7 @@ def archive(user: User, sequence_id: int | str, *, clock: Clock = system_clock) 
 
 
 @transaction.atomic
-def unarchive(user: User, sequence_id: int | str, *, clock: Clock = system_clock) -> Sequence:
+def unarchive(user: User, sequence_id: int | str, *, clock: Clock) -> Sequence:
     """Back to live when it was ever published, else back to a draft."""
     sequence, _ = access.require_level(user, sequence_id, Level.READ_WRITE, for_update=True)
     if sequence.status == SequenceStatus.ARCHIVED:

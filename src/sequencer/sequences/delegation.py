@@ -22,7 +22,7 @@ from typing import TypeGuard
 
 from django.db import transaction
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.sequences import access
 from sequencer.sequences.access import Level
@@ -79,7 +79,7 @@ def set_own_delegation(
     *,
     enabled: bool,
     mailbox_id: int | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Delegate | None:
     """Turn delegated sending for ``user``'s own address on or off in one sequence.
 
@@ -97,7 +97,7 @@ def set_own_delegation(
 
 
 @transaction.atomic
-def invite(user: User, sequence_id: int | str, member_id: object) -> Delegate:
+def invite(user: User, sequence_id: int | str, member_id: object, *, clock: Clock) -> Delegate:
     """Invite a teammate to let others send this sequence from their mailbox.
 
     Needs ``read_write`` on the sequence. The invitation waits until the teammate
@@ -134,7 +134,9 @@ def invite(user: User, sequence_id: int | str, member_id: object) -> Delegate:
         raise InvalidInput(
             f"{member} {already} this sequence.", field="member_id", code="duplicate"
         )
-    row = DelegatedSender.objects.create(sequence=sequence, member=member, invited_by=user)
+    row = DelegatedSender.objects.create(
+        sequence=sequence, member=member, invited_by=user, created_at=clock.now()
+    )
     Notification.objects.create(
         user=member,
         kind="delegation_invited",
@@ -166,7 +168,7 @@ def accept_invitation(
     invitation_id: int,
     *,
     mailbox_id: int | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Delegate:
     """Accept a pending invitation addressed to ``user`` (nobody else can accept it).
 
@@ -250,32 +252,45 @@ def sending_mailbox(
             code="invalid_sender",
         )
     if mailbox_id is not None:
-        field = "sender.mailbox_id"
-        mailbox = (
-            mailboxes().filter(pk=mailbox_id, owner=user).first() if _is_id(mailbox_id) else None
-        )
-        if mailbox is None:
-            raise InvalidInput(
-                f"Mailbox {mailbox_id!r} is not one of your mailboxes; send from one of "
-                "yours, or on behalf of a teammate who turned on delegated sending "
-                "(member_id).",
-                field=field,
-                code="sender_not_allowed",
-            )
-        return _connected(mailbox, field, whose="Your")
-
-    field = "sender.member_id"
+        return _own_mailbox(user, mailbox_id)
     if _is_id(member_id) and member_id == user.pk:
-        mailbox = _default_mailboxes([user.pk]).get(user.pk)
-        if mailbox is None:
-            raise InvalidInput(
-                "You have no default mailbox to send from; connect a mailbox (or mark one "
-                "as your default) on the Mailboxes page, or choose one with mailbox_id.",
-                field=field,
-                code="no_mailbox",
-            )
-        return _connected(mailbox, field, whose="Your default")
+        return _own_default_mailbox(user)
+    return _delegated_mailbox(user, sequence, member_id)
 
+
+_MEMBER_FIELD = "sender.member_id"
+
+
+def _own_mailbox(user: User, mailbox_id: object) -> SendingMailbox:
+    """``user``'s own mailbox ``mailbox_id``, connected."""
+    mailbox = mailboxes().filter(pk=mailbox_id, owner=user).first() if _is_id(mailbox_id) else None
+    if mailbox is None:
+        raise InvalidInput(
+            f"Mailbox {mailbox_id!r} is not one of your mailboxes; send from one of "
+            "yours, or on behalf of a teammate who turned on delegated sending "
+            "(member_id).",
+            field="sender.mailbox_id",
+            code="sender_not_allowed",
+        )
+    return _connected(mailbox, "sender.mailbox_id", whose="Your")
+
+
+def _own_default_mailbox(user: User) -> SendingMailbox:
+    """``user``'s default mailbox as it is now, connected."""
+    mailbox = _default_mailboxes([user.pk]).get(user.pk)
+    if mailbox is None:
+        raise InvalidInput(
+            "You have no default mailbox to send from; connect a mailbox (or mark one "
+            "as your default) on the Mailboxes page, or choose one with mailbox_id.",
+            field=_MEMBER_FIELD,
+            code="no_mailbox",
+        )
+    return _connected(mailbox, _MEMBER_FIELD, whose="Your default")
+
+
+def _delegated_mailbox(user: User, sequence: Sequence, member_id: object) -> SendingMailbox:
+    """The mailbox teammate ``member_id`` lets ``user`` send ``sequence`` from: their
+    fixed one, else their default as it is now, connected."""
     member = User.objects.filter(pk=member_id).first() if _is_id(member_id) else None
     if member is None:
         raise _not_allowed(f"There is no member with id {member_id!r}.")
@@ -284,6 +299,21 @@ def sending_mailbox(
             "Sending on a teammate's behalf needs read and write access to this sequence; "
             "ask someone with full access to this sequence for it."
         )
+    row = _usable_delegation(sequence, member)
+    mailbox = row.mailbox or _default_mailboxes([member.pk]).get(member.pk)
+    if mailbox is None:
+        raise InvalidInput(
+            f"{member} has no default mailbox to send from; ask them to connect a mailbox "
+            "(or mark one as their default), or choose another sender.",
+            field=_MEMBER_FIELD,
+            code="no_mailbox",
+        )
+    return _connected(mailbox, _MEMBER_FIELD, whose=f"{member}'s")
+
+
+def _usable_delegation(sequence: Sequence, member: User) -> DelegatedSender:
+    """``member``'s accepted delegation for ``sequence``, while they may still be sent
+    for (active, with access); otherwise the reason nobody may send on their behalf."""
     row = (
         DelegatedSender.objects.filter(sequence=sequence, member=member)
         .select_related("mailbox")
@@ -308,15 +338,7 @@ def sending_mailbox(
             f"{member} no longer has access to this sequence, and only members with access "
             "can be sent on behalf of; give them access again, or choose another sender."
         )
-    mailbox = row.mailbox or _default_mailboxes([member.pk]).get(member.pk)
-    if mailbox is None:
-        raise InvalidInput(
-            f"{member} has no default mailbox to send from; ask them to connect a mailbox "
-            "(or mark one as their default), or choose another sender.",
-            field=field,
-            code="no_mailbox",
-        )
-    return _connected(mailbox, field, whose=f"{member}'s")
+    return row
 
 
 # --- Helpers ----------------------------------------------------------------------------
@@ -359,7 +381,7 @@ def _enable(user: User, sequence: Sequence, mailbox_id: object, clock: Clock) ->
     mailbox = _own_mailbox_choice(user, mailbox_id)
     row = DelegatedSender.objects.filter(sequence=sequence, member=user).first()
     if row is None:
-        row = DelegatedSender(sequence=sequence, member=user)
+        row = DelegatedSender(sequence=sequence, member=user, created_at=clock.now())
     # Set by id: the row's foreign key points into the mail package's table.
     row.mailbox_id = mailbox.pk if mailbox is not None else None
     if row.accepted_at is None:
@@ -409,4 +431,4 @@ def _connected(mailbox: SendingMailbox, field: str, *, whose: str) -> SendingMai
 
 
 def _not_allowed(message: str) -> InvalidInput:
-    return InvalidInput(message, field="sender.member_id", code="sender_not_allowed")
+    return InvalidInput(message, field=_MEMBER_FIELD, code="sender_not_allowed")

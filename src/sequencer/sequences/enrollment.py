@@ -32,7 +32,11 @@ from sequencer.sequences.models import (
     Sequence,
     SequenceStatus,
 )
-from sequencer.sequences.rendering import policy_for, recipient_zone
+from sequencer.sequences.rendering import (
+    policy_for,
+    recipient_zone,
+    steps_waiting_for_ai_text,
+)
 from sequencer.sequences.senders import SendingMailbox
 from sequencer.workspace.models import User
 
@@ -56,6 +60,15 @@ class Outcome:
     @property
     def enrolled(self) -> bool:
         return self.enrollment_id is not None
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """The answer to one enrollment request: an outcome per recipient, in request order,
+    and warnings about the sequence itself that concern everyone enrolled."""
+
+    outcomes: list[Outcome]
+    warnings: list[str]
 
 
 def _refused(person_id: int, code: str, message: str) -> Outcome:
@@ -91,8 +104,10 @@ def enroll(
     mailbox_id: int | None = None,
     member_id: int | None = None,
     clock: Clock,
-) -> list[Outcome]:
-    """Enroll ``recipients``, sending from ``mailbox_id`` or on behalf of ``member_id``."""
+) -> Enrolled:
+    """Enroll ``recipients``, sending from ``mailbox_id`` or on behalf of ``member_id``.
+
+    The answer warns about each step whose emails will wait for AI text."""
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(
             f"At most {MAX_RECIPIENTS} recipients can be enrolled in one request; "
@@ -207,7 +222,22 @@ def enroll(
             outcomes[index] = Outcome(person_id=enrollment.person_id, enrollment_id=enrollment.pk)
         else:  # a concurrent request enrolled them first
             outcomes[index] = _refused(enrollment.person_id, "already_enrolled", ALREADY_ACTIVE)
-    return [outcomes[i] for i in range(len(recipients))]
+    return Enrolled(
+        outcomes=[outcomes[i] for i in range(len(recipients))],
+        warnings=ai_text_warnings(settings, steps),
+    )
+
+
+def ai_text_warnings(settings: dict, steps: list) -> list[str]:
+    """One warning per step of a version whose emails will wait for AI text: an AI slot
+    without a fallback, and text generation does not exist yet, so nothing is sent with
+    the slot left empty (the engine holds each such email; see ``AiTextMissing``)."""
+    return [
+        f"Step {index + 1} has an AI slot whose text has not been written yet and has no "
+        "fallback: its emails will wait, and recipients will show why, until the text "
+        "exists."
+        for index in steps_waiting_for_ai_text({"settings": settings, "steps": steps})
+    ]
 
 
 def _first_email(
@@ -220,6 +250,7 @@ def _first_email(
         step_due(enrollment.enrolled_at, steps[0]["delay_days"], policy),
         mailbox_id=mailbox.pk,
         mailbox_email=mailbox.email,
+        created_at=enrollment.enrolled_at,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence as Seq
 from django.db import transaction
 from django.db.models import QuerySet
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import (
     MAX_BODY_LENGTH,
@@ -68,7 +68,7 @@ def create_template(
     subject: str = "",
     body_html: str = "",
     attachment_ids: Seq[object] = (),
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> EmailTemplate:
     now = clock.now()
     template = EmailTemplate(created_by=user, created_at=now, updated_at=now)
@@ -88,7 +88,7 @@ def update_template(
     subject: str | None = None,
     body_html: str | None = None,
     attachment_ids: Seq[object] | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> EmailTemplate:
     template = _owned(user, template_id)
     _apply(user, template, name=name, subject=subject, body_html=body_html)
@@ -169,7 +169,7 @@ def save_step_as_template(
     position: int,
     *,
     name: str,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> EmailTemplate:
     """A new template from a step of the draft, with the subject it would be sent with."""
     sequence, _ = access.require_level(user, sequence_id, Level.READ_ONLY)
@@ -195,7 +195,7 @@ def insert_template(
     position: int,
     template_id: int,
     *,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Sequence:
     """Put a template's subject, body and files into step ``position`` of the draft.
 

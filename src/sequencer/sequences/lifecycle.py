@@ -165,15 +165,23 @@ def next_due(
 
 
 def schedule_step(
-    enrollment: Enrollment, step: int, due_at: datetime, *, mailbox_id: int, mailbox_email: str
+    enrollment: Enrollment,
+    step: int,
+    due_at: datetime,
+    *,
+    mailbox_id: int,
+    mailbox_email: str,
+    created_at: datetime,
 ) -> ScheduledEmail:
-    """A new email row for ``step`` (its state starts as *scheduled*, the model default)."""
+    """A new email row for ``step`` (its state starts as *scheduled*, the model default),
+    created at ``created_at`` by the caller's clock."""
     return ScheduledEmail(
         enrollment=enrollment,
         step=step,
         mailbox_id=mailbox_id,
         due_at=due_at,
         message_id=make_message_id(mailbox_email),
+        created_at=created_at,
     )
 
 
@@ -285,6 +293,7 @@ def record_sent(
             next_due(enrollment, next_step, sent_at, sent_at),
             mailbox_id=email.mailbox_id,
             mailbox_email=email.mailbox.email,
+            created_at=sent_at,
         ).save()
 
 
@@ -384,6 +393,7 @@ def resume(enrollment: Enrollment, now: datetime) -> ResumeResult:
         due_at,
         mailbox_id=enrollment.mailbox_id,
         mailbox_email=enrollment.mailbox.email,
+        created_at=now,
     ).save()
     return ResumeResult(next_step, due_at)
 

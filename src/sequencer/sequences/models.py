@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 
 from sequencer.domain.events import EXIT_REASONS, RECORDED_KINDS, RECORDED_LABELS
 from sequencer.domain.lifecycle import EmailState, EnrollmentStatus
@@ -95,8 +94,8 @@ class Sequence(models.Model):
     created_by = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="created_sequences"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["status", "-updated_at"])]
@@ -210,8 +209,8 @@ class EmailTemplate(models.Model):
     created_by = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="email_templates"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return self.name
@@ -303,7 +302,7 @@ class ScheduledEmail(models.Model):
     last_error = models.TextField(blank=True)
     # "Send now": skip the sending window once; limits and unsubscribes still apply.
     skip_window = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -365,7 +364,7 @@ class DelegatedSender(models.Model):
     )
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     accepted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -393,7 +392,7 @@ class Suppression(models.Model):
     )
     reason = models.CharField(max_length=40)  # unsubscribed, bounced, asked_to_stop, ...
     source = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField()
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
 

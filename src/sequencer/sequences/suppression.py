@@ -21,7 +21,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.events import EventKind
 from sequencer.sequences.models import Suppression
 from sequencer.workspace.models import User
@@ -138,7 +138,7 @@ def suppress(
     reason: str,
     source: str = "",
     member_id: int | None = None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Suppression:
     """Suppress the pair, and for every mailbox of ``member_id`` when given (idempotent:
     an active suppression is returned as it is)."""
@@ -180,7 +180,7 @@ def member_of_claim(claim: UnsubscribeClaim) -> int | None:
     return int(found) if found is not None else None
 
 
-def unsubscribe(claim: UnsubscribeClaim, *, source: str, clock: Clock = system_clock) -> int:
+def unsubscribe(claim: UnsubscribeClaim, *, source: str, clock: Clock) -> int:
     """Suppress the claim's address for its sender (the address and its member) and end
     every open enrollment that would still email it from that sender; the number of
     enrollments ended."""
@@ -213,9 +213,7 @@ def unsubscribe(claim: UnsubscribeClaim, *, source: str, clock: Clock = system_c
     return len(open_ids)
 
 
-def lift(
-    suppression_id: int, actor: User, *, note: str = "", clock: Clock = system_clock
-) -> Suppression:
+def lift(suppression_id: int, actor: User, *, note: str = "", clock: Clock) -> Suppression:
     """Lift an active suppression (admins only), leaving an audit entry."""
     from sequencer.workspace.models import AuditEntry
 

@@ -105,7 +105,11 @@ def callback(request: HttpRequest) -> HttpResponse:
         return _refused(request, f"{label} sent no authorization code back.")
     try:
         grant = oauth.exchange_code(
-            provider, code=code, redirect_uri=redirect_uri(), code_verifier=started["verifier"]
+            provider,
+            code=code,
+            redirect_uri=redirect_uri(),
+            code_verifier=started["verifier"],
+            clock=system_clock,
         )
         mailbox, created = mailboxes.connect_oauth_mailbox(user, provider, grant, system_clock)
     except oauth.OAuthError as exc:

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from sequencer.clock import system_clock
 from sequencer.sequences import suppression
 
 
@@ -24,6 +25,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "web/unsubscribe_invalid.html", status=404)
     if request.method == "POST":
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
-        suppression.unsubscribe(claim, source="one-click" if one_click else "unsubscribe page")
+        suppression.unsubscribe(
+            claim, source="one-click" if one_click else "unsubscribe page", clock=system_clock
+        )
         return render(request, "web/unsubscribed.html", {"claim": claim})
     return render(request, "web/unsubscribe_confirm.html", {"claim": claim})

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.workspace.models import ApiToken, Role, Team, User, Workspace
 
@@ -121,7 +121,7 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     return token, raw
 
 
-def user_for_token(raw: str, clock: Clock = system_clock) -> User | None:
+def user_for_token(raw: str, *, clock: Clock) -> User | None:
     """The active member a raw token belongs to, or ``None``."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None

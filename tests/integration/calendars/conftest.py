@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.crm.models import EmailAddress, Person
 from sequencer.mail.models import Mailbox
 from sequencer.sequences import authoring
@@ -75,8 +76,9 @@ def publish(sender: User) -> Callable[..., Sequence]:
                 StepInput(delay_days=0, subject="Hello", body_html="<p>Hi.</p>"),
                 StepInput(delay_days=2, subject="", body_html="<p>Again.</p>"),
             ],
+            clock=system_clock,
         )
-        authoring.publish(sender, sequence.pk)
+        authoring.publish(sender, sequence.pk, clock=system_clock)
         return sequence
 
     return make
@@ -114,7 +116,7 @@ def enrolled(
         when = FakeClock(at) if at else clock
         [outcome] = enroll(
             user, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=when
-        )
+        ).outcomes
         assert outcome.enrolled, outcome.message
         return Enrollment.objects.get(pk=outcome.enrollment_id)
 

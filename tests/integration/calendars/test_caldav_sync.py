@@ -39,6 +39,7 @@ def calendar(radicale, sender, clock):
         username="alice",
         password=RADICALE_USERS["alice"],
         next_sync_at=clock.now(),
+        created_at=clock.now(),
     )
 
 
@@ -273,7 +274,7 @@ def test_a_uid_seen_twice_applies_once(radicale, calendar, enrolled, clock):
         [Recipient(enrollment.person_id)],
         mailbox_id=enrollment.mailbox_id,
         clock=FakeClock(clock.now()),
-    )
+    ).outcomes
     calendar.refresh_from_db()
     calendar.sync_cursor = {}
     calendar.save()
@@ -317,6 +318,7 @@ def test_the_other_members_calendar_never_ends_the_senders_enrollment(
         url=radicale.url,
         username="bob",
         password=RADICALE_USERS["bob"],
+        created_at=clock.now(),
     )
     enrollment = enrolled()
     radicale.put_event(
@@ -408,6 +410,7 @@ def test_two_workers_polling_at_the_same_moment_never_both_read_a_calendar(radic
         url=radicale.url,
         username="alice",
         password=RADICALE_USERS["alice"],
+        created_at=clock.now(),
     )
     reading = threading.Event()
     release = threading.Event()
@@ -464,6 +467,7 @@ def test_one_tick_stops_taking_calendars_when_its_time_is_up(radicale, sender, t
             url=radicale.url,
             username=user,
             password=RADICALE_USERS[user],
+            created_at=clock.now(),
         )
     now = START + timedelta(hours=2)
     clock.set(now)
@@ -483,6 +487,7 @@ def test_a_calendar_that_breaks_unexpectedly_does_not_stop_the_others(
         url=radicale.url,
         username="bob",
         password=RADICALE_USERS["bob"],
+        created_at=clock.now(),
     )
 
     def sources(connection, source_clock):

@@ -23,6 +23,7 @@ import pytest
 
 from sequencer.calendars.models import CalendarConnection, CalendarStatus, MeetingBooking
 from sequencer.calendars.sync import sync_calendars
+from sequencer.clock import system_clock
 from sequencer.mail import oauth
 from sequencer.sequences.models import Enrollment
 from sequencer.testing import FakeClock
@@ -73,7 +74,9 @@ def oauth_calendar(sender, api_emulator_settings, settings):
             settings.GOOGLE_CALENDAR_API_URL = via
         elif via:
             settings.GRAPH_API_URL = via
-        return CalendarConnection.objects.create(owner=sender, kind=kind, mailbox=mailbox)
+        return CalendarConnection.objects.create(
+            owner=sender, kind=kind, mailbox=mailbox, created_at=system_clock.now()
+        )
 
     return make
 

@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from sequencer.cli import main
+from sequencer.clock import system_clock
 from sequencer.crm.attributes import create_attribute
 from sequencer.crm.importing import import_csv
 from sequencer.crm.models import Company, CompanyDomain, EmailAddress, Person
@@ -22,7 +23,7 @@ def people_attributes(db):
 
 def run(kind, text, **kwargs):
     data = text.encode() if isinstance(text, str) else text
-    return import_csv(kind, io.BytesIO(data), **kwargs)
+    return import_csv(kind, io.BytesIO(data), clock=system_clock, **kwargs)
 
 
 def good_row(i):

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.mail.models import Mailbox
 from sequencer.sequences.models import AccessLevel, Sequence, SequenceGrant
 from sequencer.workspace.models import User
@@ -62,10 +63,13 @@ def make_sequence(admin: User) -> Callable[..., Sequence]:
         grants: dict[User, str] | None = None,
         **fields: Any,
     ) -> Sequence:
+        now = system_clock.now()
         sequence = Sequence.objects.create(
             name=fields.pop("name", "Demo follow-up"),
             workspace_access=workspace_access,
             created_by=admin,
+            created_at=now,
+            updated_at=now,
             **fields,
         )
         SequenceGrant.objects.create(sequence=sequence, user=admin, level=AccessLevel.FULL_ACCESS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.mail import mailboxes
 from sequencer.sequences import delegation
@@ -83,7 +84,7 @@ def test_a_teammate_who_turned_it_on_sends_from_their_current_default_mailbox(
     enroller, tom, sequence, make_mailbox
 ):
     first = make_mailbox(tom, "tom@mail.test", default=True)
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True)
+    delegation.set_own_delegation(tom, sequence.pk, enabled=True, clock=system_clock)
 
     assert sending_mailbox(enroller, sequence, member_id=tom.pk) == first
 
@@ -98,7 +99,9 @@ def test_a_teammates_fixed_mailbox_is_used_whatever_their_default(
 ):
     make_mailbox(tom, "tom@mail.test", default=True)
     fixed = make_mailbox(tom, "tom@sales.test")
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True, mailbox_id=fixed.pk)
+    delegation.set_own_delegation(
+        tom, sequence.pk, enabled=True, mailbox_id=fixed.pk, clock=system_clock
+    )
 
     assert sending_mailbox(enroller, sequence, member_id=tom.pk) == fixed
 
@@ -108,7 +111,7 @@ def test_a_teammate_who_did_not_turn_it_on_cannot_be_sent_as(
 ):
     make_mailbox(tom, default=True)
     elsewhere = make_sequence(name="Another")
-    delegation.set_own_delegation(tom, elsewhere.pk, enabled=True)
+    delegation.set_own_delegation(tom, elsewhere.pk, enabled=True, clock=system_clock)
 
     error = _refused(user=enroller, sequence=sequence, member_id=tom.pk)
 
@@ -120,13 +123,13 @@ def test_an_invitation_must_be_accepted_before_anyone_can_send_as_the_teammate(
     enroller, tom, sequence, make_mailbox
 ):
     default = make_mailbox(tom, default=True)
-    invited = delegation.invite(enroller, sequence.pk, tom.pk)
+    invited = delegation.invite(enroller, sequence.pk, tom.pk, clock=system_clock)
 
     error = _refused(user=enroller, sequence=sequence, member_id=tom.pk)
     assert (error.field, error.code) == ("sender.member_id", "sender_not_allowed")
     assert "has not accepted" in error.message
 
-    delegation.accept_invitation(tom, invited.row.pk)
+    delegation.accept_invitation(tom, invited.row.pk, clock=system_clock)
 
     assert sending_mailbox(enroller, sequence, member_id=tom.pk) == default
 
@@ -135,7 +138,7 @@ def test_a_delegate_who_loses_access_to_the_sequence_stops_being_usable(
     enroller, tom, sequence, make_mailbox
 ):
     default = make_mailbox(tom, default=True)
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True)
+    delegation.set_own_delegation(tom, sequence.pk, enabled=True, clock=system_clock)
 
     set_level(sequence, tom, "no_access")
     error = _refused(user=enroller, sequence=sequence, member_id=tom.pk)
@@ -148,7 +151,7 @@ def test_a_delegate_who_loses_access_to_the_sequence_stops_being_usable(
 
 def test_a_deactivated_delegate_cannot_be_sent_as(enroller, tom, sequence, make_mailbox):
     make_mailbox(tom, default=True)
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True)
+    delegation.set_own_delegation(tom, sequence.pk, enabled=True, clock=system_clock)
     User.objects.filter(pk=tom.pk).update(is_active=False)
 
     error = _refused(user=enroller, sequence=sequence, member_id=tom.pk)
@@ -162,7 +165,7 @@ def test_sending_on_a_teammates_behalf_needs_read_and_write_access(
 ):
     make_mailbox(tom, default=True)
     sequence = make_sequence(workspace_access="read_only")
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True)
+    delegation.set_own_delegation(tom, sequence.pk, enabled=True, clock=system_clock)
 
     error = _refused(user=enroller, sequence=sequence, member_id=tom.pk)
 
@@ -174,7 +177,7 @@ def test_a_delegate_without_a_default_mailbox_cannot_be_sent_as(
     enroller, tom, sequence, make_mailbox
 ):
     only = make_mailbox(tom, default=True)
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True)
+    delegation.set_own_delegation(tom, sequence.pk, enabled=True, clock=system_clock)
     mailboxes.update_mailbox(tom, only, mailboxes.MailboxChanges(is_default=False))
 
     error = _refused(user=enroller, sequence=sequence, member_id=tom.pk)
@@ -196,7 +199,7 @@ def test_a_disconnected_mailbox_is_refused_whichever_way_it_was_chosen(
 ):
     own = make_mailbox(enroller, default=True, status="disconnected")
     make_mailbox(tom, default=True, status="disconnected")
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True)
+    delegation.set_own_delegation(tom, sequence.pk, enabled=True, clock=system_clock)
 
     by_id = _refused(user=enroller, sequence=sequence, mailbox_id=own.pk)
     as_self = _refused(user=enroller, sequence=sequence, member_id=enroller.pk)
@@ -213,7 +216,7 @@ def test_a_paused_mailbox_is_accepted_because_its_emails_wait(
 ):
     own = make_mailbox(enroller, default=True, status="paused")
     toms = make_mailbox(tom, default=True, status="paused")
-    delegation.set_own_delegation(tom, sequence.pk, enabled=True)
+    delegation.set_own_delegation(tom, sequence.pk, enabled=True, clock=system_clock)
 
     assert sending_mailbox(enroller, sequence, mailbox_id=own.pk) == own
     assert sending_mailbox(enroller, sequence, member_id=tom.pk) == toms

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.crm.models import Company, CompanyDomain, EmailAddress, Person
 from sequencer.engine.worker import Worker
 from sequencer.sequences import authoring
@@ -64,8 +65,9 @@ def publish(admin):
             name="Demo",
             settings={**ALL_DAY, **settings},
             steps=[StepInput(delay_days=d, subject=s, body_html=b) for d, s, b in steps],
+            clock=system_clock,
         )
-        authoring.publish(admin, sequence.pk)
+        authoring.publish(admin, sequence.pk, clock=system_clock)
         sequence.refresh_from_db()
         return sequence
 

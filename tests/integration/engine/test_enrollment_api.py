@@ -1,5 +1,6 @@
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.crm.models import ListEntry, PersonList
 from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
@@ -21,7 +22,7 @@ def test_each_recipient_gets_its_own_result_and_one_bad_row_blocks_nobody(
 ):
     sequence = publish()
     blocked = make_person("Blocked", "blocked@initech.test")
-    suppress(mailbox.email, "blocked@initech.test", reason="unsubscribed")
+    suppress(mailbox.email, "blocked@initech.test", reason="unsubscribed", clock=system_clock)
     no_mail = make_person("Nomail", "x@initech.test")
     no_mail.email_addresses.all().delete()
     response = enroll(
@@ -74,7 +75,9 @@ def test_a_mailbox_that_is_not_yours_is_refused_naming_the_sender(
 
 
 def test_a_draft_sequence_cannot_enroll_anyone(api, admin, mailbox, person):
-    draft = authoring.create_sequence(admin, steps=[StepInput(0, "Hi", "<p>x</p>")])
+    draft = authoring.create_sequence(
+        admin, steps=[StepInput(0, "Hi", "<p>x</p>")], clock=system_clock
+    )
     response = enroll(api, draft, mailbox, {"person_id": person.pk})
     assert response.status_code == 400
     assert response.data["error"]["code"] == "not_published"
@@ -113,8 +116,10 @@ def test_an_enrollment_keeps_its_version_and_a_re_enrollment_gets_the_latest(
 ):
     sequence = publish(steps=[(0, "Version one", "<p>one</p>")])
     first = enroll(api, sequence, mailbox, {"person_id": person.pk}).data["results"][0]
-    authoring.update_draft(admin, sequence.pk, steps=[StepInput(0, "Version two", "<p>two</p>")])
-    authoring.publish(admin, sequence.pk)
+    authoring.update_draft(
+        admin, sequence.pk, steps=[StepInput(0, "Version two", "<p>two</p>")], clock=system_clock
+    )
+    authoring.publish(admin, sequence.pk, clock=system_clock)
 
     detail = api.get(f"enrollments/{first['enrollment_id']}").data
     assert detail["version"] == 1
@@ -189,7 +194,42 @@ def test_sending_on_behalf_of_a_teammate_who_delegated(
     refused = api_as(sender).post(f"sequences/{sequence.pk}/enrollments", payload)
     assert refused.status_code == 400
     assert refused.data["error"]["code"] == "sender_not_allowed"
-    set_own_delegation(teammate, sequence.pk, enabled=True)
+    set_own_delegation(teammate, sequence.pk, enabled=True, clock=system_clock)
     ok = api_as(sender).post(f"sequences/{sequence.pk}/enrollments", payload).data["results"][0]
     detail = api_as(sender).get(f"enrollments/{ok['enrollment_id']}").data
     assert detail["mailbox_id"] == their_box.pk and detail["sender_id"] == teammate.pk
+
+
+def test_enrolling_into_a_sequence_whose_ai_slot_has_no_text_warns_per_waiting_step(
+    api, publish, mailbox, person
+):
+    sequence = publish(
+        [
+            (0, "Hello", "<p>Hi, first.</p>"),
+            (2, "", "<p>Hi,{% ai %}A line about {{ company.name }}{% endai %} Thanks</p>"),
+            (3, "", '<p>Hi,{% ai fallback: " hope all is well." %}x{% endai %}</p>'),
+        ]
+    )
+    response = enroll(api, sequence, mailbox, {"person_id": person.pk})
+    assert response.status_code == 200, response.data
+    assert response.data["results"][0]["status"] == "enrolled"
+    [warning] = response.data["warnings"]
+    # Step 2 waits; step 3's slot has a fallback, so it sends.
+    assert warning.startswith("Step 2 has an AI slot")
+    assert "will wait" in warning
+
+
+def test_enrolling_into_a_sequence_without_ai_slots_has_no_warnings(api, publish, mailbox, person):
+    response = enroll(api, publish(), mailbox, {"person_id": person.pk})
+    assert response.status_code == 200, response.data
+    assert response.data["warnings"] == []
+
+
+def test_the_api_schema_documents_the_enrollment_warnings(anonymous_api):
+    spec = anonymous_api.get("/api/v1/openapi.json").data
+    answer = spec["paths"]["/api/v1/sequences/{sequence_id}/enrollments"]["post"]["responses"]
+    reference = answer["200"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert "warnings" in schema["required"]
+    assert schema["properties"]["warnings"]["type"] == "array"
+    assert "AI slot" in schema["properties"]["warnings"]["description"]

@@ -49,7 +49,7 @@ def worker(clock, capture) -> Worker:
 def enroll_one(admin, sequence, mailbox, person, clock) -> Enrollment:
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert outcome.enrolled, outcome
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 

@@ -3,6 +3,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.engine.worker import Worker
 from sequencer.sequences import attachments, authoring, enrollment
 from sequencer.sequences.authoring import StepInput
@@ -38,8 +39,9 @@ def test_attachments_and_inline_images_arrive_in_the_right_mime_structure(
                 attachment_ids=[pdf.pk],
             )
         ],
+        clock=system_clock,
     )
-    authoring.publish(admin, sequence.pk)
+    authoring.publish(admin, sequence.pk, clock=system_clock)
     enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
     )

@@ -141,7 +141,7 @@ class Walk:
             [Recipient(person.pk)],
             mailbox_id=self.mailbox.pk,
             clock=self.clock,
-        )
+        ).outcomes
         self.log.append(f"enroll {person.pk} -> {outcome.code or outcome.enrollment_id}")
 
     def tick(self, _: list[Enrollment]) -> None:

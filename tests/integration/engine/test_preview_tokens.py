@@ -43,7 +43,7 @@ def test_a_read_only_members_preview_of_an_enrollment_holds_no_working_token(
     Sequence.objects.filter(pk=sequence.pk).update(workspace_access="read_only")
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     reader = api_as(make_member("reader@acme.test"))
 
     previews = reader.get(f"enrollments/{outcome.enrollment_id}/preview").data
@@ -60,7 +60,7 @@ def test_a_preview_for_any_address_from_a_mailbox_with_someone_elses_address_hol
     sequence = publish()
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     mallory = make_member("mallory@acme.test")
     client = api_as(mallory)
     # Mallory claims the admin's sending address for a mailbox of her own.

@@ -4,6 +4,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.sequences import enrollment
 from sequencer.sequences.enrollment import Recipient
 from sequencer.sequences.models import Enrollment, ScheduledEmail
@@ -24,7 +25,7 @@ def sent_to(smtp_server):
 def enroll_one(admin, sequence, mailbox, person, clock):
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert outcome.enrolled, outcome
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 
@@ -196,7 +197,7 @@ def test_a_recipient_rejected_permanently_exits_as_bounced(
     other = publish()
     [again] = enrollment.enroll(
         admin, other.pk, [Recipient(enrolled.person_id)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert (again.code, again.enrollment_id) == ("undeliverable", None)
     assert again.message == (
         f"Mail to gone@initech.test bounced on 2026-03-02 ({refusal}); "
@@ -249,7 +250,7 @@ def test_an_unsubscribed_address_gets_nothing_more(
     from sequencer.sequences.suppression import suppress
 
     enrolled = enroll_one(admin, publish(), mailbox, person, clock)
-    suppress(mailbox.email, "ada@initech.test", reason="unsubscribed")
+    suppress(mailbox.email, "ada@initech.test", reason="unsubscribed", clock=system_clock)
     worker.tick()
     assert smtp_server.messages == []
     enrolled.refresh_from_db()

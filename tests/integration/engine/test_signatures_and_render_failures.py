@@ -36,7 +36,7 @@ def _preview_url(sequence, person, mailbox) -> str:
 def _enroll(admin, sequence, mailbox, person, clock) -> Enrollment:
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert outcome.enrolled, outcome
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.domain.events import EventKind
 from sequencer.sequences import enrollment
 from sequencer.sequences.enrollment import Recipient, exit_enrollment
@@ -19,7 +20,7 @@ def test_stats_count_outcomes_against_the_last_email_sent(
     people = [make_person(f"P{i}", f"p{i}@initech.test") for i in range(4)]
     outcomes = enrollment.enroll(
         admin, sequence.pk, [Recipient(p.pk) for p in people], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     worker.tick()  # four first emails
     exit_enrollment(outcomes[0].enrollment_id, EventKind.REPLIED, clock=clock)
     clock.advance(timedelta(days=2, minutes=1))
@@ -37,7 +38,13 @@ def test_stats_count_outcomes_against_the_last_email_sent(
 
 
 def test_admins_see_and_lift_suppressions_with_an_audit_trail(api, api_as, make_member, mailbox):
-    row = suppress(mailbox.email, "ada@initech.test", reason="unsubscribed", source="one-click")
+    row = suppress(
+        mailbox.email,
+        "ada@initech.test",
+        reason="unsubscribed",
+        source="one-click",
+        clock=system_clock,
+    )
     listed = api.get("suppressions").data
     assert [s["recipient_email"] for s in listed["items"]] == ["ada@initech.test"]
 
@@ -56,7 +63,7 @@ def test_admins_see_and_lift_suppressions_with_an_audit_trail(api, api_as, make_
 
 def test_a_lifted_suppression_allows_enrolling_again(api, admin, publish, mailbox, person, clock):
     sequence = publish()
-    row = suppress(mailbox.email, "ada@initech.test", reason="unsubscribed")
+    row = suppress(mailbox.email, "ada@initech.test", reason="unsubscribed", clock=system_clock)
     body = {"sender": {"mailbox_id": mailbox.pk}, "recipients": [{"person_id": person.pk}]}
     refused = api.post(f"sequences/{sequence.pk}/enrollments", body).data["results"][0]
     assert refused["reason"]["code"] == "unsubscribed"

@@ -38,7 +38,7 @@ def test_emails_of_a_mailbox_whose_proof_is_missing_wait_and_go_once_it_is_prove
 ):
     [outcome] = enrollment.enroll(
         admin, publish().pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     # As after the upgrade that introduced proofs: an SMTP mailbox starts unproven.
     Mailbox.objects.filter(pk=mailbox.pk).update(address_proven_at=None, address_proof="")
 

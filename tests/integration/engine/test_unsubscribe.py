@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def enrolled(admin, publish, mailbox, person, clock):
     [outcome] = enrollment.enroll(
         admin, publish().pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 
 

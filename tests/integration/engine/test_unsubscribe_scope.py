@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from sequencer.clock import system_clock
 from sequencer.sequences import delegation, enrollment
 from sequencer.sequences.enrollment import Recipient
 from sequencer.sequences.models import Enrollment, ScheduledEmail, Suppression
@@ -45,7 +46,9 @@ def box(peer_mailbox):
 
 
 def enroll(user, sequence, person, clock, **sender):
-    [outcome] = enrollment.enroll(user, sequence.pk, [Recipient(person.pk)], clock=clock, **sender)
+    [outcome] = enrollment.enroll(
+        user, sequence.pk, [Recipient(person.pk)], clock=clock, **sender
+    ).outcomes
     return outcome
 
 
@@ -82,7 +85,9 @@ def test_unsubscribing_from_one_mailbox_blocks_the_members_other_mailboxes_and_d
         "unsubscribed",
         f"{ADA} unsubscribed from emails sent by ann.sales@acme.test.",
     )
-    delegation.set_own_delegation(ann, other_sequence.pk, enabled=True, mailbox_id=second.pk)
+    delegation.set_own_delegation(
+        ann, other_sequence.pk, enabled=True, mailbox_id=second.pk, clock=system_clock
+    )
     delegated = enroll(ben, other_sequence, person, clock, member_id=ann.pk)
     assert delegated.code == "unsubscribed"
     assert enroll(cat, other_sequence, person, clock, mailbox_id=cats.pk).enrolled
@@ -97,7 +102,9 @@ def test_the_pre_send_check_stops_every_mailbox_of_the_member_but_not_other_memb
         box(cat, "cat@acme.test"),
     )
     own, delegated_sequence, others = publish(), publish(), publish()
-    delegation.set_own_delegation(ann, delegated_sequence.pk, enabled=True, mailbox_id=second.pk)
+    delegation.set_own_delegation(
+        ann, delegated_sequence.pk, enabled=True, mailbox_id=second.pk, clock=system_clock
+    )
     from_second = enroll(ann, own, person, clock, mailbox_id=second.pk)
     delegated = enroll(ben, delegated_sequence, person, clock, member_id=ann.pk)
     from_cat = enroll(cat, others, person, clock, mailbox_id=cats.pk)

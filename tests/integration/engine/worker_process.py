@@ -225,15 +225,16 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
         steps=[
             StepInput(delay_days=0, subject="Hello {{ person.first_name }}", body_html="<p>Hi!</p>")
         ],
+        clock=system_clock,
     )
-    authoring.publish(admin, sequence.pk)
+    authoring.publish(admin, sequence.pk, clock=system_clock)
     outcomes = enrollment.enroll(
         admin,
         sequence.pk,
         [Recipient(p.pk) for p in people],
         mailbox_id=box.pk,
         clock=system_clock,
-    )
+    ).outcomes
     refused = [o for o in outcomes if not o.enrolled]
     if refused:
         raise RuntimeError(f"enrollment refused: {refused[:3]}")
@@ -312,6 +313,7 @@ def _worker_main(options: dict[str, Any]) -> None:
     from datetime import timedelta
 
     import sequencer.engine.worker as worker_module
+    from sequencer.clock import system_clock
     from sequencer.mail.mailboxes import provider_for
 
     log_dir = Path(options["log_dir"])
@@ -328,6 +330,7 @@ def _worker_main(options: dict[str, Any]) -> None:
     worker = worker_module.Worker(
         lease=timedelta(seconds=float(options.get("lease", 300))),
         batch_size=int(options.get("batch_size", 20)),
+        clock=system_clock,
     )
 
     def event(*fields: str) -> None:
@@ -342,7 +345,10 @@ def _worker_main(options: dict[str, Any]) -> None:
         if die_after and accepted >= die_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    worker.provider_for = lambda mailbox: _Logged(provider_for(mailbox), event, on_accept)  # type: ignore[assignment,return-value]
+    def logged_provider(mailbox: Any) -> Any:
+        return _Logged(provider_for(mailbox, clock=system_clock), event, on_accept)
+
+    worker.provider_for = logged_provider
     claim_due = worker_module.claim_due
 
     def logged_claim(*args: Any, **kwargs: Any) -> list[int]:

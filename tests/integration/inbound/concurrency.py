@@ -137,8 +137,9 @@ def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
             StepInput(delay_days=2, subject="", body_html="<p>2</p>"),
             StepInput(delay_days=2, subject="", body_html="<p>3</p>"),
         ],
+        clock=system_clock,
     )
-    authoring.publish(admin, sequence.pk)
+    authoring.publish(admin, sequence.pk, clock=system_clock)
     return admin, mailbox, sequence
 
 
@@ -157,7 +158,7 @@ def _enroll(admin: Any, sequence: Any, mailbox: Any, name: str, clock: Any) -> A
         [enrollment.Recipient(person.pk)],
         mailbox_id=mailbox.pk,
         clock=clock,
-    )
+    ).outcomes
     assert outcome.enrolled, outcome
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 
@@ -330,7 +331,7 @@ def idle(args: dict[str, Any]) -> dict[str, Any]:
     from sequencer.sequences.models import Enrollment, ScheduledEmail
 
     admin, mailbox, sequence = _setup(args, imap=True)
-    worker = Worker(name="idle-test-worker")
+    worker = Worker(name="idle-test-worker", clock=system_clock)
     people = []
     for i in range(args["replies"]):
         enrolled = _enroll(admin, sequence, mailbox, f"I{i}", system_clock)
@@ -356,7 +357,7 @@ def idle(args: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.02)
     lease_owner = SyncCursor.objects.get(mailbox=mailbox, folder="INBOX").lease_owner
     # A worker's tick leaves the mailbox to the IDLE session.
-    Worker(name="other-worker").tick()
+    Worker(name="other-worker", clock=system_clock).tick()
     lease_after_tick = SyncCursor.objects.get(mailbox=mailbox, folder="INBOX").lease_owner
     timings = []
     for enrolled in people:

@@ -51,7 +51,7 @@ def worker(clock: Any) -> Worker:
 def enroll_one(admin: Any, sequence: Any, mailbox: Any, person: Any, clock: Any) -> Enrollment:
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert outcome.enrolled, outcome
     return Enrollment.objects.get(pk=outcome.enrollment_id)
 

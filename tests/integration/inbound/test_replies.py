@@ -159,7 +159,7 @@ def test_a_reply_asking_to_stop_exits_and_suppresses_the_address_for_the_sender(
     # Enrolling Ada again from this mailbox is refused.
     [outcome] = enrollment.enroll(
         admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    )
+    ).outcomes
     assert outcome.code == "unsubscribed"
 
 

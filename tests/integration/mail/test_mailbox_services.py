@@ -93,15 +93,15 @@ def test_a_quota_failure_pauses_the_mailbox_until_the_quota_resets(admin):
         550, "5.4.5 Daily user sending limit exceeded", stage="end_of_data"
     )
     assert isinstance(failure, MailboxFailure)
-    mailboxes.record_mailbox_failure(mailbox, failure, clock)
+    mailboxes.record_mailbox_failure(mailbox, failure, clock=clock)
     mailbox.refresh_from_db()
     assert mailbox.status == MailboxStatus.PAUSED
     assert mailbox.paused_until == clock.now() + timedelta(hours=24)
     assert "5.4.5" in mailbox.status_reason
     mark_address_proven(mailbox)
-    assert not mailboxes.can_send(mailbox, clock)
+    assert not mailboxes.can_send(mailbox, clock=clock)
     clock.advance(timedelta(hours=24))
-    assert mailboxes.can_send(mailbox, clock)
+    assert mailboxes.can_send(mailbox, clock=clock)
 
 
 def test_an_auth_failure_disconnects_the_mailbox_until_a_passing_test(
@@ -110,9 +110,9 @@ def test_an_auth_failure_disconnects_the_mailbox_until_a_passing_test(
     mailbox = peer_mailbox(admin)
     failure = classify_smtp_reply(535, "5.7.8 Authentication credentials invalid", stage="auth")
     assert isinstance(failure, MailboxFailure)
-    mailboxes.record_mailbox_failure(mailbox, failure)
+    mailboxes.record_mailbox_failure(mailbox, failure, clock=system_clock)
     assert mailbox.status == MailboxStatus.DISCONNECTED
-    assert not mailboxes.can_send(mailbox)
+    assert not mailboxes.can_send(mailbox, clock=system_clock)
     assert "Disconnected" in mailboxes.mailbox_warnings(mailbox)[0]
     report = mailboxes.check_mailbox(mailbox, system_clock)
     assert report.ok
@@ -125,7 +125,7 @@ def test_the_provider_of_a_saved_mailbox_sends_and_finds_its_sent_copy(
     admin, peer_mailbox, smtp_server, dovecot
 ):
     mailbox = peer_mailbox(admin)
-    provider = mailboxes.provider_for(mailbox)
+    provider = mailboxes.provider_for(mailbox, clock=system_clock)
     email = build_message(
         from_=(mailbox.display_name, mailbox.email),
         to=("Bob", "bob@prospect.test"),

@@ -177,6 +177,7 @@ def test_the_code_is_useless_without_the_pkce_verifier(admin_browser, api_emulat
             code=code,
             redirect_uri="http://testserver/mailboxes/oauth/callback/",
             code_verifier="a-guessed-verifier-" + "x" * 40,
+            clock=system_clock,
         )
     assert refused.value.error == "invalid_grant"
 
@@ -185,7 +186,9 @@ def test_signing_in_again_reconnects_a_disconnected_mailbox(
     admin_browser, admin, connected, api_emulator_settings
 ):
     mailbox = connected("gmail")
-    mailboxes.record_mailbox_failure(mailbox, MailboxFailure("gone", problem="auth"))
+    mailboxes.record_mailbox_failure(
+        mailbox, MailboxFailure("gone", problem="auth"), clock=system_clock
+    )
     old_refresh = mailbox.oauth_tokens["refresh_token"]
     callback = connect(admin_browser, "gmail", api_emulator_settings)
     assert admin_browser.get(callback).status_code == 302
@@ -200,7 +203,7 @@ def test_signing_in_again_reconnects_a_disconnected_mailbox(
     [("gmail", GmailProvider), ("microsoft", GraphProvider)],
 )
 def test_provider_for_uses_the_api_of_an_oauth_mailbox(connected, provider, expected):
-    assert isinstance(mailboxes.provider_for(connected(provider)), expected)
+    assert isinstance(mailboxes.provider_for(connected(provider), clock=system_clock), expected)
 
 
 def test_provider_for_uses_smtp_for_any_other_mailbox(admin):
@@ -210,7 +213,7 @@ def test_provider_for_uses_smtp_for_any_other_mailbox(admin):
             {"email": "a@example.test", "smtp": {"host": "smtp.example.test"}}
         ),
     )
-    assert isinstance(mailboxes.provider_for(mailbox), SmtpImapProvider)
+    assert isinstance(mailboxes.provider_for(mailbox, clock=system_clock), SmtpImapProvider)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -225,7 +228,7 @@ def test_an_expiring_token_is_renewed_and_stored_before_sending(
     proxy = fault_proxy(upstream)
     setattr(settings, "GOOGLE_API_URL" if provider == "gmail" else "GRAPH_API_URL", proxy.url)
 
-    mailboxes.provider_for(mailbox).send(message_for(mailbox))
+    mailboxes.provider_for(mailbox, clock=system_clock).send(message_for(mailbox))
 
     stored = Mailbox.objects.get(pk=mailbox.pk).oauth_tokens
     assert stored["access_token"] != old["access_token"]
@@ -246,7 +249,7 @@ def test_a_refused_token_is_renewed_once_and_the_request_repeated(
     setattr(settings, "GOOGLE_API_URL" if provider == "gmail" else "GRAPH_API_URL", proxy.url)
     proxy.script(Reply(401, json={"error": {"code": 401, "message": "expired"}}))
 
-    mailboxes.provider_for(mailbox).send(message_for(mailbox))
+    mailboxes.provider_for(mailbox, clock=system_clock).send(message_for(mailbox))
 
     first, second = proxy.requests_to("POST", SEND_PATH[provider])
     stored = Mailbox.objects.get(pk=mailbox.pk).oauth_tokens["access_token"]
@@ -260,7 +263,7 @@ def test_a_token_refused_even_after_renewal_is_an_auth_failure(connected, fault_
     settings.GRAPH_API_URL = proxy.url
     proxy.script(Reply(401, json={"error": {"code": "InvalidAuthenticationToken"}}), times=2)
     with pytest.raises(MailboxFailure) as failed:
-        mailboxes.provider_for(mailbox).send(message_for(mailbox))
+        mailboxes.provider_for(mailbox, clock=system_clock).send(message_for(mailbox))
     assert failed.value.problem == "auth"
 
 
@@ -271,7 +274,7 @@ def test_a_revoked_refresh_token_asks_for_a_new_sign_in(connected):
         expires_at=(datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
     )
     with pytest.raises(MailboxFailure) as failed:
-        mailboxes.provider_for(mailbox).send(message_for(mailbox))
+        mailboxes.provider_for(mailbox, clock=system_clock).send(message_for(mailbox))
     assert failed.value.problem == "auth"
     assert "connected again" in failed.value.message
     assert "invalid_grant" in failed.value.message
@@ -281,4 +284,4 @@ def test_a_wrong_client_secret_is_reported_as_the_servers_problem(connected, set
     mailbox = connected("gmail", expires_at=(datetime.now(UTC) - timedelta(minutes=5)).isoformat())
     settings.GOOGLE_CLIENT_SECRET = "not-the-secret"
     with pytest.raises(MailboxFailure, match="administrator must check the client id"):
-        mailboxes.provider_for(mailbox).send(message_for(mailbox))
+        mailboxes.provider_for(mailbox, clock=system_clock).send(message_for(mailbox))

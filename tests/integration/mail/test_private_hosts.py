@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sequencer.clock import system_clock
 from sequencer.domain.threading import make_message_id
 from sequencer.mail import mailboxes
 from sequencer.mail.compose import build_message
@@ -49,7 +50,7 @@ def test_sending_from_a_mailbox_on_a_private_host_stops_the_mailbox(api, smtp_se
         message_id=make_message_id(mailbox.email),
     )
     with pytest.raises(MailboxFailure) as failed:
-        mailboxes.provider_for(mailbox).send(message)
+        mailboxes.provider_for(mailbox, clock=system_clock).send(message)
     # A person must change the host: the engine disconnects the mailbox, never retries.
     assert failed.value.problem == "connection"
     assert smtp_server.messages == []

@@ -167,7 +167,10 @@ def test_discard_puts_the_draft_back_to_the_published_version(admin, browser_of,
     sequence = make_sequence()
     authoring.publish(admin, sequence.pk, clock=system_clock)
     authoring.update_draft(
-        admin, sequence.pk, steps=[StepInput(subject="Changed", body_html="<p>x</p>")]
+        admin,
+        sequence.pk,
+        steps=[StepInput(subject="Changed", body_html="<p>x</p>")],
+        clock=system_clock,
     )
 
     browser_of(admin).post(f"/sequences/{sequence.pk}/discard/")

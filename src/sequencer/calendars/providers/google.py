@@ -29,7 +29,7 @@ from sequencer.calendars.providers.base import (
     address,
     as_utc,
 )
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.mail.providers.api import DEFAULT_TIMEOUT, ApiClient, TokenSource, error_body
 from sequencer.mail.providers.gmail import GMAIL_API_URL
 
@@ -105,7 +105,7 @@ class GoogleCalendarSource:
         tokens: TokenSource,
         api_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        clock: Clock = system_clock,
+        clock: Clock,
     ) -> None:
         self.email = email
         self.clock = clock

@@ -27,10 +27,12 @@ commits on its own, so progress survives a crash.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import BinaryIO
 
 from django.db import DatabaseError, IntegrityError, transaction
 
+from sequencer.clock import Clock
 from sequencer.crm.csvfile import FileError, Record, read_csv
 from sequencer.crm.importing.columns import map_columns
 from sequencer.crm.importing.plan import plan_batch
@@ -46,17 +48,21 @@ Progress = Callable[[int, int | None], None]
 
 
 def _write(
-    kind: str, rows: list[Row], specs_by_slug: dict[str, AttributeSpec], report: ImportReport
+    kind: str,
+    rows: list[Row],
+    specs_by_slug: dict[str, AttributeSpec],
+    report: ImportReport,
+    now: datetime,
 ) -> None:
     """Write ``rows`` in one savepoint; if the database refuses, one savepoint per row."""
     plan = plan_batch(kind, rows, specs_by_slug)
     try:
         with transaction.atomic():
-            write_plan(plan)
+            write_plan(plan, now)
     except (IntegrityError, DatabaseError) as exc:
         if len(rows) > 1:
             for row in rows:
-                _write(kind, [row], specs_by_slug, report)
+                _write(kind, [row], specs_by_slug, report, now)
             return
         report.errors.append(
             RowError(
@@ -84,9 +90,11 @@ def import_csv(
     stream: BinaryIO,
     progress: Progress | None = None,
     *,
+    clock: Clock,
     batch_size: int = BATCH_SIZE,
 ) -> ImportReport:
-    """Create or update ``kind`` ("people" or "companies") from the CSV in ``stream``."""
+    """Create or update ``kind`` ("people" or "companies") from the CSV in ``stream``;
+    each batch is stamped with ``clock``'s time as it is written."""
     if kind not in ("people", "companies"):
         raise InvalidInput("kind is 'people' or 'companies'.", field="kind")
     report = ImportReport()
@@ -110,7 +118,7 @@ def import_csv(
             except InvalidInput as exc:
                 report.errors.append(RowError(record.line, exc.message, exc.field))
         with transaction.atomic():
-            _write(kind, rows, specs_by_slug, report)
+            _write(kind, rows, specs_by_slug, report, clock.now())
         done += len(batch)
         if progress is not None:
             progress(done, total)

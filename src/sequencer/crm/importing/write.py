@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Max
-from django.utils import timezone
 
 from sequencer.crm.importing.plan import Plan
 from sequencer.crm.models import Company, CompanyDomain, EmailAddress, Person
@@ -46,10 +45,9 @@ def _update_many(model: type[Person] | type[Company], records: list[Any], names:
         cursor.executemany(sql, params)
 
 
-def write_plan(plan: Plan) -> None:
-    """Create and update what ``plan`` holds: companies and their domains first, so that
-    people can point at them, then people and their addresses."""
-    now = timezone.now()
+def write_plan(plan: Plan, now: datetime) -> None:
+    """Create and update what ``plan`` holds at ``now``: companies and their domains
+    first, so that people can point at them, then people and their addresses."""
     _write_companies(plan, now)
     _write_people(plan, now)
 

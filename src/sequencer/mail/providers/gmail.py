@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from sequencer.clock import Clock, system_clock
+from sequencer.clock import Clock
 from sequencer.mail.providers.api import (
     DEFAULT_TIMEOUT,
     ApiClient,
@@ -101,7 +101,7 @@ class GmailProvider:
         api_url: str = GMAIL_API_URL,
         timeout: float = DEFAULT_TIMEOUT,
         granted_scope: str | None = None,
-        clock: Clock = system_clock,
+        clock: Clock,
     ) -> None:
         self.email = email
         self.granted_scope = granted_scope

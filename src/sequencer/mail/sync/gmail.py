@@ -56,7 +56,7 @@ class SyncError(Exception):
 def api_client(mailbox: Mailbox, clock: Clock) -> ApiClient:
     return ApiClient(
         settings.GOOGLE_API_URL,
-        MailboxTokens(mailbox, clock),
+        MailboxTokens(mailbox, clock=clock),
         service="the Gmail API",
         timeout=DEFAULT_TIMEOUT,
     )

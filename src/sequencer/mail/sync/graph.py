@@ -79,7 +79,7 @@ class SyncError(Exception):
 def api_client(mailbox: Mailbox, clock: Clock) -> ApiClient:
     return ApiClient(
         settings.GRAPH_API_URL,
-        MailboxTokens(mailbox, clock),
+        MailboxTokens(mailbox, clock=clock),
         service="Microsoft Graph",
         timeout=DEFAULT_TIMEOUT,
         headers={"Prefer": 'IdType="ImmutableId", odata.maxpagesize=50'},
