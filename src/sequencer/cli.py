@@ -32,6 +32,15 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=1)
 
 
+def _unapplied_migrations() -> int:
+    """How many migrations the database still lacks (all of them when it was never set up)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -40,6 +49,13 @@ def migrate() -> None:
 def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     """Serve the web app and API (with an embedded worker unless --no-worker)."""
     _django()
+    missing = _unapplied_migrations()
+    if missing:
+        # Every page would fail on a missing table: say what to do instead of serving 500s.
+        raise click.ClickException(
+            f"The database is not ready ({missing} migration{'s' if missing != 1 else ''} "
+            "not applied). Run `sequencer migrate` first, then `sequencer serve` again."
+        )
     from django.core.management import call_command
     from waitress import serve as waitress_serve
 

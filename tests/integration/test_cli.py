@@ -1,7 +1,11 @@
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
-from sequencer.cli import main
+from sequencer.cli import _unapplied_migrations, main
 from sequencer.workspace import services
 from sequencer.workspace.models import User, Workspace
 
@@ -47,3 +51,25 @@ def test_token_create_for_an_unknown_member_fails():
     result = CliRunner().invoke(main, ["token", "create", "ghost@acme.test"])
     assert result.exit_code == 1
     assert "ghost@acme.test" in result.output
+
+
+def test_serve_refuses_a_database_that_was_never_migrated(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["SEQUENCER_DATA_DIR"] = str(tmp_path / "data")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sequencer", "serve", "--no-worker", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "Run `sequencer migrate` first" in result.stderr
+    assert "serving on" not in result.stdout
+
+
+def test_a_migrated_database_lacks_no_migration():
+    # The check serve makes passes on the test database, which pytest-django migrated.
+    assert _unapplied_migrations() == 0

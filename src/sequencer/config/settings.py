@@ -93,6 +93,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "heroicons",
+    # Django Ninja's own templates and bundled Swagger UI files: the API docs page loads
+    # them from this server (not a CDN) and needs no inline script.
+    "ninja",
     "sequencer.workspace",
     "sequencer.crm",
     "sequencer.sequences",
@@ -111,7 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "sequencer.web.csp.SequencerCSPMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -204,8 +207,8 @@ SECURE_HSTS_PRELOAD: bool = _transport["SECURE_HSTS_PRELOAD"]
 SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = _transport["SECURE_PROXY_SSL_HEADER"]
 
 # Content Security Policy (django-csp): only this server's own scripts, styles and images;
-# an inline script needs the per-response nonce ({{ CSP_NONCE }} in templates). The API
-# docs page gets its own, looser policy (sequencer/web/csp.py).
+# an inline script needs the per-response nonce ({{ CSP_NONCE }} in templates). Every page
+# has this policy, the API docs too (Ninja's bundled Swagger UI starts from a static file).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

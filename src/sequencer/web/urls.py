@@ -8,7 +8,7 @@ from sequencer.web import (
     unsubscribe_preview,
     views,
 )
-from sequencer.web.sequences import editor, listing
+from sequencer.web.sequences import editor, history, listing, schedule_preview, sharing
 
 app_name = "web"
 
@@ -42,6 +42,13 @@ urlpatterns = [
     path("sequences/<int:sequence_id>/steps/", editor.change_steps, name="sequence_steps"),
     path("sequences/<int:sequence_id>/publish/", editor.publish, name="sequence_publish"),
     path("sequences/<int:sequence_id>/discard/", editor.discard, name="sequence_discard"),
+    path("sequences/<int:sequence_id>/share/", sharing.share, name="sequence_share"),
+    path("sequences/<int:sequence_id>/versions/", history.history, name="sequence_history"),
+    path(
+        "sequences/<int:sequence_id>/schedule/",
+        schedule_preview.schedule_preview,
+        name="sequence_schedule",
+    ),
     re_path(
         r"^sequences/(?P<sequence_id>\d+)/(?P<tab>recipients|settings)/$",
         editor.placeholder_tab,

@@ -8,6 +8,7 @@ refused publish shows every problem next to the step and field it concerns.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from sequencer.domain.sequence_rules import (
 from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Sequence, SequenceStatus
-from sequencer.web.sequences import draft_form
+from sequencer.web.sequences import draft_form, schedule_preview, sharing
 from sequencer.web.sequences.guard import access_answers
 from sequencer.workspace.models import User
 
@@ -94,7 +95,10 @@ def _context(
     latest = authoring.latest_version(sequence)
     archived = sequence.status == SequenceStatus.ARCHIVED
     can_edit = level >= Level.READ_WRITE and not archived
-    return {
+    preview = schedule_preview.stored_preview(
+        snapshot["settings"], snapshot["steps"], system_clock.now()
+    )
+    return schedule_preview.context_for(preview) | {
         "section": "sequences",
         "tab": "editor",
         "tabs": TABS,
@@ -120,8 +124,10 @@ def _context(
 @login_required
 @access_answers
 def editor(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    sequence, level = authoring.get_sequence(_member(request), sequence_id)
-    return render(request, "web/sequences/editor.html", _context(sequence, level))
+    member = _member(request)
+    sequence, level = authoring.get_sequence(member, sequence_id)
+    context = _context(sequence, level) | sharing.share_context(sequence, member, level)
+    return render(request, "web/sequences/editor.html", context)
 
 
 @login_required
@@ -204,7 +210,13 @@ def change_steps(request: HttpRequest, sequence_id: int) -> HttpResponse:
         return _not_saved(request, problem)
     sequence, level = authoring.get_sequence(_member(request), sequence_id)
     context = _context(sequence, level, focus_step=focus)
-    return render(request, "web/sequences/editor.html#canvas_update", context)
+    response = render(request, "web/sequences/editor.html#canvas_update", context)
+    # The schedule preview redraws once the new canvas (and its number of steps) is in
+    # the page; the button that asked is gone by then, so the event targets the preview.
+    response["HX-Trigger-After-Settle"] = json.dumps(
+        {"stepsChanged": {"target": "#schedule-preview"}}
+    )
+    return response
 
 
 @require_POST
@@ -237,6 +249,7 @@ def _refused(
     general: list[str],
 ) -> HttpResponse:
     context = _context(sequence, level, errors=errors, general=general)
+    context |= sharing.share_context(sequence, _member(request), level)
     context["publish_refused"] = True
     return render(request, "web/sequences/editor.html", context, status=400)
 

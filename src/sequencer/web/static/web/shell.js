@@ -81,9 +81,44 @@
       }
     }
     const opener = event.target.closest("[data-dialog-open]");
-    if (opener) document.getElementById(opener.dataset.dialogOpen).showModal();
+    if (opener) openDialog(document.getElementById(opener.dataset.dialogOpen), opener);
     const closer = event.target.closest("[data-dialog-close]");
     if (closer) closer.closest("dialog").close();
+  });
+
+  // A modal <dialog> keeps focus inside itself (the page behind is inert); when it
+  // closes, by a button or Escape, focus goes back to the control that opened it.
+  function openDialog(dialog, opener) {
+    dialog.addEventListener("close", () => opener.focus(), { once: true });
+    dialog.showModal();
+  }
+
+  // The page behind a modal dialog is inert, but Tab past its last control would still
+  // leave for the browser's own toolbar: wrap around inside the dialog instead.
+  const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+  document.addEventListener("keydown", (event) => {
+    const dialog = event.key === "Tab" && document.querySelector("dialog[open]");
+    if (!dialog) return;
+    const controls = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+    if (!controls.length) return;
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+
+  // A dialog whose content htmx redrew keeps focus inside it even when the focused
+  // control went away (a removed row): the dialog's first control takes it.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const dialog = event.target.closest && event.target.closest("dialog[open]");
+    if (dialog && !dialog.contains(document.activeElement)) {
+      dialog.querySelector("select, input, button")?.focus();
+    }
   });
 
   // --- Errors go away as soon as the field they describe is edited ---------------------

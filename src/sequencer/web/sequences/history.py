@@ -1,0 +1,75 @@
+"""Version history: each published version, who published it and when, and what changed.
+
+One query for the versions (with their publishers) whatever their number; the
+comparison of each version with the one before is done in memory
+(:mod:`sequencer.web.sequences.version_diff`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from sequencer.sequences import authoring
+from sequencer.sequences.models import SequenceVersion
+from sequencer.web.sequences.guard import access_answers
+from sequencer.web.sequences.version_diff import VersionDiff, compare
+from sequencer.workspace.models import User
+
+
+@dataclass
+class VersionEntry:
+    number: int
+    published_at: datetime
+    published_by: str
+    step_count: int
+    diff: VersionDiff | None  # None for the first version: nothing to compare with
+
+
+def entries(versions: list[SequenceVersion]) -> list[VersionEntry]:
+    """Newest first, each compared with the version published before it."""
+    out: list[VersionEntry] = []
+    previous: SequenceVersion | None = None
+    for version in versions:
+        diff = (
+            compare(previous.settings, previous.steps, version.settings, version.steps)
+            if previous is not None
+            else None
+        )
+        out.append(
+            VersionEntry(
+                number=version.number,
+                published_at=version.published_at,
+                published_by=str(version.published_by)
+                if version.published_by
+                else "A former member",
+                step_count=len(version.steps),
+                diff=diff,
+            )
+        )
+        previous = version
+    return out[::-1]
+
+
+@login_required
+@access_answers
+def history(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    member = request.user
+    assert isinstance(member, User)
+    sequence, level = authoring.get_sequence(member, sequence_id)
+    versions = authoring.versions(member, sequence_id)
+    return render(
+        request,
+        "web/sequences/history.html",
+        {
+            "section": "sequences",
+            "sequence": sequence,
+            "level": level,
+            "entries": entries(versions),
+            "has_unpublished_changes": sequence.has_unpublished_changes,
+        },
+    )
