@@ -31,10 +31,10 @@ def test_the_bell_counts_unread_notifications_and_opening_it_marks_them_read(
     panel = client.get("/notifications/", **HTMX).content.decode()
     after = client.get("/sequences/").content.decode()
 
-    assert '<span class="visually-hidden">, 2 unread</span>' in before
+    assert '<span class="visually-hidden">Notifications, 2 unread</span>' in before
     assert "Your mailbox was paused." in panel and "New: " in panel
     assert not Notification.objects.filter(user=mia, read_at__isnull=True).exists()
-    assert "unread</span>" not in after
+    assert '<span class="visually-hidden">Notifications</span>' in after
 
 
 def test_members_see_only_their_own_notifications(admin, browser_of, make_member):

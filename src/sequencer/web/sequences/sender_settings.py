@@ -198,15 +198,21 @@ def save_signature(request: HttpRequest, sequence_id: int) -> HttpResponse:
 
 
 def _mailbox_choice(request: HttpRequest, viewer: User) -> int | None:
-    """``None`` for "Use default mailbox"; else the chosen (or first) mailbox's id."""
+    """``None`` for "Use default mailbox"; else the chosen mailbox's id.
+
+    Turning delegated sending on (the mailbox fields are not on the page yet) uses the
+    default mailbox, or the first one for a member without a default.
+    """
+    own = list(list_mailboxes(viewer).order_by("-is_default", "email")[:1])
+    if "mailbox_fields" not in request.POST:
+        return None if not own or own[0].is_default else own[0].pk
     if "use_default" in request.POST:
         return None
     raw = request.POST.get("mailbox_id", "")
     if raw.isdigit():
         return int(raw)
-    first = list_mailboxes(viewer).order_by("-is_default", "email").first()
-    # With no mailbox at all, the service's "use the default" refusal says what to do.
-    return first.pk if first is not None else None
+    # "Use default mailbox" just unticked: the select appears with the first mailbox.
+    return own[0].pk if own else None
 
 
 @require_POST
