@@ -140,7 +140,11 @@ def test_a_fixed_mailbox_replaces_the_default_and_turning_off_removes_the_delega
     second = mailbox_of(admin, "ada.sales@mail.test", default=False)
     client = browser_of(admin)
 
-    fixed = client.post(_url(sequence, "me/"), {"enabled": "on", "mailbox_fields": "1", "mailbox_id": second.pk}, **HTMX)
+    fixed = client.post(
+        _url(sequence, "me/"),
+        {"enabled": "on", "mailbox_fields": "1", "mailbox_id": second.pk},
+        **HTMX,
+    )
     row = DelegatedSender.objects.get(sequence=sequence, member=admin)
     assert row.mailbox_id == second.pk
     assert "from ada.sales@mail.test" in fixed.content.decode()
