@@ -43,6 +43,7 @@ __all__ = [
     "grant_creator",
     "level_for",
     "levels_for",
+    "member_levels",
     "require_level",
     "set_access",
     "visible_sequences",
@@ -199,6 +200,36 @@ def _checked_entries(
         seen.add(raw_id)
         out.append((raw_id, Level.parse(raw_level, field=f"{where}.level")))
     return out
+
+
+def member_levels(sequence: Sequence, members: Iterable[User]) -> dict[int, Level]:
+    """``level_for`` of many members on one sequence (two queries whatever their number)."""
+    people = list(members)
+    ids = [m.pk for m in people]
+    member: dict[int, Level] = {}
+    team_levels: dict[int, Level] = {}
+    for user_id, team_id, level in SequenceGrant.objects.filter(sequence=sequence).values_list(
+        "user_id", "team_id", "level"
+    ):
+        if user_id is not None:
+            member[user_id] = Level.parse(level)
+        elif team_id is not None:
+            team_levels[team_id] = Level.parse(level)
+    teams: dict[int, list[Level]] = {}
+    if team_levels:
+        links = Team.members.through.objects.filter(team_id__in=team_levels, user_id__in=ids)
+        for team_id, user_id in links.values_list("team_id", "user_id"):
+            teams.setdefault(user_id, []).append(team_levels[team_id])
+    default = Level.parse(sequence.workspace_access)
+    return {
+        m.pk: effective_level(
+            is_admin=m.is_admin,
+            member_grant=member.get(m.pk),
+            team_grants=teams.get(m.pk, []),
+            workspace_default=default,
+        )
+        for m in people
+    }
 
 
 def levels_for(user: User, sequences: Iterable[Sequence]) -> dict[int, Level]:

@@ -205,12 +205,13 @@ def delegates(user: User, sequence_id: int | str) -> list[Delegate]:
         DelegatedSender.objects.filter(sequence=sequence).select_related("member", "mailbox")
     )
     defaults = _default_mailboxes([r.member_id for r in rows])
+    levels = access.member_levels(sequence, [r.member for r in rows])
     found = [
         Delegate(
             row=r,
             member=r.member,
             mailbox=r.mailbox or defaults.get(r.member_id),
-            has_access=_can_be_sent_for(r.member, sequence),
+            has_access=r.member.is_active and levels[r.member_id] >= Level.READ_ONLY,
         )
         for r in rows
     ]

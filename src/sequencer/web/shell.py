@@ -11,7 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from sequencer.web import notifications
 from sequencer.workspace import services
+from sequencer.workspace.models import User
 
 # The sections of the sidebar that have no page yet: what each will hold.
 COMING_SOON = {
@@ -22,12 +24,17 @@ COMING_SOON = {
 }
 
 
-def workspace_name(request: HttpRequest) -> dict[str, str]:
-    """Template context: the workspace's name, shown at the top of the sidebar."""
-    if not getattr(request, "user", None) or not request.user.is_authenticated:
+def workspace_name(request: HttpRequest) -> dict[str, object]:
+    """Template context of the shell: the workspace's name, shown at the top of the
+    sidebar, and the member's unread notifications, counted on the bell."""
+    user = getattr(request, "user", None)
+    if not isinstance(user, User):
         return {}
     workspace = services.current_workspace()
-    return {"workspace_name": workspace.name if workspace else "Sequencer"}
+    return {
+        "workspace_name": workspace.name if workspace else "Sequencer",
+        "unread_notifications": notifications.unread_count(user),
+    }
 
 
 @login_required

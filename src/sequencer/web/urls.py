@@ -3,12 +3,20 @@ from django.urls import path, re_path
 from sequencer.web import (
     mailbox_oauth,
     mailbox_proof,
+    notifications,
     shell,
     unsubscribe,
     unsubscribe_preview,
     views,
 )
-from sequencer.web.sequences import editor, history, listing, schedule_preview, sharing
+from sequencer.web.sequences import (
+    editor,
+    history,
+    listing,
+    schedule_preview,
+    sender_settings,
+    sharing,
+)
 
 app_name = "web"
 
@@ -49,10 +57,46 @@ urlpatterns = [
         schedule_preview.schedule_preview,
         name="sequence_schedule",
     ),
+    path(
+        "sequences/<int:sequence_id>/settings/",
+        sender_settings.settings_page,
+        name="sequence_settings",
+    ),
+    path(
+        "sequences/<int:sequence_id>/settings/me/",
+        sender_settings.save_own_delegation,
+        name="sequence_settings_me",
+    ),
+    path(
+        "sequences/<int:sequence_id>/settings/signature/",
+        sender_settings.save_signature,
+        name="sequence_settings_signature",
+    ),
+    path(
+        "sequences/<int:sequence_id>/settings/invite/",
+        sender_settings.invite_member,
+        name="sequence_settings_invite",
+    ),
+    path(
+        "sequences/<int:sequence_id>/settings/members/",
+        sender_settings.member_search,
+        name="sequence_settings_members",
+    ),
     re_path(
-        r"^sequences/(?P<sequence_id>\d+)/(?P<tab>recipients|settings)/$",
+        r"^sequences/(?P<sequence_id>\d+)/(?P<tab>recipients)/$",
         editor.placeholder_tab,
         name="sequence_tab",
+    ),
+    path("notifications/", notifications.panel, name="notifications"),
+    path(
+        "notifications/invitations/<int:invitation_id>/accept/",
+        notifications.accept,
+        name="invitation_accept",
+    ),
+    path(
+        "notifications/invitations/<int:invitation_id>/decline/",
+        notifications.decline,
+        name="invitation_decline",
     ),
     # Sections of the sidebar without a page yet.
     re_path(

@@ -121,6 +121,45 @@
     }
   });
 
+  // --- Notifications: a disclosure whose content loads (and is marked read) on opening ---
+  function closeNotifications(returnFocus = false) {
+    const button = document.getElementById("notifications-button");
+    if (!button || button.getAttribute("aria-expanded") !== "true") return;
+    button.setAttribute("aria-expanded", "false");
+    document.getElementById("notifications-panel").hidden = true;
+    if (returnFocus) button.focus();
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-notifications]");
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") return closeNotifications();
+      const panel = document.getElementById(button.getAttribute("aria-controls"));
+      button.setAttribute("aria-expanded", "true");
+      panel.hidden = false;
+      // htmx loads the panel's content on this event (hx-trigger="notificationsopen").
+      button.dispatchEvent(new CustomEvent("notificationsopen"));
+      panel.focus();
+    } else if (!event.target.closest("#notifications-panel")) {
+      closeNotifications();
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && event.target.closest && event.target.closest(".notifications")) {
+      closeNotifications(true);
+    }
+  });
+
+  // After Accept or Decline the pressed button is gone: keep focus in the panel, where
+  // the status line says what happened.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const panel = document.getElementById("notifications-panel");
+    if (panel && !panel.hidden && panel.contains(event.target) && !panel.contains(document.activeElement)) {
+      panel.focus();
+    }
+  });
+
   // --- Errors go away as soon as the field they describe is edited ---------------------
   document.addEventListener("input", (event) => {
     const field = event.target;
