@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from sequencer.clock import system_clock
 from sequencer.sequences import delegation
 from sequencer.sequences.models import DelegatedSender
 from sequencer.workspace.models import Notification
@@ -54,7 +55,7 @@ def test_an_invitation_is_accepted_from_the_menu_only_by_the_member_it_is_addres
     invitee = member_with(sequence, "read_only" if level == "no_access" else level)
     mailbox_of(invitee, "invitee@mail.test")
     stranger = make_member(name="Stranger")
-    invitation = delegation.invite(admin, sequence.pk, invitee.pk).row
+    invitation = delegation.invite(admin, sequence.pk, invitee.pk, clock=system_clock).row
     if level == "no_access":
         # Invited while they could see it, then access was taken away.
         set_level(sequence, invitee, "no_access")
@@ -82,7 +83,7 @@ def test_declining_removes_the_invitation_and_only_its_invitee_may(
 ):
     sequence = make_sequence()
     mia, tom = make_member(name="Mia"), make_member(name="Tom")
-    invitation = delegation.invite(admin, sequence.pk, mia.pk).row
+    invitation = delegation.invite(admin, sequence.pk, mia.pk, clock=system_clock).row
     url = f"/notifications/invitations/{invitation.pk}/decline/"
 
     assert browser_of(tom).post(url, **HTMX).status_code == 404
@@ -98,7 +99,7 @@ def test_accepting_without_a_mailbox_says_what_to_do_and_keeps_the_invitation(
 ):
     sequence = make_sequence()
     mia = make_member(name="Mia")
-    invitation = delegation.invite(admin, sequence.pk, mia.pk).row
+    invitation = delegation.invite(admin, sequence.pk, mia.pk, clock=system_clock).row
 
     answer = browser_of(mia).post(f"/notifications/invitations/{invitation.pk}/accept/", **HTMX)
 
@@ -113,7 +114,7 @@ def test_without_javascript_the_menu_is_a_page_and_answers_redirect_back(
     sequence = make_sequence()
     mia = make_member(name="Mia")
     mailbox_of(mia, "mia@mail.test")
-    invitation = delegation.invite(admin, sequence.pk, mia.pk).row
+    invitation = delegation.invite(admin, sequence.pk, mia.pk, clock=system_clock).row
     client = browser_of(mia)
 
     page = client.get("/notifications/")
@@ -132,7 +133,9 @@ def test_the_menu_costs_the_same_queries_with_2_or_30_invitations(
     for total in (2, 30):
         DelegatedSender.objects.filter(member=mia).delete()
         for i in range(total):
-            delegation.invite(admin, make_sequence(name=f"S{total}-{i}").pk, mia.pk)
+            delegation.invite(
+                admin, make_sequence(name=f"S{total}-{i}").pk, mia.pk, clock=system_clock
+            )
         with CaptureQueriesContext(connection) as queries:
             panel = client.get("/notifications/", **HTMX)
         assert panel.content.decode().count(">Accept</button>") == total

@@ -189,7 +189,7 @@ def test_the_settings_page_costs_the_same_queries_with_2_or_30_delegated_senders
             if i % 2:
                 delegation.set_own_delegation(member, sequence.pk, enabled=True, clock=system_clock)
             else:
-                delegation.invite(admin, sequence.pk, member.pk)
+                delegation.invite(admin, sequence.pk, member.pk, clock=system_clock)
     client = browser_of(admin)
     client.get(_url(few))  # warm the session and caches
 

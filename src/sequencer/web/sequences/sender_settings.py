@@ -252,7 +252,7 @@ def invite_member(request: HttpRequest, sequence_id: int) -> HttpResponse:
         access.require_level(_viewer(request), sequence_id, Level.READ_WRITE)
         return _answer(request, sequence_id, problem="Choose a member to invite.")
     try:
-        found = delegation.invite(_viewer(request), sequence_id, int(raw))
+        found = delegation.invite(_viewer(request), sequence_id, int(raw), clock=system_clock)
     except InvalidInput as refused:
         return _answer(request, sequence_id, problem=refused.message)
     return _answer(
