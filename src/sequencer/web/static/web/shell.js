@@ -145,8 +145,10 @@
     }
   });
 
+  // Escape closes the open panel wherever focus is: after Accept or Decline the pressed
+  // button is gone and focus may not be back in the panel yet.
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && event.target.closest && event.target.closest(".notifications")) {
+    if (event.key === "Escape" && !document.querySelector("dialog[open]")) {
       closeNotifications(true);
     }
   });
