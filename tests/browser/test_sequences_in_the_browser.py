@@ -51,16 +51,25 @@ def test_a_member_writes_publishes_duplicates_and_archives_a_sequence(
 
     page.get_by_role("button", name="Add step to sequence").click()
     first = page.get_by_role("article", name="Email 1")
+    expect(first.get_by_role("button", name="Insert variable")).to_be_visible()
     first.get_by_label("Subject").fill("Quick question about {{ company.name }}")
-    first.get_by_label("Body").fill("<p>Hi {{ person.first_name }}, a quick question.</p>")
+    first.get_by_role("textbox", name="Body").fill("Hi ")
+    # A chip for the first name, inserted with the mouse from the variable picker.
+    first.get_by_role("button", name="Insert variable").click()
+    page.get_by_role("option", name="First name").click()
+    page.get_by_role("textbox", name="Fallback").fill("there")
+    page.get_by_role("button", name="Apply").click()
+    expect(first.locator(".variable-chip")).to_have_text("First name · fallback: there")
+    page.keyboard.type(", a quick question.")
     page.get_by_role("button", name="Add step to sequence").click()
     second = page.get_by_role("article", name="Email 2")
+    expect(second.get_by_role("button", name="Insert variable")).to_be_visible()
     # Threaded: the reply's subject is the first one's, and cannot be edited.
     expect(second.get_by_label("Subject")).to_have_value(
         "RE: Quick question about {{ company.name }}"
     )
     expect(second.get_by_label("Subject")).not_to_be_editable()
-    second.get_by_label("Body").fill("<p>Following up on my note.</p>")
+    second.get_by_role("textbox", name="Body").fill("Following up on my note.")
     page.get_by_role("spinbutton", name="Wait").nth(0).fill("3")
     page.get_by_role("button", name="Add step to sequence").click()
     expect(page.get_by_role("article", name="Email 3")).to_be_visible()
@@ -71,14 +80,15 @@ def test_a_member_writes_publishes_duplicates_and_archives_a_sequence(
     page.get_by_role("button", name="Publish sequence").click()
     expect(page.get_by_role("alert")).to_contain_text("Not published")
     third = page.get_by_role("article", name="Email 3")
-    expect(third.get_by_label("Body")).to_have_attribute("aria-invalid", "true")
-    expect(third.get_by_label("Body")).to_have_accessible_description(
+    expect(third.get_by_role("button", name="Insert variable")).to_be_visible()
+    expect(third.get_by_role("textbox", name="Body")).to_have_attribute("aria-invalid", "true")
+    expect(third.get_by_role("textbox", name="Body")).to_have_accessible_description(
         re.compile("This email has no body")
     )
-    expect(first.get_by_label("Body")).not_to_have_attribute("aria-invalid", "true")
+    expect(first.get_by_role("textbox", name="Body")).not_to_have_attribute("aria-invalid", "true")
     axe("editor with a refused publish")
 
-    third.get_by_label("Body").fill("<p>Last note from me.</p>")
+    third.get_by_role("textbox", name="Body").fill("Last note from me.")
     page.get_by_role("button", name="Publish sequence").click()
     expect(page.get_by_role("status").first).to_contain_text("Published version 1")
     expect(page.locator("#save-state")).to_contain_text("Live · version 1")
@@ -91,6 +101,9 @@ def test_a_member_writes_publishes_duplicates_and_archives_a_sequence(
     assert version.settings["time_zone"] == "America/New_York"
     assert version.settings["holiday_country"] == "US"
     assert version.settings["exit_on_meeting_booked"] is True
+    assert version.steps[0]["body_html"] == (
+        '<p>Hi {{ person.first_name | default: "there" }}, a quick question.</p>'
+    )
     _shot(page, "sequence-editor.png")
     axe("editor of a live sequence")
 

@@ -25,6 +25,7 @@ from sequencer.api.schedule import router as schedule_router
 from sequencer.api.sequence_access import router as sequence_access_router
 from sequencer.api.sequences import router as sequences_router
 from sequencer.api.templates import router as templates_router
+from sequencer.api.variables import router as variables_router
 from sequencer.api.workspace import router as workspace_router
 
 
@@ -61,6 +62,7 @@ api.add_router("", imports_router)
 api.add_router("", sequences_router)
 api.add_router("", sequence_access_router)
 api.add_router("", templates_router)
+api.add_router("", variables_router)
 api.add_router("", attachments_router)
 api.add_router("", mailboxes_router)
 api.add_router("", mailbox_proof_router)

@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     # Django Ninja's own templates and bundled Swagger UI files: the API docs page loads
     # them from this server (not a CDN) and needs no inline script.
     "ninja",
+    # The composer's ProseMirror/Tiptap bundle (static files only; its form field is unused).
+    "django_prose_editor",
     "sequencer.workspace",
     "sequencer.crm",
     "sequencer.sequences",

@@ -40,6 +40,56 @@ def variable_catalog() -> VariableCatalog:
     )
 
 
+# What people call the standard variables; custom attributes use their own title.
+_STANDARD_LABELS: dict[str, dict[str, str]] = {
+    "person": {
+        "first_name": "First name",
+        "last_name": "Last name",
+        "full_name": "Full name",
+        "email": "Email address",
+        "job_title": "Job title",
+        "time_zone": "Time zone",
+    },
+    "company": {"name": "Company name", "domain": "Company domain", "domains": "Company domains"},
+}
+
+
+@dataclass(frozen=True)
+class OfferedVariable:
+    """One variable a composer offers: ``person.first_name``, shown as "First name"."""
+
+    path: str
+    label: str
+    group: str  # "person" or "company"
+
+
+def offered_variables() -> list[OfferedVariable]:
+    """Every variable an email may use, people first, each group in label order.
+
+    The same names :func:`variable_catalog` accepts, so a variable picked here always
+    passes the publish check; list attributes are never offered (they have no single
+    value per person).
+    """
+    catalog = variable_catalog()
+    titles = {
+        ("person" if obj == RecordObject.PEOPLE else "company", slug): title
+        for obj, slug, title in Attribute.objects.values_list("object", "slug", "title")
+    }
+    offered: list[OfferedVariable] = []
+    for group, slugs in (("person", catalog.person), ("company", catalog.company)):
+        standard = _STANDARD_LABELS[group]
+        rows = [
+            OfferedVariable(
+                path=f"{group}.{slug}",
+                label=standard.get(slug) or titles.get((group, slug)) or slug,
+                group=group,
+            )
+            for slug in slugs
+        ]
+        offered.extend(sorted(rows, key=lambda row: (row.label.casefold(), row.path)))
+    return offered
+
+
 def _blank_to_none(value: object) -> object:
     if value is None or value == "" or value == []:
         return None

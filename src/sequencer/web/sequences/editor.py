@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from sequencer.clock import system_clock
+from sequencer.crm.catalog import offered_variables
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import (
     MAX_STEPS,
@@ -121,13 +122,22 @@ def _context(
     }
 
 
+def _variables() -> dict[str, Any]:
+    """What the composers' variable picker offers (the list ``GET /api/v1/variables`` gives)."""
+    return {
+        "variables": [
+            {"path": v.path, "label": v.label, "group": v.group} for v in offered_variables()
+        ]
+    }
+
+
 @login_required
 @access_answers
 def editor(request: HttpRequest, sequence_id: int) -> HttpResponse:
     member = _member(request)
     sequence, level = authoring.get_sequence(member, sequence_id)
     context = _context(sequence, level) | sharing.share_context(sequence, member, level)
-    return render(request, "web/sequences/editor.html", context)
+    return render(request, "web/sequences/editor.html", context | _variables())
 
 
 @login_required
@@ -249,7 +259,7 @@ def _refused(
     general: list[str],
 ) -> HttpResponse:
     context = _context(sequence, level, errors=errors, general=general)
-    context |= sharing.share_context(sequence, _member(request), level)
+    context |= sharing.share_context(sequence, _member(request), level) | _variables()
     context["publish_refused"] = True
     return render(request, "web/sequences/editor.html", context, status=400)
 

@@ -1,0 +1,423 @@
+// The composer: each step's body textarea becomes a Tiptap editor (django-prose-editor's
+// bundle) with bold, italic, links, lists and variable chips. The textarea stays the
+// form field: it keeps the stored HTML + Liquid, and is only rewritten after an edit,
+// so a body opened and saved unchanged stays byte for byte what it was.
+const script = document.querySelector("script[data-prose-editor]");
+const P = await import(script.dataset.proseEditor);
+
+const catalog = JSON.parse(document.getElementById("variables-data")?.textContent || "[]");
+const labelOf = (path) => catalog.find((v) => v.path === path)?.label || path;
+
+// The Liquid a chip stands for: a plain variable, with an optional string fallback.
+const CHIP = /\{\{-?\s*((?:person|company)\.[A-Za-z_\u0080-\uFFFF][\w\u0080-\uFFFF-]*)\s*(?:\|\s*default:\s*(?:"([^"{}]*)"|'([^'{}]*)')\s*)?-?\}\}/g;
+
+function liquid(path, fallback) {
+  if (fallback === null || fallback === undefined) return `{{ ${path} }}`;
+  const text = fallback.replace(/[{}]/g, "");
+  const quote = text.includes('"') ? "'" : '"';
+  return `{{ ${path} | default: ${quote}${quote === "'" ? text.replaceAll("'", "") : text}${quote} }}`;
+}
+
+// Only what the editor's schema holds exactly; anything else is edited as HTML.
+const INLINE = new Set(["STRONG", "B", "EM", "I", "A", "BR"]);
+const BLOCK = new Set(["P", "UL", "OL"]);
+function representable(root, top = true) {
+  for (const node of root.childNodes) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      if (top && node.data.trim()) return false;
+      continue;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return false;
+    const tag = node.tagName;
+    const allowed = top ? BLOCK.has(tag) : INLINE.has(tag) || tag === "LI" || BLOCK.has(tag);
+    if (!allowed) return false;
+    for (const attr of node.attributes) {
+      const ok = tag === "A" && (attr.name === "href" || attr.name === "rel");
+      if (!ok) return false;
+    }
+    if (tag === "A" && !/^(https?:|mailto:)/i.test(node.getAttribute("href") || "")) return false;
+    if (!representable(node, false)) return false;
+  }
+  return true;
+}
+
+// Stored HTML to the editor's: every chip-shaped Liquid output becomes a chip element.
+function toEditor(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  if (!representable(template.content)) return null;
+  const walker = document.createTreeWalker(template.content, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  while (walker.nextNode()) texts.push(walker.currentNode);
+  for (const text of texts) {
+    const parts = [];
+    let done = 0;
+    for (const match of text.data.matchAll(CHIP)) {
+      parts.push(text.data.slice(done, match.index));
+      const chip = document.createElement("span");
+      chip.dataset.variable = match[1];
+      const fallback = match[2] ?? match[3];
+      if (fallback !== undefined) chip.dataset.fallback = fallback;
+      chip.dataset.source = match[0];
+      parts.push(chip);
+      done = match.index + match[0].length;
+    }
+    if (!done) continue;
+    parts.push(text.data.slice(done));
+    text.replaceWith(...parts.filter((p) => p !== ""));
+  }
+  return template.innerHTML;
+}
+
+// The editor's HTML to what is stored: each chip becomes its Liquid, as text.
+function fromEditor(html) {
+  if (html === "<p></p>") return "";
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  for (const span of template.content.querySelectorAll("span[data-liquid]")) {
+    span.replaceWith(span.textContent);
+  }
+  return template.innerHTML;
+}
+
+const Variable = P.Node.create({
+  name: "variable",
+  group: "inline",
+  inline: true,
+  atom: true,
+  selectable: true,
+  addAttributes() {
+    return { path: { default: null }, fallback: { default: null }, source: { default: null } };
+  },
+  parseHTML() {
+    return [
+      {
+        tag: "span[data-variable]",
+        getAttrs: (el) => ({
+          path: el.dataset.variable,
+          fallback: el.dataset.fallback ?? null,
+          source: el.dataset.source || null,
+        }),
+      },
+    ];
+  },
+  // Serialised as a marked span holding the Liquid; fromEditor() unwraps it to plain text.
+  renderHTML({ node }) {
+    return ["span", { "data-liquid": "" }, node.attrs.source || liquid(node.attrs.path, node.attrs.fallback)];
+  },
+  addNodeView() {
+    return ({ node }) => {
+      const dom = document.createElement("span");
+      dom.className = "variable-chip";
+      dom.contentEditable = "false";
+      const draw = (n) => {
+        const fallback = n.attrs.fallback;
+        dom.textContent = labelOf(n.attrs.path) + (fallback ? ` · fallback: ${fallback}` : "");
+        dom.title = liquid(n.attrs.path, fallback);
+      };
+      draw(node);
+      return {
+        dom,
+        update: (n) => n.type.name === "variable" && (draw(n), true),
+      };
+    };
+  },
+});
+
+function setUp(textarea) {
+  const box = textarea.closest("[data-composer]");
+  if (!box || box.dataset.ready) return;
+  box.dataset.ready = "1";
+  const content = toEditor(textarea.value);
+  if (content === null) {
+    box.querySelector(".composer-raw-note").hidden = false;
+    return;
+  }
+  const label = document.getElementById(`${textarea.id}-label`);
+  const toolbar = box.querySelector(".composer-toolbar");
+  const foot = box.querySelector(".composer-foot");
+  const panel = box.querySelector("[data-panel]");
+  const host = document.createElement("div");
+  host.className = "composer-editor";
+  textarea.before(host);
+  textarea.hidden = true;
+  textarea.id += "-source";
+  const attributes = {
+    role: "textbox",
+    "aria-multiline": "true",
+    "aria-labelledby": label.id,
+    class: "composer-body",
+  };
+  for (const name of ["aria-invalid", "aria-describedby"]) {
+    if (textarea.hasAttribute(name)) attributes[name] = textarea.getAttribute(name);
+  }
+  const editable = !textarea.matches(":disabled");
+  // A read-only member's body is disabled like every other field of the form.
+  if (!editable) attributes["aria-disabled"] = "true";
+  const editor = new P.Editor({
+    element: host,
+    injectCSS: false, // the page's CSP allows no inline <style>; composer.css has the rules
+    editable,
+    content,
+    extensions: [
+      P.Document,
+      P.Paragraph,
+      P.Text,
+      P.HardBreak,
+      P.Bold,
+      P.Italic,
+      P.Link.configure({
+        openOnClick: false,
+        autolink: false,
+        protocols: ["mailto"],
+        // What the server's sanitiser writes, so an edited link is stored as it was.
+        HTMLAttributes: { target: null, rel: "noopener noreferrer", class: null },
+      }),
+      P.BulletList,
+      P.OrderedList,
+      P.ListItem,
+      P.UndoRedo || P.History,
+      Variable,
+    ],
+    editorProps: { attributes },
+    onUpdate() {
+      textarea.value = fromEditor(editor.getHTML());
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    onTransaction: () => refresh(),
+  });
+  // A new step's body takes the focus, unless the member has already moved on elsewhere.
+  const idle = !document.activeElement || document.activeElement === document.body;
+  if (textarea.autofocus && idle) editor.view.focus();
+  if (!editable) return;
+  toolbar.hidden = false;
+  foot.hidden = false;
+
+  const commands = {
+    bold: () => editor.chain().focus().toggleBold().run(),
+    italic: () => editor.chain().focus().toggleItalic().run(),
+    bulletList: () => editor.chain().focus().toggleBulletList().run(),
+    orderedList: () => editor.chain().focus().toggleOrderedList().run(),
+    link: () => openLink(),
+  };
+  function refresh() {
+    for (const button of toolbar.querySelectorAll("[data-command]")) {
+      button.setAttribute("aria-pressed", String(editor.isActive(button.dataset.command)));
+    }
+  }
+  toolbar.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-command]");
+    if (button) commands[button.dataset.command]();
+  });
+
+  // One panel under the composer shows the picker, the chip popover or the link form.
+  // Its inputs are not part of the draft: their typing must not trigger an autosave.
+  for (const type of ["input", "change"]) panel.addEventListener(type, (e) => e.stopPropagation());
+  const variableButton = foot.querySelector("[data-insert-variable]");
+  let back = null;
+  function close(focusEditor = true) {
+    panel.hidden = true;
+    panel.replaceChildren();
+    variableButton.setAttribute("aria-expanded", "false");
+    if (focusEditor) editor.commands.focus();
+    back = null;
+  }
+  function open(title, children, onEscape) {
+    panel.replaceChildren(...children);
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", title);
+    panel.hidden = false;
+    back = onEscape;
+  }
+  panel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      (back || close)();
+    }
+  });
+  const el = (tag, props = {}, children = []) => {
+    const node = Object.assign(document.createElement(tag), props);
+    node.append(...children);
+    return node;
+  };
+  let uid = 0;
+  const nextId = (what) => `${textarea.id}-${what}-${++uid}`;
+
+  // The picker: a combobox filtering a listbox; arrows move, Enter picks, Escape closes.
+  function openPicker(onPick, title) {
+    const inputId = nextId("search");
+    const listId = nextId("options");
+    const input = el("input", {
+      id: inputId,
+      type: "text",
+      autocomplete: "off",
+      spellcheck: false,
+      placeholder: "First name, company…",
+    });
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-expanded", "true");
+    input.setAttribute("aria-controls", listId);
+    input.setAttribute("aria-autocomplete", "list");
+    const list = el("ul", { id: listId, className: "picker-options" });
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Variables");
+    let shown = [];
+    let active = 0;
+    function draw() {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      shown = catalog.filter((v) => {
+        const text = `${v.label} ${v.path} ${v.group}`.toLowerCase();
+        return words.every((w) => text.includes(w));
+      });
+      active = Math.min(active, Math.max(shown.length - 1, 0));
+      list.replaceChildren(
+        ...shown.map((v, i) => {
+          const option = el("li", { id: `${listId}-${i}`, className: "picker-option" }, [
+            el("span", { textContent: v.label }),
+            el("span", { className: "muted", textContent: v.group === "person" ? "Person" : "Company" }),
+          ]);
+          option.setAttribute("role", "option");
+          option.setAttribute("aria-selected", String(i === active));
+          option.addEventListener("mousedown", (e) => e.preventDefault());
+          option.addEventListener("click", () => onPick(v.path));
+          return option;
+        }),
+      );
+      if (!shown.length) list.append(el("li", { className: "muted", textContent: "No variable matches." }));
+      if (shown.length) input.setAttribute("aria-activedescendant", `${listId}-${active}`);
+      else input.removeAttribute("aria-activedescendant");
+      list.children[active]?.scrollIntoView?.({ block: "nearest" });
+    }
+    input.addEventListener("input", () => {
+      active = 0;
+      draw();
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        active = (active + step + shown.length) % Math.max(shown.length, 1);
+        draw();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        if (shown[active]) onPick(shown[active].path);
+      }
+    });
+    open(title, [
+      el("label", { htmlFor: inputId, textContent: "Search variables" }),
+      input,
+      list,
+    ]);
+    variableButton.setAttribute("aria-expanded", "true");
+    draw();
+    input.focus();
+  }
+
+  // The chip popover: its fallback text, or another variable in its place.
+  function openChip(pos) {
+    const node = editor.state.doc.nodeAt(pos);
+    if (!node || node.type.name !== "variable") return;
+    const inputId = nextId("fallback");
+    const hintId = nextId("fallback-hint");
+    const input = el("input", { id: inputId, type: "text", value: node.attrs.fallback ?? "" });
+    input.setAttribute("aria-describedby", hintId);
+    const apply = () => {
+      const fallback = input.value.trim() || null;
+      const attrs = { ...node.attrs, fallback, source: null };
+      if (fallback === node.attrs.fallback) attrs.source = node.attrs.source;
+      editor.chain().setNodeSelection(pos).updateAttributes("variable", attrs).setTextSelection(pos + 1).run();
+      close();
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        apply();
+      }
+    });
+    const done = el("button", { type: "button", className: "button primary", textContent: "Apply" });
+    done.addEventListener("click", apply);
+    const change = el("button", { type: "button", className: "button", textContent: "Change variable" });
+    change.addEventListener("click", () =>
+      openPicker((path) => {
+        const attrs = { path, fallback: input.value.trim() || null, source: null };
+        editor.chain().setNodeSelection(pos).updateAttributes("variable", attrs).setTextSelection(pos + 1).run();
+        close();
+      }, "Change variable"),
+    );
+    open(`Variable: ${labelOf(node.attrs.path)}`, [
+      el("p", { className: "panel-title", textContent: labelOf(node.attrs.path) }),
+      el("label", { htmlFor: inputId, textContent: "Fallback" }),
+      input,
+      el("p", { id: hintId, className: "hint", textContent: "Sent when this value is empty for a recipient." }),
+      el("div", { className: "panel-actions" }, [done, change]),
+    ]);
+    input.focus();
+    input.select();
+  }
+
+  function insertVariable(path) {
+    const { from } = editor.state.selection;
+    // No focus() here: Tiptap focuses later, which would take focus from the popover.
+    editor.chain().insertContent({ type: "variable", attrs: { path } }).run();
+    openChip(from);
+  }
+
+  variableButton.addEventListener("click", () => {
+    if (!panel.hidden) return close();
+    openPicker(insertVariable, "Insert variable");
+  });
+
+  function openLink() {
+    const inputId = nextId("link");
+    const current = editor.getAttributes("link").href || "";
+    const input = el("input", { id: inputId, type: "url", value: current, placeholder: "https://" });
+    const apply = () => {
+      const href = input.value.trim();
+      const chain = editor.chain().focus().extendMarkRange("link");
+      if (!href) chain.unsetLink().run();
+      else if (/^(https?:\/\/|mailto:)/i.test(href)) chain.setLink({ href }).run();
+      else return input.setAttribute("aria-invalid", "true");
+      close();
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        apply();
+      }
+    });
+    const done = el("button", { type: "button", className: "button primary", textContent: "Apply" });
+    done.addEventListener("click", apply);
+    open("Link", [
+      el("label", { htmlFor: inputId, textContent: "Link address (https:// or mailto:)" }),
+      input,
+      el("div", { className: "panel-actions" }, [done]),
+    ]);
+    input.focus();
+  }
+
+  // A chip opens its popover when clicked, or with Enter once arrowed onto.
+  host.addEventListener("click", (event) => {
+    const chip = event.target.closest(".variable-chip");
+    if (!chip) return;
+    const pos = editor.view.posAtDOM(chip, 0);
+    editor.commands.setNodeSelection(pos);
+    openChip(pos);
+  });
+  host.addEventListener("keydown", (event) => {
+    const selection = editor.state.selection;
+    if (event.key === "Enter" && selection.node?.type.name === "variable") {
+      event.preventDefault();
+      event.stopPropagation();
+      openChip(selection.from);
+    }
+  }, true);
+}
+
+function setUpAll(root) {
+  for (const textarea of root.querySelectorAll("[data-composer] textarea")) setUp(textarea);
+}
+setUpAll(document);
+// The canvas is redrawn by htmx when steps are added or removed. After the settle, as
+// htmx puts attributes of the swapped-in elements back then (the textarea's id included).
+document.addEventListener("htmx:afterSettle", () => setUpAll(document));
