@@ -145,8 +145,13 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
         enrollment, email = locked
         if email.state != EmailState.CLAIMED or email.lease_owner != owner:
             return None  # our lease expired and another worker took over, or it was cancelled
-        # Locking the mailbox serialises the pacing decision across workers.
-        mailbox = Mailbox.objects.select_for_update().get(pk=email.mailbox_id)
+        # Locking the mailbox serialises the pacing decision across workers. Its owner
+        # comes in the same query: the readiness check reads whether they are active.
+        mailbox = (
+            Mailbox.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .get(pk=email.mailbox_id)
+        )
         now = clock.now()
         if enrollment.status != EnrollmentStatus.ACTIVE:
             lifecycle.cancel_email(email)
