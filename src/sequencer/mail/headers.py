@@ -124,13 +124,14 @@ def _word(chars: list[str], raw: bytes, use_q: bool) -> str:
     return "=?utf-8?b?" + base64.b64encode(raw).decode("ascii") + "?="
 
 
-def _fold_words(words: list[str], start: int) -> str:
+def _fold(words: list[str], start: int, limit: int) -> str:
     """Words joined by spaces, a line folded (CRLF SP, RFC 5322 §2.2.3) before a word
-    that would pass 78 characters. ``start``: characters already on the first line."""
+    that would pass ``limit`` characters. ``start``: characters already on the first
+    line. Unfolding (removing each CRLF) gives the words joined by spaces back."""
     out: list[str] = []
     column = start
     for word in words:
-        if out and column + 1 + len(word) > SOFT_LINE:
+        if out and column + 1 + len(word) > limit:
             out.append("\r\n ")
             column = 1
         elif out:
@@ -141,23 +142,16 @@ def _fold_words(words: list[str], start: int) -> str:
     return "".join(out)
 
 
+def _fold_words(words: list[str], start: int) -> str:
+    """Encoded words folded to keep lines within 78 characters."""
+    return _fold(words, start, SOFT_LINE)
+
+
 def _fold_plain(text: str, start: int) -> str:
-    """Plain text folded at its spaces only where a line would pass 998 characters;
-    unfolding (removing the CRLF) gives ``text`` back exactly."""
+    """Plain text folded at its spaces only where a line would pass 998 characters."""
     if start + len(text) <= HARD_LINE:
         return text
-    out: list[str] = []
-    column = start
-    for index, word in enumerate(text.split(" ")):
-        if index and column + 1 + len(word) > HARD_LINE:
-            out.append("\r\n ")
-            column = 1
-        elif index:
-            out.append(" ")
-            column += 1
-        out.append(word)
-        column += len(word)
-    return "".join(out)
+    return _fold(text.split(" "), start, HARD_LINE)
 
 
 def _fits_plain(text: str, start: int) -> bool:
