@@ -37,7 +37,9 @@ def _upload(client: Client, sequence: Sequence, name: str, data: bytes, **fields
 
 def _with_files(admin, make_sequence) -> tuple[Sequence, Attachment, Attachment]:
     """A sequence whose step has an attachment and shows an inline image."""
-    pdf = attachments.upload(admin, name="brochure.pdf", content_type="application/pdf", data=b"%PDF")
+    pdf = attachments.upload(
+        admin, name="brochure.pdf", content_type="application/pdf", data=b"%PDF"
+    )
     logo = attachments.upload(
         admin, name="logo.png", content_type="image/png", data=PIXEL, inline=True
     )
@@ -119,7 +121,9 @@ def test_an_archived_sequence_takes_no_uploads(admin, browser_of, make_sequence)
     ],
     ids=["too_large", "empty", "not_an_image_for_inline"],
 )
-def test_a_refused_upload_says_why_in_words(admin, browser_of, make_sequence, data, inline, message):
+def test_a_refused_upload_says_why_in_words(
+    admin, browser_of, make_sequence, data, inline, message
+):
     sequence = make_sequence()
 
     response = _upload(browser_of(admin), sequence, "file.png", data, inline=inline)
@@ -225,7 +229,7 @@ def test_attached_files_and_inline_images_are_kept_with_the_draft_and_published(
     assert f'name="steps-0-attachment_ids" value="{pdf["id"]}"' in page
     assert f"&lt;img src=&quot;cid:{logo['content_id']}&quot; alt=&quot;logo&quot;&gt;" in page
     assert 'aria-label="Attach file"' in page and 'aria-label="Insert image"' in page
-    assert "Attach files up to 10.0\xa0MB each, 25.0\xa0MB in all per email." in page
+    assert "Attach files up to 10 MB each, 25 MB in all per email." in page
 
     client.post(f"/sequences/{sequence.pk}/publish/", _form(Sequence.objects.get(pk=sequence.pk)))
     version = authoring.latest_version(sequence)

@@ -29,8 +29,8 @@ from sequencer.domain.sequence_rules import (
     effective_subjects,
 )
 from sequencer.sequences import authoring
-from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.attachments import MAX_EMAIL_BYTES, MAX_FILE_BYTES
+from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Attachment, Sequence, SequenceStatus
 from sequencer.web.sequences import draft_form, files, schedule_preview, sharing
 from sequencer.web.sequences.guard import access_answers
@@ -126,7 +126,8 @@ def _context(
         "time_zones": draft_form.time_zones(),
         "countries": draft_form.holiday_countries(),
         "max_file_bytes": MAX_FILE_BYTES,
-        "max_email_bytes": MAX_EMAIL_BYTES,
+        "max_file_mb": MAX_FILE_BYTES // (1024 * 1024),
+        "max_email_mb": MAX_EMAIL_BYTES // (1024 * 1024),
     }
 
 

@@ -119,9 +119,7 @@ def download(request: HttpRequest, attachment_id: int) -> HttpResponse:
 def inline_image(request: HttpRequest, content_id: str) -> HttpResponse:
     """An inline image, shown in the composer where the body says ``cid:<content_id>``."""
     found = (
-        attachments.readable_by(_member(request))
-        .filter(inline=True, content_id=content_id)
-        .first()
+        attachments.readable_by(_member(request)).filter(inline=True, content_id=content_id).first()
     )
     data = _content(found) if found is not None else b""
     # Uploads sniff inline images; checked again so only an image is ever shown inline.
