@@ -81,9 +81,7 @@ def test_files_are_attached_listed_removed_and_an_image_inserted_and_kept_after_
     page.goto(live_server.url + f"/sequences/{sequence.pk}/")
     attach = page.get_by_role("button", name="Attach file")
     expect(attach).to_be_visible()
-    expect(
-        page.get_by_text("Attach files up to 10 MB each, 25 MB in all per email.")
-    ).to_be_visible()
+    expect(page.get_by_text("Attachments: up to 10 MB each, 25 MB per email.")).to_be_visible()
 
     # From the keyboard: Tab from the body past {x} to the paperclip, Enter opens the chooser.
     page.get_by_role("textbox", name="Body").focus()
@@ -213,3 +211,30 @@ def test_a_read_only_member_sees_the_files_without_the_controls(
         link.click()
     assert download.value.suggested_filename == "brochure.pdf"
     axe("read-only composer with a file")
+
+
+def test_a_body_edited_as_html_still_takes_files_and_images(
+    live_server, page: Page, admin, sign_in
+):
+    body = "<table><tr><td>Price list</td></tr></table>"
+    sequence = authoring.create_sequence(
+        admin, name="Raw", steps=[StepInput(subject="Hello", body_html=body)], clock=system_clock
+    )
+    sign_in(admin)
+    page.on("filechooser", lambda chooser: None)
+    page.goto(live_server.url + f"/sequences/{sequence.pk}/")
+
+    expect(page.get_by_text("edited as HTML to keep it intact")).to_be_visible()
+    expect(page.get_by_role("button", name="Insert variable")).to_be_hidden()
+    source = page.get_by_label("Body")
+    source.focus()
+    page.keyboard.press("Control+End")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Insert image").click()
+    with page.expect_response(lambda r: r.url.endswith("/save/")):
+        chooser.value.set_files({"name": "logo.png", "mimeType": "image/png", "buffer": _png()})
+
+    logo = attachments.usable_by(admin).get(inline=True)
+    expect(source).to_have_value(f"{_stored(sequence)['body_html']}")
+    assert _stored(sequence)["body_html"].endswith(f'<img src="cid:{logo.content_id}" alt="logo">')
+    assert _stored(sequence)["inline_image_ids"] == [logo.pk]

@@ -229,7 +229,7 @@ def test_attached_files_and_inline_images_are_kept_with_the_draft_and_published(
     assert f'name="steps-0-attachment_ids" value="{pdf["id"]}"' in page
     assert f"&lt;img src=&quot;cid:{logo['content_id']}&quot; alt=&quot;logo&quot;&gt;" in page
     assert 'aria-label="Attach file"' in page and 'aria-label="Insert image"' in page
-    assert "Attach files up to 10 MB each, 25 MB in all per email." in page
+    assert "Attachments: up to 10 MB each, 25 MB per email." in page
 
     client.post(f"/sequences/{sequence.pk}/publish/", _form(Sequence.objects.get(pk=sequence.pk)))
     version = authoring.latest_version(sequence)
@@ -304,3 +304,14 @@ def test_the_editor_costs_the_same_queries_for_1_and_12_attachments(
 
     assert len(re.findall(r'aria-label="Remove \d+\.pdf"', page)) == 36
     assert len(twelve) == len(one)
+
+
+def test_adding_a_step_keeps_the_files_listed_on_the_others(admin, browser_of, make_sequence):
+    sequence, pdf, _ = _with_files(admin, make_sequence)
+
+    canvas = browser_of(admin).post(
+        f"/sequences/{sequence.pk}/steps/", _form(sequence, action="add")
+    )
+
+    assert f'aria-label="Remove {pdf.name}"' in canvas.content.decode()
+    assert authoring.draft_snapshot(sequence)["steps"][0]["attachment_ids"] == [pdf.pk]
