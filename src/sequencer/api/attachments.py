@@ -44,10 +44,9 @@ def upload_attachment(
     An inline image's ``content_id`` goes in the body as ``<img src="cid:<content_id>">``;
     other files are attached to a step by listing their id in ``attachment_ids``.
     """
-    if file.size is not None and file.size > attachments.MAX_FILE_BYTES:
-        data = b"\0" * (attachments.MAX_FILE_BYTES + 1)  # refused below without reading
-    else:
-        data = file.read(attachments.MAX_FILE_BYTES + 1)
+    # Checked before reading (a file over the limit is not read), with its real size.
+    attachments.check_file_size(file.size or 0)
+    data = file.read(attachments.MAX_FILE_BYTES + 1)
     created = attachments.upload(
         caller(request),
         name=file.name or "",

@@ -50,15 +50,7 @@ def upload(
 ) -> Attachment:
     """Store an uploaded file; ``inline`` ones must be PNG, JPEG, GIF or WebP images."""
     size = len(data)
-    if size == 0:
-        raise InvalidInput("The file is empty; choose another.", field="file", code="empty_file")
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(
-            f"The file is {size / _MB:.1f} MB; each file may be at most "
-            f"{MAX_FILE_BYTES // _MB} MB. Share larger files as a link instead.",
-            field="file",
-            code="file_too_large",
-        )
+    check_file_size(size)
     clean_name = _UNSAFE_NAME.sub("_", (name or "").strip())[-255:] or "attachment"
     declared = (content_type or "").split(";")[0].strip().lower()
     content_id = ""
@@ -82,6 +74,19 @@ def upload(
         content_id=content_id,
         created_by=user,
     )
+
+
+def check_file_size(size: int) -> None:
+    """Refuse an empty file or one over :data:`MAX_FILE_BYTES`; callable before reading it."""
+    if size == 0:
+        raise InvalidInput("The file is empty; choose another.", field="file", code="empty_file")
+    if size > MAX_FILE_BYTES:
+        raise InvalidInput(
+            f"The file is {size / _MB:.1f} MB; each file may be at most "
+            f"{MAX_FILE_BYTES // _MB} MB. Share larger files as a link instead.",
+            field="file",
+            code="file_too_large",
+        )
 
 
 def image_type(data: bytes) -> str | None:
@@ -165,6 +170,30 @@ def check_email_size(files: Iterable[Attachment], *, field: str) -> None:
         raise InvalidInput(
             f"The attachments and images of this email add up to {total / _MB:.1f} MB; "
             f"one email may carry at most {MAX_EMAIL_BYTES // _MB} MB.",
+            field=field,
+            code="attachments_too_large",
+        )
+
+
+def check_room(
+    user: User, *, adding: int, attachment_ids: Seq[int], body_html: str, field: str
+) -> None:
+    """Refuse a new file of ``adding`` bytes that would take an email over the limit.
+
+    The email's files are the regular attachments ``attachment_ids`` and the inline
+    images ``body_html`` shows (only those ``user`` may use count: others are refused
+    when the draft is saved anyway). Checked before the upload is stored, so that the
+    composer says so next to its control rather than when the draft is saved.
+    """
+    cids = content_ids_in(body_html)
+    on_email = usable_by(user).filter(
+        Q(pk__in=list(attachment_ids), inline=False) | Q(inline=True, content_id__in=cids)
+    )
+    total = adding + sum(on_email.values_list("size", flat=True))
+    if total > MAX_EMAIL_BYTES:
+        raise InvalidInput(
+            f"With this file, the attachments and images of this email would add up to "
+            f"{total / _MB:.1f} MB; one email may carry at most {MAX_EMAIL_BYTES // _MB} MB.",
             field=field,
             code="attachments_too_large",
         )

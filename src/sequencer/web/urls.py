@@ -11,6 +11,7 @@ from sequencer.web import (
 )
 from sequencer.web.sequences import (
     editor,
+    files,
     history,
     listing,
     schedule_preview,
@@ -87,6 +88,14 @@ urlpatterns = [
         editor.placeholder_tab,
         name="sequence_tab",
     ),
+    # Attachments and inline images of the composer.
+    path(
+        "sequences/<int:sequence_id>/files/",
+        files.upload,
+        name="sequence_file_upload",
+    ),
+    path("files/<int:attachment_id>/", files.download, name="file_download"),
+    path("files/inline/<str:content_id>/", files.inline_image, name="file_inline"),
     path("notifications/", notifications.panel, name="notifications"),
     path(
         "notifications/invitations/<int:invitation_id>/accept/",

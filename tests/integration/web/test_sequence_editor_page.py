@@ -37,6 +37,8 @@ def _form(sequence: Sequence, **changes: object) -> dict[str, object]:
         data[f"steps-{step.position}-delay_days"] = step.delay_days
         data[f"steps-{step.position}-subject"] = step.subject
         data[f"steps-{step.position}-body_html"] = step.body_html
+    for i, step in enumerate(snapshot["steps"]):
+        data[f"steps-{i}-attachment_ids"] = step["attachment_ids"]
     data.update(changes)
     return data
 

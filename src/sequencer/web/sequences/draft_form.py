@@ -30,7 +30,12 @@ CHECKBOXES = (
     "exit_on_meeting_booked",
     "pause_on_out_of_office",
 )
-STEP_FIELDS = {"delay_days": "Wait", "subject": "Subject", "body_html": "Body"}
+STEP_FIELDS = {
+    "delay_days": "Wait",
+    "subject": "Subject",
+    "body_html": "Body",
+    "attachment_ids": "Attachments",
+}
 SETTING_LABELS = {
     "name": "Name",
     "description": "Description",

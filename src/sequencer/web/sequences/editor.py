@@ -29,9 +29,10 @@ from sequencer.domain.sequence_rules import (
     effective_subjects,
 )
 from sequencer.sequences import authoring
+from sequencer.sequences.attachments import MAX_EMAIL_BYTES, MAX_FILE_BYTES
 from sequencer.sequences.authoring import StepInput
-from sequencer.sequences.models import Sequence, SequenceStatus
-from sequencer.web.sequences import draft_form, schedule_preview, sharing
+from sequencer.sequences.models import Attachment, Sequence, SequenceStatus
+from sequencer.web.sequences import draft_form, files, schedule_preview, sharing
 from sequencer.web.sequences.guard import access_answers
 from sequencer.workspace.models import User
 
@@ -48,6 +49,7 @@ class StepView:
     body_html: str
     attachment_ids: list[int]
     errors: dict[str, str]
+    files: list[dict[str, Any]]  # the attachments, as files.described() gives them
 
     @property
     def number(self) -> int:
@@ -63,6 +65,9 @@ def _steps(sequence: Sequence, snapshot: dict[str, Any], errors: dict[str, str])
     thread = snapshot["settings"]["thread_emails"]
     written = list(sequence.steps.order_by("position").values_list("subject", flat=True))
     sent = effective_subjects(written, thread_emails=thread)
+    # One query for the files of every step (names and sizes; never their bytes).
+    ids = {pk for step in snapshot["steps"] for pk in step["attachment_ids"]}
+    found = {a.pk: files.described(a) for a in Attachment.objects.filter(pk__in=ids)}
     return [
         StepView(
             index=i,
@@ -77,6 +82,7 @@ def _steps(sequence: Sequence, snapshot: dict[str, Any], errors: dict[str, str])
                 for key in draft_form.STEP_FIELDS
                 if f"steps-{i}-{key}" in errors
             },
+            files=[found[pk] for pk in step["attachment_ids"] if pk in found],
         )
         for i, step in enumerate(snapshot["steps"])
     ]
@@ -119,6 +125,9 @@ def _context(
         "phrases": UNSUBSCRIBE_PHRASES,
         "time_zones": draft_form.time_zones(),
         "countries": draft_form.holiday_countries(),
+        "max_file_bytes": MAX_FILE_BYTES,
+        "max_file_mb": MAX_FILE_BYTES // (1024 * 1024),
+        "max_email_mb": MAX_EMAIL_BYTES // (1024 * 1024),
     }
 
 

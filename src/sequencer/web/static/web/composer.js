@@ -19,7 +19,7 @@ function liquid(path, fallback) {
 }
 
 // Only what the editor's schema holds exactly; anything else is edited as HTML.
-const INLINE = new Set(["STRONG", "B", "EM", "I", "A", "BR"]);
+const INLINE = new Set(["STRONG", "B", "EM", "I", "A", "BR", "IMG"]);
 const BLOCK = new Set(["P", "UL", "OL"]);
 function representable(root, top = true) {
   for (const node of root.childNodes) {
@@ -32,7 +32,7 @@ function representable(root, top = true) {
     const allowed = top ? BLOCK.has(tag) : INLINE.has(tag) || tag === "LI" || BLOCK.has(tag);
     if (!allowed) return false;
     for (const attr of node.attributes) {
-      const ok = tag === "A" && (attr.name === "href" || attr.name === "rel");
+      const ok = (tag === "A" && (attr.name === "href" || attr.name === "rel")) || imageAttribute(tag, attr);
       if (!ok) return false;
     }
     if (tag === "A" && !/^(https?:|mailto:)/i.test(node.getAttribute("href") || "")) return false;
@@ -124,6 +124,43 @@ const Variable = P.Node.create({
   },
 });
 
+// An inline image is stored as <img src="cid:…"> (the image travels with the email) and
+// shown from the app's access-checked URL for it; the cid: address is never loaded here.
+const CID = /^cid:([^"'\s>]+)$/i;
+const imageAttribute = (tag, attr) => tag === "IMG" && (attr.name === "alt" || (attr.name === "src" && CID.test(attr.value)));
+const imageUrl = (cid) =>
+  (document.querySelector("script[data-inline-images]")?.dataset.inlineImages || "").replace("CID", encodeURIComponent(cid));
+const InlineImage = P.Node.create({
+  name: "inlineImage",
+  group: "inline",
+  inline: true,
+  atom: true,
+  selectable: true,
+  draggable: false,
+  addAttributes() {
+    return { cid: { default: null }, alt: { default: null } };
+  },
+  parseHTML() {
+    const getAttrs = (el) => {
+      const match = CID.exec(el.getAttribute("src") || "");
+      return match ? { cid: match[1], alt: el.getAttribute("alt") } : false;
+    };
+    return [{ tag: "img[src]", getAttrs }];
+  },
+  renderHTML({ node }) {
+    const attrs = { src: `cid:${node.attrs.cid}` };
+    if (node.attrs.alt !== null) attrs.alt = node.attrs.alt;
+    return ["img", attrs];
+  },
+  addNodeView() {
+    return ({ node }) => {
+      const dom = Object.assign(document.createElement("img"), { className: "inline-image", alt: node.attrs.alt ?? "" });
+      dom.src = imageUrl(node.attrs.cid);
+      return { dom };
+    };
+  },
+});
+
 function setUp(textarea) {
   const box = textarea.closest("[data-composer]");
   if (!box || box.dataset.ready) return;
@@ -131,6 +168,11 @@ function setUp(textarea) {
   const content = toEditor(textarea.value);
   if (content === null) {
     box.querySelector(".composer-raw-note").hidden = false;
+    // Files can still be attached (attachments.js); variables are typed as Liquid.
+    if (!textarea.matches(":disabled")) {
+      box.querySelector(".composer-foot").hidden = false;
+      box.querySelector("[data-insert-variable]").hidden = true;
+    }
     return;
   }
   const label = document.getElementById(`${textarea.id}-label`);
@@ -178,6 +220,7 @@ function setUp(textarea) {
       P.ListItem,
       P.UndoRedo || P.History,
       Variable,
+      InlineImage,
     ],
     editorProps: { attributes },
     onUpdate() {
@@ -190,6 +233,7 @@ function setUp(textarea) {
   const idle = !document.activeElement || document.activeElement === document.body;
   if (textarea.autofocus && idle) editor.view.focus();
   if (!editable) return;
+  box.composerEditor = editor; // for attachments.js, which inserts inline images
   toolbar.hidden = false;
   foot.hidden = false;
 
