@@ -47,7 +47,9 @@ def test_a_member_writes_publishes_duplicates_and_archives_a_sequence(
     page.get_by_role("combobox", name="Time zone").fill("America/New_York")
     page.get_by_label("Skip public holidays of").select_option("US")
     page.get_by_label("Business days only").check()
-    page.get_by_label("Meeting booked").check()
+    page.get_by_role("button", name="Add Meeting booked").click()
+    expect(page.get_by_label("Meeting booked")).to_be_checked()
+    expect(page.get_by_label("Meeting booked")).to_be_focused()
 
     page.get_by_role("button", name="Add step to sequence").click()
     first = page.get_by_role("article", name="Email 1")

@@ -39,6 +39,20 @@
     submitting = true;
   });
 
+  // "+ Meeting booked": the exit criterion is listed, chosen and autosaved in one click.
+  for (const add of form.querySelectorAll("[data-add-exit]")) {
+    add.addEventListener("click", () => {
+      const box = document.getElementById(add.dataset.addExit);
+      const row = document.getElementById(add.getAttribute("aria-controls"));
+      if (!box || !row) return;
+      row.hidden = false;
+      box.checked = true;
+      box.dispatchEvent(new Event("change", { bubbles: true }));
+      add.remove();
+      box.focus();
+    });
+  }
+
   document.addEventListener("htmx:confirm", (event) => {
     if (submitting) event.preventDefault();
   });
