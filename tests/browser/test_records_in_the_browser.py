@@ -14,7 +14,7 @@ from sequencer.crm.attributes import create_attribute
 from sequencer.crm.companies import create_company
 from sequencer.crm.emails import mark_undeliverable
 from sequencer.crm.lists import add_entry, create_list
-from sequencer.crm.models import Person
+from sequencer.crm.models import Person, PersonList
 from sequencer.engine.worker import Worker
 from sequencer.sequences import authoring, enrollment
 from sequencer.sequences.authoring import StepInput
@@ -235,3 +235,65 @@ def test_a_member_creates_a_person_with_two_addresses_and_opens_their_page(
     expect(page.get_by_role("link", name="Enroll in sequence")).to_be_visible()
     _shot(page, "person-page-phone.png", Path("/tmp/records-shots"))
     axe("person page on a phone")
+
+
+def test_a_member_adds_selected_people_to_a_list_and_enrolls_entries_from_it(
+    live_server, page: Page, admin, sign_in, axe
+):
+    _seed()
+    create_list("Q3 prospects", [{"slug": "stage", "title": "Stage", "type": "text"}])
+    sign_in(admin)
+    page.set_viewport_size(WIDE)
+
+    # A company's People tab: its people, to select and enroll.
+    page.goto(live_server.url + "/companies/")
+    expect(page.get_by_role("link", name="Import CSV")).to_have_attribute(
+        "href", "/import/?object=companies"
+    )
+    axe("companies table")
+    page.get_by_role("link", name="Initech").click()
+    expect(page.get_by_role("link", name="People", exact=True).last).to_have_attribute(
+        "aria-current", "page"
+    )
+    page.get_by_role("checkbox", name="Select all people on this page").check()
+    bar = page.get_by_role("region", name="Selected people")
+    expect(bar).to_contain_text("2 selected")
+    axe("company people tab")
+
+    # From the People table: Add to list.
+    page.goto(live_server.url + "/people/")
+    page.get_by_role("checkbox", name="Select Ada Lovelace").check()
+    page.get_by_role("checkbox", name="Select Alan Turing").check()
+    bar.get_by_role("button", name="Add to list").click()
+    expect(page.get_by_role("heading", name="Add to list")).to_be_visible()
+    axe("add to list")
+    page.get_by_role("radio", name="Q3 prospects").check()
+    page.get_by_role("button", name="Add to list").click()
+
+    expect(page.get_by_role("heading", name="Q3 prospects")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Added 2 people to “Q3 prospects”.")
+    expect(page.get_by_role("columnheader", name="Stage")).to_be_visible()
+    axe("list page")
+
+    # Add one more from the list's own search.
+    page.get_by_role("link", name="Add people").click()
+    page.get_by_role("searchbox", name="Find people").fill("hopper")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("checkbox", name=re.compile("Grace Hopper")).check()
+    axe("add people to a list")
+    page.get_by_role("button", name="Add to Q3 prospects").click()
+    rows = page.get_by_role("table", name="People in Q3 prospects").locator("tbody tr")
+    expect(rows).to_have_count(3)
+
+    # Entries enroll as list=<id>&entry=<id>...
+    page.get_by_role("checkbox", name="Select Alan Turing").check()
+    page.get_by_role("checkbox", name="Select Grace Hopper").check()
+    page.get_by_role("region", name="Selected entries").get_by_role(
+        "button", name="Enroll in sequence"
+    ).click()
+    page.wait_for_url(re.compile(r"/enroll/"))
+    prospects = PersonList.objects.get(name="Q3 prospects")
+    entries = [prospects.entries.get(person__first_name=first).pk for first in ("Alan", "Grace")]
+    assert page.url == (
+        f"{live_server.url}/enroll/?list={prospects.pk}&entry={entries[0]}&entry={entries[1]}"
+    )
