@@ -161,8 +161,8 @@ def test_the_shell_and_list_work_on_a_phone(live_server, page: Page, admin, sign
     axe("editor on a phone")
     page.get_by_role("button", name="Menu").click()
     nav.get_by_role("link", name="People").click()
-    expect(page.get_by_role("heading", name="Coming soon")).to_be_visible()
-    axe("coming soon page")
+    expect(page.get_by_role("heading", name="No people yet")).to_be_visible()
+    axe("empty people table on a phone")
 
 
 def test_a_read_only_member_sees_the_sequence_with_nothing_editable(

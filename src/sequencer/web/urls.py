@@ -9,6 +9,9 @@ from sequencer.web import (
     unsubscribe_preview,
     views,
 )
+from sequencer.web.records import companies as record_companies
+from sequencer.web.records import lists as record_lists
+from sequencer.web.records import people_table, person_form, person_page
 from sequencer.web.sequences import (
     editor,
     files,
@@ -107,8 +110,23 @@ urlpatterns = [
         notifications.decline,
         name="invitation_decline",
     ),
-    # Sections of the sidebar without a page yet.
-    re_path(
-        r"^(?P<section>people|companies|lists|settings)/$", shell.coming_soon, name="coming_soon"
+    # Records: people, companies and lists (web/records/).
+    path("people/", people_table.people, name="people"),
+    path("people/new/", person_form.new_person, name="person_new"),
+    path("people/<int:person_id>/", person_page.person, name="person"),
+    path("people/<int:person_id>/edit/", person_form.edit_person, name="person_edit"),
+    path("companies/", record_companies.companies, name="companies"),
+    path("companies/<int:company_id>/", record_companies.company, name="company"),
+    path(
+        "companies/<int:company_id>/details/",
+        record_companies.company_details,
+        name="company_details",
     ),
+    path("lists/", record_lists.lists, name="lists"),
+    path("lists/new/", record_lists.new_list, name="list_new"),
+    path("lists/add/", record_lists.add_selection, name="lists_add_people"),
+    path("lists/<int:list_id>/", record_lists.person_list, name="list"),
+    path("lists/<int:list_id>/add/", record_lists.add_people, name="list_add"),
+    # Sections of the sidebar without a page yet.
+    re_path(r"^(?P<section>settings)/$", shell.coming_soon, name="coming_soon"),
 ]

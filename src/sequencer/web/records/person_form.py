@@ -1,0 +1,292 @@
+"""Creating and editing a person: names, several addresses with one primary, a company,
+a time zone and the typed custom attributes.
+
+Every part is checked with the CRM's own checks first, so that all the mistakes show at
+once, each next to its field; then the service saves (and checks again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+
+from sequencer.crm import people as people_service
+from sequencer.crm.attributes import check_record_values
+from sequencer.crm.companies import create_company
+from sequencer.crm.models import Attribute, Company, Person, RecordObject
+from sequencer.crm.timezones import normalize_time_zone
+from sequencer.domain.errors import InvalidInput
+
+# Blank address rows offered under the filled ones (more are added by "Add address").
+SPARE_ROWS = 1
+
+
+@dataclass
+class EmailRow:
+    email: str
+    is_primary: bool
+    undeliverable: bool = False
+    error: str = ""
+
+
+@dataclass
+class AttributeInput:
+    attribute: Attribute
+    value: str
+    error: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"attr-{self.attribute.slug}"
+
+
+@dataclass
+class PersonForm:
+    first_name: str = ""
+    last_name: str = ""
+    job_title: str = ""
+    company: str = ""
+    time_zone: str = ""
+    emails: list[EmailRow] = field(default_factory=list)
+    attributes: list[AttributeInput] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    general_error: str = ""
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(
+            self.errors
+            or self.general_error
+            or any(r.error for r in self.emails)
+            or any(a.error for a in self.attributes)
+        )
+
+
+def _attribute_text(attribute: Attribute, value: object) -> str:
+    if value is None:
+        return ""
+    if attribute.type == "checkbox":
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def form_for(person: Person | None, attributes: list[Attribute]) -> PersonForm:
+    if person is None:
+        return PersonForm(
+            emails=[EmailRow("", True)],
+            attributes=[AttributeInput(a, "") for a in attributes],
+        )
+    rows = [
+        EmailRow(e.email, e.is_primary, undeliverable=e.undeliverable_since is not None)
+        for e in person.ordered_emails
+    ]
+    return PersonForm(
+        first_name=person.first_name,
+        last_name=person.last_name,
+        job_title=person.job_title,
+        company=person.company.name if person.company else "",
+        time_zone=person.time_zone,
+        emails=rows + [EmailRow("", False) for _ in range(SPARE_ROWS)],
+        attributes=[
+            AttributeInput(a, _attribute_text(a, (person.attributes or {}).get(a.slug)))
+            for a in attributes
+        ],
+    )
+
+
+def _typed(attribute: Attribute, text: str) -> object:
+    """The JSON value the CRM expects for what was typed (None clears the attribute)."""
+    text = text.strip()
+    if not text:
+        return None
+    kind = attribute.type
+    if kind == "checkbox":
+        return {"yes": True, "no": False}.get(text, text)
+    if kind == "number":
+        for number in (int, float):
+            try:
+                return number(text)
+            except ValueError:
+                continue
+        raise InvalidInput(
+            f"{attribute.title} is a number, such as 42 or 3.5.", field=attribute.slug
+        )
+    if kind == "relationship":
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not all(p.isdigit() for p in parts):
+            raise InvalidInput(
+                f"{attribute.title} holds record ids separated by commas, such as 12, 34.",
+                field=attribute.slug,
+            )
+        ids = [int(p) for p in parts]
+        return ids if attribute.is_multiple else (ids[0] if ids else None)
+    return text
+
+
+def _posted(data: QueryDict, attributes: list[Attribute]) -> PersonForm:
+    emails = data.getlist("email")
+    primary = data.get("primary", "0")
+    return PersonForm(
+        first_name=data.get("first_name", ""),
+        last_name=data.get("last_name", ""),
+        job_title=data.get("job_title", ""),
+        company=data.get("company", "").strip(),
+        time_zone=data.get("time_zone", ""),
+        emails=[EmailRow(e.strip(), str(i) == primary) for i, e in enumerate(emails)],
+        attributes=[AttributeInput(a, data.get(f"attr-{a.slug}", "")) for a in attributes],
+    )
+
+
+@dataclass
+class Checked:
+    values: dict[str, Any]
+    company_name: str
+
+
+def _check(form: PersonForm, person: Person | None) -> Checked:
+    """What to give the service; errors are recorded on ``form`` next to their fields."""
+    values: dict[str, Any] = {}
+    for name, limit in (("first_name", 150), ("last_name", 150), ("job_title", 200)):
+        try:
+            values[name] = people_service.check_text(getattr(form, name), name, limit)
+        except InvalidInput as exc:
+            form.errors[name] = exc.message
+    try:
+        values["time_zone"] = normalize_time_zone(form.time_zone)
+    except InvalidInput as exc:
+        form.errors["time_zone"] = exc.message
+    filled = [i for i, row in enumerate(form.emails) if row.email]
+    primary = next((i for i in filled if form.emails[i].is_primary), filled[0] if filled else 0)
+    addresses = [{"email": form.emails[i].email, "is_primary": i == primary} for i in filled]
+    try:
+        people_service.check_emails(addresses, person)
+        values["email_addresses"] = addresses
+    except InvalidInput as exc:
+        _email_error(form, filled, exc)
+    typed: dict[str, object] = {}
+    for item in form.attributes:
+        try:
+            typed[item.attribute.slug] = _typed(item.attribute, item.value)
+        except InvalidInput as exc:
+            item.error = exc.message
+    if not any(item.error for item in form.attributes):
+        try:
+            check_record_values("people", typed, person.attributes if person else None)
+            values["attributes"] = typed
+        except InvalidInput as exc:
+            _attribute_error(form, exc)
+    return Checked(values, form.company)
+
+
+def _email_error(form: PersonForm, filled: list[int], exc: InvalidInput) -> None:
+    parts = (exc.field or "").split(".")
+    position = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    row = filled[position] if position < len(filled) else 0
+    if not form.emails:
+        form.emails.append(EmailRow("", True))
+    form.emails[row].error = exc.message
+
+
+def _attribute_error(form: PersonForm, exc: InvalidInput) -> None:
+    slug = (exc.field or "").removeprefix("attributes.").split(".")[0]
+    for item in form.attributes:
+        if item.attribute.slug == slug:
+            item.error = exc.message
+            return
+    form.general_error = exc.message
+
+
+def _company(name: str) -> Company | None:
+    """The company of that name (whatever its case), created when there is none yet."""
+    if not name:
+        return None
+    found = Company.objects.filter(name__iexact=name).order_by("id").first()
+    return found or create_company(name)
+
+
+def _save(form: PersonForm, person: Person | None) -> Person | None:
+    checked = _check(form, person)
+    if form.has_errors:
+        return None
+    values = checked.values
+    try:
+        company = _company(checked.company_name)
+    except InvalidInput as exc:
+        form.errors["company"] = exc.message
+        return None
+    values["company_id"] = company.pk if company else None
+    try:
+        if person is None:
+            return people_service.create_person(**values)
+        return people_service.update_person(person, **values)
+    except InvalidInput as exc:
+        field_name = (exc.field or "").split(".")[0]
+        if field_name == "email_addresses":
+            form.emails[0].error = exc.message
+        elif field_name in ("first_name", "last_name", "job_title", "time_zone"):
+            form.errors[field_name] = exc.message
+        else:
+            form.general_error = exc.message
+        return None
+
+
+def _attributes() -> list[Attribute]:
+    return list(Attribute.objects.filter(object=RecordObject.PEOPLE))
+
+
+def _render(
+    request: HttpRequest, form: PersonForm, person: Person | None, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "web/records/person_form.html",
+        {"section": "people", "form": form, "person": person},
+        status=status,
+    )
+
+
+@login_required
+def new_person(request: HttpRequest) -> HttpResponse:
+    attributes = _attributes()
+    if request.method != "POST":
+        return _render(request, form_for(None, attributes), None)
+    form = _posted(request.POST, attributes)
+    saved = _save(form, None)
+    if saved is None:
+        return _render(request, form, None, status=400)
+    messages.success(request, f"Added {saved.display_name}.")
+    return redirect("web:person", person_id=saved.pk)
+
+
+@login_required
+def edit_person(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = (
+        Person.objects.filter(pk=person_id)
+        .select_related("company")
+        .prefetch_related("email_addresses")
+        .first()
+    )
+    if person is None:
+        raise Http404("No such person.")
+    attributes = _attributes()
+    if request.method != "POST":
+        return _render(request, form_for(person, attributes), person)
+    form = _posted(request.POST, attributes)
+    for row in form.emails:
+        row.undeliverable = any(
+            e.email == row.email.lower() and e.undeliverable_since for e in person.ordered_emails
+        )
+    saved = _save(form, person)
+    if saved is None:
+        return _render(request, form, person, status=400)
+    messages.success(request, f"Saved {saved.display_name}.")
+    return redirect("web:person", person_id=saved.pk)

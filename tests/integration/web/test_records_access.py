@@ -1,0 +1,66 @@
+"""Who may open the record pages: records are workspace-wide, as in the API, so every
+signed-in member (and admin) may; a visitor who is not signed in is sent to sign in."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from sequencer.crm.lists import add_entry, create_list
+from sequencer.workspace.models import Role
+
+from .records_helpers import company, person
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pages(admin) -> list[str]:
+    initech = company("Initech")
+    ada = person("Ada", company=initech)
+    prospects = create_list("Prospects")
+    add_entry(prospects, ada.pk)
+    return [
+        "/people/",
+        "/people/new/",
+        f"/people/{ada.pk}/",
+        f"/people/{ada.pk}/edit/",
+        "/companies/",
+        f"/companies/{initech.pk}/",
+        f"/companies/{initech.pk}/details/",
+        "/lists/",
+        "/lists/new/",
+        f"/lists/{prospects.pk}/",
+        f"/lists/{prospects.pk}/add/?q=ada",
+        f"/lists/add/?person={ada.pk}",
+    ]
+
+
+def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(pages):
+    for url in pages:
+        response = Client().get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/login/"), url
+
+
+def test_a_visitor_cannot_create_a_person(admin):
+    response = Client().post("/people/new/", {"first_name": "X", "email": ["x@x.test"]})
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.ADMIN])
+def test_members_and_admins_open_every_record_page(pages, make_member, browser_of, role):
+    client = browser_of(make_member(role=role))
+    for url in pages:
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.ADMIN])
+def test_members_and_admins_create_and_edit_people(make_member, browser_of, role):
+    client = browser_of(make_member(role=role))
+    created = client.post("/people/new/", {"first_name": "Ada", "email": ["ada@x.test"]})
+    assert created.status_code == 302
+    edited = client.post(
+        created["Location"] + "edit/", {"first_name": "Ada", "email": ["ada@y.test"]}
+    )
+    assert edited.status_code == 302
