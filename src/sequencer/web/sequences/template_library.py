@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from sequencer.clock import system_clock
+from sequencer.crm.catalog import offered_variables
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
 from sequencer.domain.text import html_to_text
@@ -32,9 +33,15 @@ SHOWN = 50
 PREVIEW_CHARS = 120
 
 
-def _preview(body_html: str) -> str:
-    """The first words a recipient would read, on one line."""
-    text = re.sub(r"\s+", " ", html_to_text(body_html, links=False)).strip()
+# A variable's output, with or without a fallback: shown by its label in a preview.
+VARIABLE = re.compile(r"\{\{-?\s*((?:person|company)\.[\w-]+)\s*(?:\|[^{}]*)?-?\}\}")
+
+
+def _preview(body_html: str, labels: dict[str, str]) -> str:
+    """The first words a recipient would read, on one line, variables as [Label]."""
+    text = html_to_text(body_html, links=False)
+    text = VARIABLE.sub(lambda m: f"[{labels.get(m[1], m[1])}]", text)
+    text = re.sub(r"\s+", " ", text).strip()
     if len(text) <= PREVIEW_CHARS:
         return text
     return text[:PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
@@ -48,12 +55,13 @@ def picker(request: HttpRequest, sequence_id: int) -> HttpResponse:
     access.require_level(_member(request), sequence_id, Level.READ_WRITE)
     text = request.GET.get("q", "")[:200]
     found: list[EmailTemplate] = list(library.find_templates(text)[: SHOWN + 1])
+    labels = {v.path: v.label for v in offered_variables()} if found else {}
     # Without a search, no match means an empty library; the dialog then says how to fill it.
     return render(
         request,
         "web/sequences/_template_options.html",
         {
-            "templates": [(t, _preview(t.body_html)) for t in found[:SHOWN]],
+            "templates": [(t, _preview(t.body_html, labels)) for t in found[:SHOWN]],
             "more": len(found) > SHOWN,
             "searched": text.strip(),
         },
