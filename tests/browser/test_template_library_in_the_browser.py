@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from sequencer.clock import system_clock
-from sequencer.sequences import authoring
+from sequencer.sequences import authoring, library
 from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import EmailTemplate, Sequence
 
@@ -155,3 +155,38 @@ def test_the_template_dialogs_fit_a_phone(live_server, page: Page, admin, sign_i
     # The threaded reply keeps the first email's subject; only its body changed.
     expect(second.get_by_role("textbox", name="Subject")).to_have_value("RE: Welcome")
     expect(page.locator("#save-state")).to_contain_text("saved")
+
+
+def test_a_template_the_formatting_editor_cannot_show_goes_into_an_empty_body_as_html(
+    live_server, page: Page, admin, sign_in
+):
+    table = "<table><tbody><tr><td>{{ person.first_name }}</td></tr></tbody></table>"
+    template = library.create_template(
+        admin, name="Price table", subject="Prices", body_html=table, clock=system_clock
+    )
+    # First in the list until the search narrows it: a hasty Enter must not pick it.
+    library.create_template(admin, name="Another", body_html="<p>No</p>", clock=system_clock)
+    sequence = authoring.create_sequence(
+        admin, name="Empty", steps=[StepInput(subject="", body_html="")], clock=system_clock
+    )
+    sign_in(admin)
+    page.set_viewport_size(WIDE)
+    page.goto(live_server.url + f"/sequences/{sequence.pk}/")
+    page.get_by_role("button", name="Insert template", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Insert template")
+
+    expect(dialog.get_by_role("option")).to_have_count(2)
+
+    # Enter straight after typing takes what was typed; an empty body is filled at once.
+    with page.expect_response(lambda r: r.url.endswith("/save/")):
+        page.keyboard.type("price")
+        page.keyboard.press("Enter")
+
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text("edited as HTML to keep it intact")).to_be_visible()
+    expect(page.get_by_label("Body")).to_have_value(template.body_html)
+    expect(page.get_by_role("button", name="Bold")).to_be_hidden()
+    expect(page.get_by_label("Subject")).to_have_value("Prices")
+    expect(page.locator("#save-state")).to_contain_text("all changes saved")
+    stored = authoring.draft_snapshot(Sequence.objects.get(pk=sequence.pk))["steps"][0]
+    assert (stored["subject"], stored["body_html"]) == ("Prices", template.body_html)

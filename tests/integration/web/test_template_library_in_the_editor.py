@@ -310,6 +310,18 @@ def test_a_name_the_library_refuses_is_shown_next_to_the_name_field(
     assert EmailTemplate.objects.count() == 1
 
 
+def test_a_post_without_the_editors_form_saves_the_stored_step_and_keeps_the_draft(
+    admin, browser_of, make_sequence
+):
+    sequence = make_sequence(steps=2)
+
+    response = browser_of(admin).post(_save_url(sequence, 1), {"template_name": "Second"})
+
+    assert response.status_code == 201
+    assert EmailTemplate.objects.get().body_html == "<p>Body 1</p>"
+    assert len(authoring.draft_snapshot(sequence)["steps"]) == 2
+
+
 def test_a_draft_that_cannot_be_saved_is_named_and_no_template_is_made(
     admin, browser_of, make_sequence
 ):

@@ -102,14 +102,17 @@ def save_as_template(request: HttpRequest, sequence_id: int, position: int) -> J
 
     The draft is saved first, like Publish does, so the last keystrokes are in the
     template. A member who may not edit the sequence (the button is not offered then)
-    gets the step as stored, which the service lets them save.
+    gets the step as stored, which the service lets them save; so does a post without
+    the editor's form.
     """
     member = _member(request)
     sequence, level = authoring.get_sequence(member, sequence_id)
     editable = level >= Level.READ_WRITE and sequence.status != SequenceStatus.ARCHIVED
+    # Only a whole editor form is saved: a post without its steps would empty the draft.
+    posted_draft = editable and "steps-count" in request.POST
     try:
         with transaction.atomic():
-            if editable:
+            if posted_draft:
                 try:
                     _save(request, sequence_id)
                 except InvalidInput as problem:

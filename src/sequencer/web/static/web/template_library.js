@@ -46,6 +46,8 @@
   let asked = 0; // answers to an older search are dropped
   let chosen = null;
   let timer = null;
+  // Enter right after typing waits for the list of what was typed, not the one before.
+  let pending = Promise.resolve();
 
   const options = () => [...results.querySelectorAll("[role=option]")];
 
@@ -68,9 +70,9 @@
   async function load() {
     const ask = ++asked;
     const url = `${picker.dataset.optionsUrl}?q=${encodeURIComponent(search.value)}`;
-    const response = await fetch(url, { headers: { Accept: "text/html" } });
+    const response = await fetch(url, { headers: { Accept: "text/html" } }).catch(() => null);
     if (ask !== asked) return;
-    if (!response.ok) return showProblem(pickerProblem, "The templates could not be loaded; try again.");
+    if (!response?.ok) return showProblem(pickerProblem, "The templates could not be loaded; try again.");
     results.innerHTML = await response.text();
     active = 0;
     mark();
@@ -96,12 +98,14 @@
     showProblem(pickerProblem, "");
     openDialog(picker, button);
     showList();
-    load();
+    pending = load();
   }
 
   search.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(load, 200);
+    pending = new Promise((resolve) => {
+      timer = setTimeout(() => load().finally(resolve), 200);
+    });
   });
   search.addEventListener("keydown", (event) => {
     const count = options().length;
@@ -111,8 +115,11 @@
       mark();
     } else if (event.key === "Enter") {
       event.preventDefault();
-      const option = options()[active];
-      if (option) pick(option);
+      const typed = search.value;
+      pending.then(() => {
+        const option = options()[active];
+        if (option && search.value === typed) pick(option);
+      });
     }
   });
   results.addEventListener("click", (event) => {
@@ -129,8 +136,8 @@
   async function pick(option) {
     showProblem(pickerProblem, "");
     const url = picker.dataset.contentUrl.replace(/\/0\/$/, `/${option.dataset.templateId}/`);
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
-    if (!response.ok) return showProblem(pickerProblem, "This template could not be loaded; it may have been deleted.");
+    const response = await fetch(url, { headers: { Accept: "application/json" } }).catch(() => null);
+    if (!response?.ok) return showProblem(pickerProblem, "This template could not be loaded; it may have been deleted.");
     chosen = await response.json();
     if (bodyIsEmpty()) return fill(chosen);
     question.textContent = `Replace the body of ${emailLabel()} with the template “${chosen.name}”?`;
