@@ -173,13 +173,12 @@
 
   // --- Save as template ----------------------------------------------------------------
 
-  const saveForm = saver.querySelector("[data-save-form]");
-  const name = saver.querySelector("#template-name");
-  const nameError = saver.querySelector("#template-name-error");
-  const saveProblem = saveForm.querySelector("[data-problem]");
+  const slot = saver.querySelector("[data-save-slot]");
+  const blank = saver.querySelector("#template-save-form");
   const saved = saver.querySelector("[data-saved]");
   const done = saver.querySelector("[data-done]");
-  const hint = saver.querySelector("#template-save-hint");
+  let saveForm, name, nameError, saveProblem;
+  saver.addEventListener("close", () => slot.replaceChildren());
 
   function setNameError(message) {
     showProblem(nameError, message);
@@ -193,21 +192,26 @@
   }
 
   function openSaver(button) {
+    slot.replaceChildren(blank.content.cloneNode(true));
+    saveForm = slot.querySelector("[data-save-form]");
+    name = saveForm.querySelector("#template-name");
+    nameError = saveForm.querySelector("#template-name-error");
+    saveProblem = saveForm.querySelector("[data-problem]");
+    saveForm.addEventListener("submit", submitSaver);
     openDialog(saver, button);
     // The subject as the step is sent: a threaded reply's is the "RE:" one shown.
     const shown = document.getElementById(`steps-${step}-subject`) || document.getElementById(`steps-${step}-subject-shown`);
     name.value = shown ? shown.value.trim() : "";
-    hint.textContent = `Saves the subject, body and attachments of ${emailLabel()} to the template library, for everyone in the workspace.`;
+    saveForm.querySelector("#template-save-hint").textContent = `Saves the subject, body and attachments of ${emailLabel()} to the template library, for everyone in the workspace.`;
     setNameError("");
     showProblem(saveProblem, "");
     saved.textContent = "";
-    saveForm.hidden = false;
     done.hidden = true;
     name.focus();
     name.select();
   }
 
-  saveForm.addEventListener("submit", async (event) => {
+  async function submitSaver(event) {
     event.preventDefault();
     const data = new FormData(form);
     data.set("template_name", name.value);
@@ -231,9 +235,9 @@
       name.focus();
       return;
     }
-    saveForm.hidden = true;
+    slot.replaceChildren();
     done.hidden = false;
     saved.textContent = answer.message;
     done.querySelector("button").focus();
-  });
+  }
 })();
