@@ -133,7 +133,7 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     third.get_by_role("button", name="Insert template").click()
     picker = page.get_by_role("dialog", name=re.compile("Insert template"))
     expect(picker).to_be_visible()
-    picker.get_by_role("button", name=re.compile("Last note")).click()
+    picker.get_by_role("option", name=re.compile("Last note")).click()
     expect(third.get_by_role("textbox", name="Body")).to_contain_text("Should I close your file")
     expect(third.locator(".variable-chip")).to_have_text("First name")
     first = page.get_by_role("article", name="Email 1")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence as Seq
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
@@ -57,6 +57,19 @@ def get_template(template_id: int) -> EmailTemplate:
     found = all_templates().filter(pk=template_id).first()
     if found is None:
         raise TemplateNotFound(template_id)
+    return found
+
+
+def find_templates(text: str = "") -> QuerySet[EmailTemplate]:
+    """Templates whose name, subject or body holds every word of ``text``, by name.
+
+    Without the files: a list to choose from needs only the words.
+    """
+    found = EmailTemplate.objects.order_by("name", "pk")
+    for word in text.split():
+        found = found.filter(
+            Q(name__icontains=word) | Q(subject__icontains=word) | Q(body_html__icontains=word)
+        )
     return found
 
 
@@ -132,6 +145,15 @@ def _apply(
                 f"The name is {len(clean)} characters; use at most {MAX_NAME_LENGTH}.",
                 field="name",
                 code="too_long",
+            )
+        # Templates are chosen by name from one workspace-wide list: two with the same
+        # name could not be told apart there.
+        same = EmailTemplate.objects.filter(name__iexact=clean).exclude(pk=template.pk)
+        if same.exists():
+            raise InvalidInput(
+                f'A template named "{clean}" already exists; choose another name.',
+                field="name",
+                code="duplicate",
             )
         template.name = clean
     if subject is not None:

@@ -20,6 +20,7 @@ from sequencer.web.sequences import (
     schedule_preview,
     sender_settings,
     sharing,
+    template_library,
 )
 
 app_name = "web"
@@ -85,6 +86,22 @@ urlpatterns = [
         "sequences/<int:sequence_id>/settings/members/",
         sender_settings.member_search,
         name="sequence_settings_members",
+    ),
+    # Template library in the step composer: Insert template and Save as template.
+    path(
+        "sequences/<int:sequence_id>/templates/",
+        template_library.picker,
+        name="sequence_templates",
+    ),
+    path(
+        "sequences/<int:sequence_id>/templates/<int:template_id>/",
+        template_library.template_content,
+        name="sequence_template_content",
+    ),
+    path(
+        "sequences/<int:sequence_id>/steps/<int:position>/save-as-template/",
+        template_library.save_as_template,
+        name="sequence_save_as_template",
     ),
     re_path(
         r"^sequences/(?P<sequence_id>\d+)/(?P<tab>recipients)/$",

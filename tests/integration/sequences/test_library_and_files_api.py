@@ -208,6 +208,23 @@ def test_a_template_needs_a_name(api):
     )
 
 
+def test_two_templates_cannot_share_a_name(api):
+    first = api.post("templates", {"name": "Intro", "body_html": "<p>A</p>"}).data
+    other = api.post("templates", {"name": "Other", "body_html": "<p>B</p>"}).data
+
+    again = api.post("templates", {"name": " intro ", "body_html": "<p>C</p>"})
+    renamed = api.patch(f"templates/{other['id']}", {"name": "INTRO"})
+    kept = api.patch(f"templates/{first['id']}", {"name": "Intro"})
+
+    for refused in (again, renamed):
+        assert refused.status_code == 400
+        assert (refused.data["error"]["field"], refused.data["error"]["code"]) == (
+            "name",
+            "duplicate",
+        )
+    assert kept.status_code == 200
+
+
 def test_only_the_creator_or_an_admin_changes_a_template(api, make_member, api_as):
     author = make_member()
     author_api = api_as(author)

@@ -75,26 +75,42 @@ async function upload(button, file, inline) {
   return answer;
 }
 
+function addRow(block, file) {
+  const row = block.querySelector("template[data-attachment-row]").content.firstElementChild.cloneNode(true);
+  const link = row.querySelector("a");
+  link.href = file.url;
+  link.textContent = file.name;
+  row.querySelector("[data-size]").textContent = file.size_label;
+  Object.assign(row.querySelector("input"), { name: `steps-${block.dataset.step}-attachment_ids`, value: file.id });
+  row.querySelector("[data-remove-attachment]").setAttribute("aria-label", `Remove ${file.name}`);
+  const list = block.querySelector(".attachment-list");
+  list.append(row);
+  list.hidden = false;
+}
+
 function attach(button) {
   if (button.getAttribute("aria-disabled")) return;
   choose("", async (file) => {
     const answer = await upload(button, file, false);
     if (!answer) return;
     const { block } = parts(button);
-    const row = block.querySelector("template[data-attachment-row]").content.firstElementChild.cloneNode(true);
-    const link = row.querySelector("a");
-    link.href = answer.url;
-    link.textContent = answer.name;
-    row.querySelector("[data-size]").textContent = answer.size_label;
-    Object.assign(row.querySelector("input"), { name: `steps-${block.dataset.step}-attachment_ids`, value: answer.id });
-    row.querySelector("[data-remove-attachment]").setAttribute("aria-label", `Remove ${answer.name}`);
-    const list = block.querySelector(".attachment-list");
-    list.append(row);
-    list.hidden = false;
+    addRow(block, answer);
     say(block, "", `Attached ${answer.name}.`);
     saveDraft();
   });
 }
+
+// A template inserted into a step (template_library.js) brings its own files instead.
+document.addEventListener("template:inserted", (event) => {
+  const { step, template } = event.detail;
+  const block = form?.querySelector(`[data-attachments][data-step="${step}"]`);
+  if (!block) return;
+  const list = block.querySelector(".attachment-list");
+  list.replaceChildren();
+  list.hidden = true;
+  for (const file of template.attachments || []) addRow(block, file);
+  saveDraft();
+});
 
 function insertImage(button) {
   if (button.getAttribute("aria-disabled")) return;

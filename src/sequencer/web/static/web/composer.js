@@ -237,6 +237,28 @@ function setUp(textarea) {
   toolbar.hidden = false;
   foot.hidden = false;
 
+  // Inserting a template (template_library.js) replaces the whole body: it is read as on
+  // page load, so its variables become chips the same way, and the textarea keeps the
+  // template's HTML as it is. A body the editor cannot show is edited as HTML instead.
+  textarea.addEventListener("composer:replace", (event) => {
+    if (editor.isDestroyed) return;
+    event.preventDefault();
+    const html = event.detail.html;
+    const next = toEditor(html);
+    if (next === null) {
+      editor.destroy();
+      host.remove();
+      textarea.id = textarea.id.replace(/-source$/, "");
+      textarea.hidden = false;
+      for (const tool of toolbar.querySelectorAll("[data-command]")) tool.hidden = true;
+      foot.hidden = true;
+      box.querySelector(".composer-raw-note").hidden = false;
+    } else {
+      editor.commands.setContent(next);
+    }
+    textarea.value = html;
+  });
+
   const commands = {
     bold: () => editor.chain().focus().toggleBold().run(),
     italic: () => editor.chain().focus().toggleItalic().run(),
