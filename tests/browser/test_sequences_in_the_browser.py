@@ -36,7 +36,7 @@ def test_a_member_writes_publishes_duplicates_and_archives_a_sequence(
     axe("empty sequences list")
 
     page.get_by_role("button", name="New sequence").click()
-    expect(page.get_by_role("heading", name="Untitled sequence")).to_be_visible()
+    expect(page.get_by_role("heading", name="Untitled Sequence")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Draft · all changes saved")
 
     page.get_by_label("Name").fill("Q3 outreach")

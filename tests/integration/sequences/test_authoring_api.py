@@ -144,7 +144,7 @@ def test_an_empty_body_creates_an_untitled_draft_with_default_settings(api):
     assert response.status_code == 201, response.data
     assert response.data["status"] == "draft"
     assert response.data["name"] == ""
-    assert response.data["display_name"] == "Untitled sequence"
+    assert response.data["display_name"] == "Untitled Sequence"
     assert response.data["steps"] == []
     assert response.data["settings"]["exit_on_reply"] is True
     assert response.data["workspace_access"] == "read_write"

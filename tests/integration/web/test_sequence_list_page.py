@@ -25,7 +25,7 @@ def test_the_list_shows_name_status_creator_and_last_publish(admin, browser_of, 
     page = browser_of(admin).get("/sequences/").content.decode()
 
     assert "Q3 outreach" in page
-    assert "Untitled sequence" in page
+    assert "Untitled Sequence" in page
     assert '<span class="badge live">Live</span>' in page
     assert '<span class="badge draft">Draft</span>' in page
     assert "Ada Admin" in page
