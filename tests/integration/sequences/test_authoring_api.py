@@ -398,6 +398,15 @@ def test_an_unknown_variable_is_refused_at_publish_naming_it_and_listing_the_oth
     assert "company.name" in error["message"]
 
 
+def test_an_unknown_sender_field_is_refused_at_publish_naming_step_and_field(api, attributes):
+    error = _publish_error(
+        api, [step(0, "Hi", "<p>a</p>"), step(1, "", "<p>{{ sender.job_title }}</p>")]
+    )
+    assert (error["field"], error["code"]) == ("steps.1.body_html", "unknown_variable")
+    assert "{{ sender.job_title }} is not a sender field" in error["message"]
+    assert "sender.first_name" in error["message"]
+
+
 def test_an_unknown_variable_in_a_later_step_names_that_step(api, attributes):
     error = _publish_error(api, [step(0, "Hi", "<p>a</p>"), step(1, "", "<p>{{ deal.x }}</p>")])
     assert error["field"] == "steps.1.body_html"
