@@ -173,3 +173,34 @@ def test_a_variable_with_a_fallback_is_inserted_and_changed_with_the_keyboard_on
         '<p>Hello <strong>dear</strong> {{ person.job_title | default: "friend" }}</p>'
     )
     assert violations == []
+
+
+def test_the_picker_offers_the_senders_fields_in_a_sender_group(
+    live_server, page: Page, admin, sign_in, axe, violations
+):
+    sequence = _sequence(admin, "<p>Best,</p>")
+    sign_in(admin)
+    page.set_viewport_size(WIDE)
+    page.goto(live_server.url + f"/sequences/{sequence.pk}/")
+    expect(page.get_by_role("button", name="Insert variable")).to_be_visible()
+    body = page.get_by_role("textbox", name="Body")
+    body.focus()
+    page.keyboard.press("End")
+    page.keyboard.type(" ")
+
+    page.get_by_role("button", name="Insert variable").click()
+    page.get_by_role("combobox", name="Search variables").fill("sender")
+    options = page.get_by_role("listbox", name="Variables").get_by_role("option")
+    expect(options).to_have_count(4)
+    expect(options.first).to_contain_text("Sender's first name")
+    expect(options.first.locator(".muted")).to_have_text("Sender")
+    axe("variable picker showing the sender's fields")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Apply").click()
+    expect(body.locator(".variable-chip")).to_have_text("Sender's first name")
+
+    expect(page.locator("#save-state")).to_contain_text("all changes saved")
+    page.get_by_role("button", name="Publish sequence").click()
+    expect(page.locator("#save-state")).to_contain_text("Live · version 1")
+    assert _stored_body(sequence) == "<p>Best, {{ sender.first_name }}</p>"
+    assert violations == []

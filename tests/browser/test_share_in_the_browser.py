@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,24 @@ def test_sharing_read_only_with_a_member_gives_them_a_read_only_view(
     expect(dialog).to_be_visible()
     dialog.get_by_role("combobox", name="Access for Everyone in Acme").select_option("No access")
     expect(dialog.get_by_role("status")).to_have_text("Access saved.")
-    dialog.get_by_role("combobox", name="Member or team").select_option(
-        label="Rita Reader (rita@acme.test)"
-    )
-    dialog.get_by_role("combobox", name="Access", exact=True).select_option("Read only")
-    dialog.get_by_role("button", name="Add").click()
+    # Whom to add is found by typing, and added with the keyboard alone.
+    search = dialog.get_by_role("searchbox", name="Find a member or team")
+    search.focus()
+    page.keyboard.type("rita")
+    rita_choice = dialog.get_by_role("radio", name=re.compile(r"^Rita Reader"))
+    expect(rita_choice).to_be_checked()  # the only match is chosen already
+    expect(dialog.get_by_role("radio")).to_have_count(1)
+    page.keyboard.press("Enter")  # searches; does not submit the dialog
+    expect(dialog.get_by_role("status")).to_have_text("Access saved.")
+    page.keyboard.press("Tab")
+    expect(rita_choice).to_be_focused()
+    page.keyboard.press("Tab")
+    access_choice = dialog.get_by_role("combobox", name="Access", exact=True)
+    expect(access_choice).to_be_focused()
+    access_choice.select_option("Read only")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Add")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(dialog.get_by_role("status")).to_have_text("Rita Reader now has read only access.")
     expect(dialog.get_by_role("combobox", name="Access for Rita Reader")).to_have_value("read_only")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from playwright.sync_api import Page, expect
 from sequencer.clock import system_clock
 from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
+from sequencer.sequences.models import SequenceVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,3 +57,27 @@ def test_publishing_again_shows_the_change_in_the_version_history(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "version-history.png"), full_page=True)
     axe("version history")
+
+
+@pytest.mark.browser_context_args(timezone_id="Asia/Tokyo")
+def test_a_viewer_in_tokyo_reads_publication_times_in_tokyo_time(
+    live_server, page: Page, admin, sign_in, axe
+):
+    sequence = authoring.create_sequence(
+        admin,
+        name="Renewals",
+        steps=[StepInput(subject="Your renewal", body_html="<p>Hi.</p>")],
+        clock=system_clock,
+    )
+    authoring.publish(admin, sequence.pk, clock=system_clock)
+    SequenceVersion.objects.filter(sequence=sequence).update(
+        published_at=datetime(2026, 12, 4, 18, 20, tzinfo=UTC)
+    )
+    sign_in(admin)
+    page.goto(live_server.url + f"/sequences/{sequence.pk}/versions/")
+
+    # The page answers in UTC; the browser then asks again with its own zone.
+    expect(page.get_by_role("region", name="Version 1 Live")).to_contain_text(
+        "Published by Ada Admin on 5 Dec 2026, 03:20 your time (Asia/Tokyo)"
+    )
+    axe("version history in the viewer's zone")

@@ -7,7 +7,7 @@ catalog, the same one the publish check uses.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -20,7 +20,7 @@ router = Router(tags=["Sequences"])
 class VariableOut(Schema):
     path: str
     label: str
-    group: Literal["person", "company"]
+    group: Literal["person", "company", "sender"]
     liquid: str
 
 
@@ -29,9 +29,11 @@ class VariableOut(Schema):
     response=list[VariableOut],
     summary="Variables an email may use",
     description=(
-        "Person attributes, then attributes of the person's company, each with the Liquid "
-        'that writes it into a subject or body (add `| default: "..."` for a fallback). '
-        "List attributes are not offered: a person has a value per list, not one value."
+        "Person attributes, then attributes of the person's company, then the sender's "
+        "fields (the member whose mailbox sends the email: for a delegated sender, the "
+        "delegate), each with the Liquid that writes it into a subject or body (add "
+        '`| default: "..."` for a fallback). List attributes are not offered: a person '
+        "has a value per list, not one value."
     ),
 )
 def list_variables(request: HttpRequest) -> list[VariableOut]:
@@ -39,7 +41,7 @@ def list_variables(request: HttpRequest) -> list[VariableOut]:
         VariableOut(
             path=v.path,
             label=v.label,
-            group="person" if v.group == "person" else "company",
+            group=cast(Literal["person", "company", "sender"], v.group),
             liquid=f"{{{{ {v.path} }}}}",
         )
         for v in offered_variables()

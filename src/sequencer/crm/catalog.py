@@ -20,6 +20,7 @@ from sequencer.crm.models import (
     Person,
     RecordObject,
 )
+from sequencer.domain.sender import SENDER_LABELS
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,16 @@ class OfferedVariable:
 
     path: str
     label: str
-    group: str  # "person" or "company"
+    group: str  # "person", "company" or "sender"
 
 
 def offered_variables() -> list[OfferedVariable]:
-    """Every variable an email may use, people first, each group in label order.
+    """Every variable an email may use: people, companies, then the sender; each group
+    in label order.
 
-    The same names :func:`variable_catalog` accepts, so a variable picked here always
-    passes the publish check; list attributes are never offered (they have no single
-    value per person).
+    The same names the publish check accepts (:func:`variable_catalog` and the fixed
+    sender fields), so a variable picked here always passes it; list attributes are never
+    offered (they have no single value per person).
     """
     catalog = variable_catalog()
     titles = {
@@ -87,6 +89,11 @@ def offered_variables() -> list[OfferedVariable]:
             for slug in slugs
         ]
         offered.extend(sorted(rows, key=lambda row: (row.label.casefold(), row.path)))
+    # The sender's fields keep their natural order: first, last and full name, email.
+    offered.extend(
+        OfferedVariable(path=f"sender.{field}", label=label, group="sender")
+        for field, label in SENDER_LABELS.items()
+    )
     return offered
 
 

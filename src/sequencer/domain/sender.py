@@ -10,6 +10,12 @@ from many members' mailboxes. So a sequence chooses a signature *by name*
   default, so a colleague without that signature still signs their emails.
 
 ``settings.include_signature`` turns signatures off altogether.
+
+A template may also write the sender into an email with ``{{ sender.<field> }}``
+(:data:`SENDER_VARIABLES`): the member who owns the sending mailbox, which for a delegated
+sender is the delegate, never the colleague who enrolled. Their name is the member's own
+(the mailbox's display name when the member has none); a member has no job title, so
+there is no ``sender.job_title``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,15 @@ from sequencer.domain.errors import InvalidInput
 
 DEFAULT_SIGNATURE = "default"
 MAX_SIGNATURE_NAME_LENGTH = 200
+
+# What ``{{ sender.x }}`` may name, with what a composer calls each.
+SENDER_LABELS: dict[str, str] = {
+    "first_name": "Sender's first name",
+    "last_name": "Sender's last name",
+    "full_name": "Sender's full name",
+    "email": "Sender's email address",
+}
+SENDER_VARIABLES: frozenset[str] = frozenset(SENDER_LABELS)
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,8 @@ class Sender:
     signatures: tuple[SenderSignature, ...] = ()
     # The member who owns the mailbox: an unsubscribe blocks every mailbox of theirs.
     owner_id: int | None = None
+    # That member's own name, for ``{{ sender.first_name }}`` and the like.
+    owner_name: str = ""
 
     @classmethod
     def of(
@@ -47,8 +64,27 @@ class Sender:
         name: str = "",
         signatures: Iterable[SenderSignature] = (),
         owner_id: int | None = None,
+        owner_name: str = "",
     ) -> Sender:
-        return cls(email=email, name=name, signatures=tuple(signatures), owner_id=owner_id)
+        return cls(
+            email=email,
+            name=name,
+            signatures=tuple(signatures),
+            owner_id=owner_id,
+            owner_name=owner_name,
+        )
+
+
+def sender_values(sender: Sender) -> dict[str, str | None]:
+    """The values of ``{{ sender.<field> }}``; a blank is ``None`` (as for a person).
+
+    The first name is the first word of the full name and the last name the rest: a
+    member has one name field, and "Mary Ann Smith" is more often first + last than not.
+    """
+    full = " ".join((sender.owner_name.strip() or sender.name.strip()).split())
+    first, _, last = full.partition(" ")
+    values = {"first_name": first, "last_name": last, "full_name": full, "email": sender.email}
+    return {key: value or None for key, value in values.items()}
 
 
 def choose_signature(signatures: Iterable[SenderSignature], choice: str) -> SenderSignature | None:

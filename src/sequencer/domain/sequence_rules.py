@@ -20,7 +20,7 @@ from sequencer.domain.errors import InvalidInput
 from sequencer.domain.schedule import SendingWindow, parse_holiday_country, parse_zone
 from sequencer.domain.sender import DEFAULT_SIGNATURE, parse_signature_choice
 
-UNTITLED = "Untitled sequence"
+UNTITLED = "Untitled Sequence"
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 5_000
 MAX_SUBJECT_LENGTH = 500

@@ -2,8 +2,10 @@
 
 A sequence email personalises itself with *standard variables*: ``{{ person.<attribute> }}``
 and ``{{ company.<attribute> }}``, where the attribute is one the workspace defines for
-people or companies. Everything else a template might name is refused before publishing,
-because at send time it would silently render as nothing:
+people or companies, and ``{{ sender.<field> }}``, one of the fixed
+:data:`~sequencer.domain.sender.SENDER_VARIABLES` of whoever sends the email. Everything
+else a template might name is refused before publishing, because at send time it would
+silently render as nothing:
 
 * another root (``{{ first_name }}``, ``{{ deal.value }}``) is ``unknown_variable``;
 * ``{{ person }}`` on its own names no attribute (``incomplete_variable``);
@@ -25,7 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-ROOTS: tuple[str, ...] = ("person", "company")
+from sequencer.domain.sender import SENDER_VARIABLES
+
+ROOTS: tuple[str, ...] = ("person", "company", "sender")
 
 # Liquid's own rule for a name usable after a dot (python-liquid's RE_PROPERTY), so that
 # paths are spelled the way the template would write them.
@@ -84,17 +88,13 @@ def format_path(segments: Sequence[object]) -> str:
 
 
 def available_variables(catalog: VariableCatalog) -> list[str]:
-    """Every usable variable, people first, each group sorted: ``["person.email", ...]``."""
-    return [f"person.{slug}" for slug in sorted(catalog.person)] + [
-        f"company.{slug}" for slug in sorted(catalog.company)
-    ]
+    """Every usable variable: people, companies, then the sender, each group sorted."""
+    return [f"{root}.{slug}" for root in ROOTS for slug in sorted(_attributes_of(root, catalog))]
 
 
 def describe_available(catalog: VariableCatalog) -> str:
     """The sentence that closes every "unknown variable" message."""
     names = available_variables(catalog)
-    if not names:
-        return "No person or company attributes exist yet; create one first."
     shown = ", ".join(names[:_MAX_LISTED])
     more = len(names) - _MAX_LISTED
     suffix = f" and {more} more" if more > 0 else ""
@@ -116,35 +116,39 @@ def check_variable(segments: Sequence[object], catalog: VariableCatalog) -> Vari
         return VariableProblem(
             path,
             "unknown_variable",
-            f"{{{{ {path} }}}} is not a variable; use person.<attribute> or "
-            f"company.<attribute>{hint}. {describe_available(catalog)}",
+            f"{{{{ {path} }}}} is not a variable; use person.<attribute>, "
+            f"company.<attribute> or sender.<field>{hint}. {describe_available(catalog)}",
         )
     assert isinstance(root, str)
     if attribute is None:
-        example = "first_name" if root == "person" else "name"
+        example = "name" if root == "company" else "first_name"
         return VariableProblem(
             path,
             "incomplete_variable",
-            f"{{{{ {path} }}}} needs an attribute, e.g. {{{{ {root}.{example} }}}}. "
+            f"{{{{ {path} }}}} needs {_a_part(root)}, e.g. {{{{ {root}.{example} }}}}. "
             f"{describe_available(catalog)}",
         )
     if not isinstance(attribute, str):
         return VariableProblem(
             path,
             "unknown_variable",
-            f"{{{{ {path} }}}} does not name a {root} attribute; write it as "
-            f"{root}.<attribute>. {describe_available(catalog)}",
+            f"{{{{ {path} }}}} does not name a {root} {_part(root)}; write it as "
+            f"{root}.<{_part(root)}>. {describe_available(catalog)}",
         )
     if attribute in _attributes_of(root, catalog):
         return None
     if _only_on_lists(attribute, catalog):
         return _list_attribute_problem(path, attribute)
-    other = "company" if root == "person" else "person"
-    hint = f" ({other}.{attribute} exists)" if attribute in _attributes_of(other, catalog) else ""
+    elsewhere = [
+        f"{other}.{attribute}"
+        for other in ROOTS
+        if other != root and attribute in _attributes_of(other, catalog)
+    ]
+    hint = f" ({' and '.join(elsewhere)} exists)" if elsewhere else ""
     return VariableProblem(
         path,
         "unknown_variable",
-        f"{{{{ {path} }}}} is not a {root} attribute{hint}. {describe_available(catalog)}",
+        f"{{{{ {path} }}}} is not a {root} {_part(root)}{hint}. {describe_available(catalog)}",
     )
 
 
@@ -163,7 +167,18 @@ def check_variables(
 
 
 def _attributes_of(root: str, catalog: VariableCatalog) -> frozenset[str]:
+    if root == "sender":
+        return SENDER_VARIABLES  # the same for every workspace: not in the catalog
     return catalog.person if root == "person" else catalog.company
+
+
+def _part(root: str) -> str:
+    """What follows the dot: a sender has fixed fields, people and companies attributes."""
+    return "field" if root == "sender" else "attribute"
+
+
+def _a_part(root: str) -> str:
+    return "a field" if root == "sender" else "an attribute"
 
 
 def _only_on_lists(attribute: str, catalog: VariableCatalog) -> bool:

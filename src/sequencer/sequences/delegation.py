@@ -141,7 +141,7 @@ def invite(user: User, sequence_id: int | str, member_id: object, *, clock: Cloc
         user=member,
         kind="delegation_invited",
         message=(
-            f"{user} invited you to delegated sending for the sequence {sequence.name!r}: "
+            f"{user} invited you to delegated sending for the sequence “{sequence.display_name}”: "
             "others could then send its emails from your mailbox. Accept or decline it "
             "under your delegation invitations."
         ),

@@ -5,7 +5,9 @@ worker right before sending, so what is previewed is what is sent.
 
 The sending mailbox arrives as a plain :class:`~sequencer.domain.sender.Sender`; a
 mailbox object is still accepted and read through its attributes (``email``,
-``display_name``, ``signatures``), so this package never imports ``mail``.
+``display_name``, ``signatures``, ``owner``), so this package never imports ``mail``.
+The same sender fills ``{{ sender.* }}``: the mailbox's owner, who for a delegated
+sender is the delegate.
 
 Everything that can go wrong for one recipient raises
 :class:`~sequencer.sequences.templating.RenderError` (or a subclass) naming the step and
@@ -28,6 +30,7 @@ from sequencer.domain.sender import (
     Sender,
     SenderSignature,
     choose_signature,
+    sender_values,
 )
 from sequencer.domain.sequence_rules import threaded_subject, unsubscribe_phrase
 from sequencer.domain.text import html_to_text
@@ -95,6 +98,11 @@ class _SignatureRows(Protocol):
     def all(self) -> Any: ...
 
 
+class _Member(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 class MailboxLike(Protocol):
     """What rendering reads from a mailbox object when it is given one instead of a Sender."""
 
@@ -110,15 +118,20 @@ class MailboxLike(Protocol):
     @property
     def owner_id(self) -> int: ...
 
+    @property
+    def owner(self) -> _Member: ...
+
 
 def sender_of(mailbox: MailboxLike) -> Sender:
-    """The plain :class:`Sender` of a mailbox object, with its signatures (one query)."""
+    """The plain :class:`Sender` of a mailbox object, with its signatures (one query,
+    and one more for the owner unless it was loaded with the mailbox)."""
     rows: list[_SignatureRow] = list(mailbox.signatures.all())
     return Sender.of(
         mailbox.email,
         mailbox.display_name,
         (SenderSignature(row.name, row.body_html, row.is_default) for row in rows),
         owner_id=mailbox.owner_id,
+        owner_name=mailbox.owner.name,
     )
 
 
@@ -190,7 +203,10 @@ def render_step(
     settings = snapshot["settings"]
     steps = snapshot["steps"]
     source = steps[step]
-    data = recipient_data(person, address)
+    data: dict[str, dict[str, object]] = {
+        **recipient_data(person, address),
+        "sender": dict(sender_values(from_)),
+    }
     with _about(step, "subject"):
         if step > 0 and settings.get("thread_emails"):
             first = first_subject

@@ -56,6 +56,12 @@ urlpatterns = [
     path("sequences/<int:sequence_id>/publish/", editor.publish, name="sequence_publish"),
     path("sequences/<int:sequence_id>/discard/", editor.discard, name="sequence_discard"),
     path("sequences/<int:sequence_id>/share/", sharing.share, name="sequence_share"),
+    # Sequences in the browser, polish: the Share dialog's member and team search.
+    path(
+        "sequences/<int:sequence_id>/share/search/",
+        sharing.share_search,
+        name="sequence_share_search",
+    ),
     path("sequences/<int:sequence_id>/versions/", history.history, name="sequence_history"),
     path(
         "sequences/<int:sequence_id>/schedule/",

@@ -38,6 +38,20 @@ def test_any_member_gets_standard_and_custom_person_and_company_variables(api_as
     assert person_labels == sorted(person_labels)
 
 
+def test_the_senders_fields_come_last_in_a_sender_group(api):
+    offered = api.get("variables").data
+
+    sender = [v for v in offered if v["group"] == "sender"]
+    assert offered[-len(sender) :] == sender
+    assert [(v["path"], v["label"]) for v in sender] == [
+        ("sender.first_name", "Sender's first name"),
+        ("sender.last_name", "Sender's last name"),
+        ("sender.full_name", "Sender's full name"),
+        ("sender.email", "Sender's email address"),
+    ]
+    assert sender[0]["liquid"] == "{{ sender.first_name }}"
+
+
 def test_list_attributes_are_never_offered(api):
     prospects = PersonList.objects.create(name="Prospects")
     ListAttribute.objects.create(person_list=prospects, slug="stage", title="Stage", type="text")

@@ -400,7 +400,7 @@ def test_an_invitation_notifies_the_invitee_and_nobody_else(mia, tom, mia_api, t
     [notice] = tom_api.get("notifications?unread=true").data
     assert notice["kind"] == "delegation_invited"
     assert "Mia Member invited you" in notice["message"]
-    assert "'Demo follow-up'" in notice["message"]
+    assert "“Demo follow-up”" in notice["message"]
     assert notice["read_at"] is None
     assert mia_api.get("notifications").data == []
 

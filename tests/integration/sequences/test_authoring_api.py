@@ -144,7 +144,7 @@ def test_an_empty_body_creates_an_untitled_draft_with_default_settings(api):
     assert response.status_code == 201, response.data
     assert response.data["status"] == "draft"
     assert response.data["name"] == ""
-    assert response.data["display_name"] == "Untitled sequence"
+    assert response.data["display_name"] == "Untitled Sequence"
     assert response.data["steps"] == []
     assert response.data["settings"]["exit_on_reply"] is True
     assert response.data["workspace_access"] == "read_write"
@@ -396,6 +396,15 @@ def test_an_unknown_variable_is_refused_at_publish_naming_it_and_listing_the_oth
     assert "person.first_name" in error["message"]
     assert "person.plan" in error["message"]
     assert "company.name" in error["message"]
+
+
+def test_an_unknown_sender_field_is_refused_at_publish_naming_step_and_field(api, attributes):
+    error = _publish_error(
+        api, [step(0, "Hi", "<p>a</p>"), step(1, "", "<p>{{ sender.job_title }}</p>")]
+    )
+    assert (error["field"], error["code"]) == ("steps.1.body_html", "unknown_variable")
+    assert "{{ sender.job_title }} is not a sender field" in error["message"]
+    assert "sender.first_name" in error["message"]
 
 
 def test_an_unknown_variable_in_a_later_step_names_that_step(api, attributes):

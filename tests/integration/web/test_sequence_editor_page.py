@@ -132,7 +132,7 @@ def test_threaded_replies_show_re_and_the_first_subject_read_only(admin, browser
 def test_an_empty_name_shows_untitled_sequence(admin, browser_of, make_sequence):
     sequence = make_sequence(name="")
     page = browser_of(admin).get(f"/sequences/{sequence.pk}/").content.decode()
-    assert '<h1 id="sequence-title">Untitled sequence</h1>' in page
+    assert '<h1 id="sequence-title">Untitled Sequence</h1>' in page
 
 
 def test_a_refused_publish_shows_each_problem_at_its_step_and_field(

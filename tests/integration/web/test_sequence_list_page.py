@@ -9,8 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from sequencer.clock import system_clock
+from sequencer.crm.models import Person
+from sequencer.mail.models import Mailbox
 from sequencer.sequences import authoring
-from sequencer.sequences.models import Sequence, SequenceStatus, SequenceVersion
+from sequencer.sequences.models import Enrollment, Sequence, SequenceStatus, SequenceVersion
 
 from .conftest import LEVELS
 
@@ -25,7 +27,7 @@ def test_the_list_shows_name_status_creator_and_last_publish(admin, browser_of, 
     page = browser_of(admin).get("/sequences/").content.decode()
 
     assert "Q3 outreach" in page
-    assert "Untitled sequence" in page
+    assert "Untitled Sequence" in page
     assert '<span class="badge live">Live</span>' in page
     assert '<span class="badge draft">Draft</span>' in page
     assert "Ada Admin" in page
@@ -194,3 +196,67 @@ def test_the_list_and_its_actions_follow_each_access_level(
     sequence.refresh_from_db()
     expected = SequenceStatus.DRAFT if level in ("no_access", "read_only") else "archived"
     assert sequence.status == expected
+
+
+def _enroll_many(admin, sequence, count: int, finished_every: int = 3) -> None:
+    """``count`` enrollments in ``sequence``; every ``finished_every``-th one finished."""
+    version = authoring.latest_version(sequence)
+    mailbox = Mailbox.objects.get_or_create(
+        owner=admin,
+        email="admin@mail.test",
+        defaults={"provider": "smtp_imap", "smtp_host": "smtp.mail.test", "smtp_port": 587},
+    )[0]
+    start = Person.objects.count()
+    people = Person.objects.bulk_create([Person(first_name=f"P{start + i}") for i in range(count)])
+    Enrollment.objects.bulk_create(
+        [
+            Enrollment(
+                sequence=sequence,
+                version=version,
+                person=person,
+                email=f"p{person.pk}@bench.test",
+                mailbox=mailbox,
+                sender=admin,
+                status="finished" if i % finished_every == 0 else "active",
+                time_zone="UTC",
+                enrolled_at=system_clock.now(),
+            )
+            for i, person in enumerate(people)
+        ]
+    )
+
+
+def test_each_row_counts_its_active_and_total_recipients(admin, browser_of, make_sequence):
+    busy, quiet = make_sequence(name="Busy"), make_sequence(name="Quiet")
+    for sequence in (busy, quiet):
+        authoring.publish(admin, sequence.pk, clock=system_clock)
+    _enroll_many(admin, busy, 6)  # 2 of the 6 finished
+
+    page = browser_of(admin).get("/sequences/").content.decode()
+
+    busy_row = page[page.index(">Busy</a>") :]
+    busy_row = busy_row[: busy_row.index("</tr>")]
+    quiet_row = page[page.index(">Quiet</a>") :]
+    quiet_row = quiet_row[: quiet_row.index("</tr>")]
+    assert '<td class="num">4</td>' in busy_row and '<td class="num wide-only">6</td>' in busy_row
+    assert '<td class="num">0</td>' in quiet_row and '<td class="num wide-only">0</td>' in quiet_row
+
+
+def test_the_list_costs_the_same_queries_for_5_and_500_enrollments(
+    admin, browser_of, make_sequence
+):
+    sequences = [make_sequence(name=f"S{i}") for i in range(3)]
+    for sequence in sequences:
+        authoring.publish(admin, sequence.pk, clock=system_clock)
+    client = browser_of(admin)
+    client.get("/sequences/")
+
+    _enroll_many(admin, sequences[0], 5)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/sequences/").status_code == 200
+    _enroll_many(admin, sequences[1], 495)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/sequences/").content.decode()
+
+    assert len(many) == len(few)
+    assert '<td class="num wide-only">495</td>' in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from sequencer.clock import system_clock
 from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
+from sequencer.sequences.models import SequenceVersion
 
 from .conftest import LEVELS
 
@@ -92,3 +95,44 @@ def test_the_history_costs_the_same_queries_for_2_and_30_versions(admin, browser
 
     assert page.content.decode().count('class="version card"') == 30
     assert len(many) == len(few)
+
+
+def _published_at(sequence, moment: datetime) -> None:
+    SequenceVersion.objects.filter(sequence=sequence).update(published_at=moment)
+
+
+def test_publication_times_are_in_the_viewers_zone_with_the_zone_named(
+    admin, browser_of, make_sequence
+):
+    sequence = make_sequence()
+    authoring.publish(admin, sequence.pk, clock=system_clock)
+    _published_at(sequence, datetime(2026, 12, 4, 18, 20, tzinfo=UTC))
+    client = browser_of(admin)
+    url = f"/sequences/{sequence.pk}/versions/"
+
+    # What shell.js asks for once the browser has said where the viewer is.
+    in_tokyo = client.get(f"{url}?viewer_time_zone=Asia/Tokyo", HTTP_HX_REQUEST="true")
+    in_new_york = client.get(f"{url}?viewer_time_zone=America/New_York").content.decode()
+    before_the_browser_said = client.get(url).content.decode()
+
+    tokyo = in_tokyo.content.decode()
+    assert "5 Dec 2026, 03:20 your time (Asia/Tokyo)" in tokyo  # already the next day there
+    assert '<div id="versions" data-viewer-zone="Asia/Tokyo"' in tokyo
+    assert "page-header" not in tokyo  # only the list, swapped into the page
+    assert "4 Dec 2026, 13:20 your time (America/New_York)" in in_new_york
+    assert "4 Dec 2026, 18:20 UTC" in before_the_browser_said
+    assert 'datetime="2026-12-04T18:20:00+00:00"' in before_the_browser_said
+
+
+def test_an_unknown_viewer_zone_falls_back_to_utc(admin, browser_of, make_sequence):
+    sequence = make_sequence()
+    authoring.publish(admin, sequence.pk, clock=system_clock)
+    _published_at(sequence, datetime(2026, 12, 4, 18, 20, tzinfo=UTC))
+
+    html = (
+        browser_of(admin)
+        .get(f"/sequences/{sequence.pk}/versions/?viewer_time_zone=Mars/Olympus")
+        .content.decode()
+    )
+
+    assert "4 Dec 2026, 18:20 UTC" in html

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sender import (
     DEFAULT_SIGNATURE,
+    Sender,
     SenderSignature,
     choose_signature,
     parse_signature_choice,
+    sender_values,
 )
 
 FULL = SenderSignature("Full", "<p>Full</p>", is_default=True)
@@ -57,3 +59,40 @@ def test_an_unusable_choice_is_refused_naming_the_field(value):
 def test_a_choice_is_kept_trimmed_and_default_in_any_case_is_default():
     assert parse_signature_choice(" Short ") == "Short"
     assert parse_signature_choice("DEFAULT") == DEFAULT_SIGNATURE
+
+
+# --- {{ sender.* }} ----------------------------------------------------------------------
+
+
+def test_the_sender_variables_come_from_the_members_own_name():
+    sender = Sender.of("grace@acme.test", "Sales team", owner_name="Grace Brewster Hopper")
+
+    assert sender_values(sender) == {
+        "first_name": "Grace",
+        "last_name": "Brewster Hopper",
+        "full_name": "Grace Brewster Hopper",
+        "email": "grace@acme.test",
+    }
+
+
+def test_a_member_without_a_name_is_named_by_the_mailbox():
+    sender = Sender.of("ada@acme.test", "  Ada   Lovelace ")
+
+    values = sender_values(sender)
+
+    assert (values["first_name"], values["last_name"]) == ("Ada", "Lovelace")
+    assert values["full_name"] == "Ada Lovelace"
+
+
+def test_a_missing_name_part_is_none_so_a_fallback_applies():
+    assert sender_values(Sender.of("cher@acme.test", owner_name="Cher"))["last_name"] is None
+    nameless = sender_values(Sender.of("x@acme.test"))
+    assert nameless["first_name"] is None and nameless["full_name"] is None
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_first_and_last_name_always_make_up_the_full_name(owner_name, mailbox_name):
+    values = sender_values(Sender.of("s@acme.test", mailbox_name, owner_name=owner_name))
+
+    parts = [values["first_name"], values["last_name"]]
+    assert " ".join(p for p in parts if p) == (values["full_name"] or "")

@@ -138,7 +138,7 @@ def test_a_clean_subject_has_no_line_breaks(subject):
 
 def test_a_copy_is_named_after_its_source():
     assert copy_name("Demo") == "Copy of Demo"
-    assert copy_name("") == "Copy of Untitled sequence"
+    assert copy_name("") == "Copy of Untitled Sequence"
     assert len(copy_name("x" * 300)) == 200
 
 

@@ -3,17 +3,25 @@
 One query for the versions (with their publishers) whatever their number; the
 comparison of each version with the one before is done in memory
 (:mod:`sequencer.web.sequences.version_diff`).
+
+Publication times are shown in the viewer's zone, learnt the way the schedule preview
+learns it: the browser sends its own zone as ``viewer_time_zone``. The first answer,
+before the browser has said, is in UTC; ``shell.js`` then asks for the list again with
+the zone (an htmx request answered with the list alone).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from sequencer.domain.errors import InvalidInput
+from sequencer.domain.schedule import parse_zone
 from sequencer.sequences import authoring
 from sequencer.sequences.models import SequenceVersion
 from sequencer.web.sequences.guard import access_answers
@@ -25,12 +33,38 @@ from sequencer.workspace.models import User
 class VersionEntry:
     number: int
     published_at: datetime
+    published_when: str  # in the viewer's zone, e.g. "4 Dec 2026, 19:20"
     published_by: str
     step_count: int
     diff: VersionDiff | None  # None for the first version: nothing to compare with
 
 
-def entries(versions: list[SequenceVersion]) -> list[VersionEntry]:
+UTC = ZoneInfo("UTC")
+
+
+def viewer_zone(name: str | None) -> ZoneInfo | None:
+    """The zone the browser said it is in, when that is a real zone."""
+    if not name:
+        return None
+    try:
+        return parse_zone(name, "viewer_time_zone")
+    except InvalidInput:
+        return None
+
+
+def when(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def zone_label(zone: ZoneInfo | None) -> str:
+    """How the times name their zone: "UTC", or "your time (Europe/Berlin)"."""
+    if zone is None or zone.key == "UTC":
+        return "UTC"
+    return f"your time ({zone.key})"
+
+
+def entries(versions: list[SequenceVersion], zone: ZoneInfo = UTC) -> list[VersionEntry]:
     """Newest first, each compared with the version published before it."""
     out: list[VersionEntry] = []
     previous: SequenceVersion | None = None
@@ -44,6 +78,7 @@ def entries(versions: list[SequenceVersion]) -> list[VersionEntry]:
             VersionEntry(
                 number=version.number,
                 published_at=version.published_at,
+                published_when=when(version.published_at, zone),
                 published_by=str(version.published_by)
                 if version.published_by
                 else "A former member",
@@ -62,14 +97,20 @@ def history(request: HttpRequest, sequence_id: int) -> HttpResponse:
     assert isinstance(member, User)
     sequence, level = authoring.get_sequence(member, sequence_id)
     versions = authoring.versions(member, sequence_id)
+    zone = viewer_zone(request.GET.get("viewer_time_zone"))
+    template = "web/sequences/history.html"
+    if getattr(request, "htmx", False):
+        template += "#versions"  # shell.js asking again with the viewer's zone
     return render(
         request,
-        "web/sequences/history.html",
+        template,
         {
             "section": "sequences",
             "sequence": sequence,
             "level": level,
-            "entries": entries(versions),
+            "entries": entries(versions, zone or UTC),
+            "viewer_zone": zone.key if zone else "",
+            "zone_label": zone_label(zone),
             "has_unpublished_changes": sequence.has_unpublished_changes,
         },
     )

@@ -5,6 +5,10 @@ Everyone who can see a sequence can read its access list (as the API's ``GET
 Every change in the dialog applies at once: the dialog posts all of its rows, plus the
 one action (add, remove), and the service replaces the grants with them, exactly as the
 API does with a whole access object.
+
+Whom to add is found with a search box (name or email of a member, name of a team), as
+the Settings tab finds a member to invite: the dialog lists a few matches, never every
+member, so neither its size nor its queries grow with the workspace.
 """
 
 from __future__ import annotations
@@ -14,23 +18,25 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
 from sequencer.sequences import access
-from sequencer.sequences.models import Sequence
+from sequencer.sequences.models import Sequence, SequenceGrant
 from sequencer.web.sequences.guard import access_answers
 from sequencer.workspace import services
 from sequencer.workspace.models import Team, User
 
 # Highest first, as a person reads a list of permissions.
 LEVEL_CHOICES = [(level.slug, level.label) for level in sorted(Level, reverse=True)]
+# Matches listed for a search (members and teams each); a longer list stops helping.
+MAX_MATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -47,17 +53,57 @@ class Grantee:
         return f"{self.kind}-{self.pk}"
 
 
-def share_context(sequence: Sequence, viewer: User, level: Level) -> dict[str, Any]:
-    """What the dialog shows: the default, each grant, who could still be added.
+@dataclass(frozen=True)
+class Candidates:
+    """Who a search found that has no grant of their own yet."""
 
-    Three queries whatever the number of grants: the grants, the members, the teams.
+    query: str
+    members: list[User]
+    teams: list[Team]
+
+
+def find_candidates(sequence: Sequence, query: str) -> Candidates:
+    """Active members (by name or email) and teams (by name) matching ``query`` without
+    a grant on ``sequence``; the first few alphabetically when ``query`` is blank.
+
+    Two queries, whatever the number of members, teams or grants.
+    """
+    query = query.strip()
+    grants = SequenceGrant.objects.filter(sequence=sequence)
+    members = User.objects.filter(is_active=True).exclude(
+        pk__in=grants.filter(user__isnull=False).values("user_id")
+    )
+    teams = Team.objects.exclude(pk__in=grants.filter(team__isnull=False).values("team_id"))
+    if query:
+        members = members.filter(Q(name__icontains=query) | Q(email__icontains=query))
+        teams = teams.filter(name__icontains=query)
+    return Candidates(
+        query=query,
+        members=list(members.order_by("name", "email").only("pk", "name", "email")[:MAX_MATCHES]),
+        teams=list(teams.annotate(size=Count("members")).order_by("name")[:MAX_MATCHES]),
+    )
+
+
+def share_context(
+    sequence: Sequence, viewer: User, level: Level, *, query: str = ""
+) -> dict[str, Any]:
+    """What the dialog shows: the default, each grant, and the matches of ``query``.
+
+    The same few queries whatever the number of grants, members and teams.
     """
     listing = access.access_list(sequence)
-    active = User.objects.filter(is_active=True).order_by("name", "email")
-    members = {u.pk: u for u in active.only("pk", "name", "email")}
-    teams = {t.pk: t for t in Team.objects.annotate(size=Count("members")).order_by("name")}
-    granted_members = dict(listing.members)
-    granted_teams = dict(listing.teams)
+    members = {
+        u.pk: u
+        for u in User.objects.filter(is_active=True, pk__in=[pk for pk, _ in listing.members]).only(
+            "pk", "name", "email"
+        )
+    }
+    teams = {
+        t.pk: t
+        for t in Team.objects.filter(pk__in=[pk for pk, _ in listing.teams]).annotate(
+            size=Count("members")
+        )
+    }
     rows = [
         Grantee("member", pk, str(members[pk]), members[pk].email, lv, pk == viewer.pk)
         for pk, lv in sorted(listing.members, key=lambda g: _sort_name(members, g[0]))
@@ -74,8 +120,7 @@ def share_context(sequence: Sequence, viewer: User, level: Level) -> dict[str, A
         "workspace_label": f"Everyone in {workspace.name}" if workspace else "Everyone",
         "workspace_access": listing.workspace_access,
         "grantees": rows,
-        "member_candidates": [u for pk, u in members.items() if pk not in granted_members],
-        "team_candidates": [t for pk, t in teams.items() if pk not in granted_teams],
+        "candidates": find_candidates(sequence, query) if level >= Level.FULL_ACCESS else None,
         "level_choices": LEVEL_CHOICES,
     }
 
@@ -147,7 +192,7 @@ def share(request: HttpRequest, sequence_id: int) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     sequence, _ = access.require_level(viewer, sequence_id, Level.FULL_ACCESS)
-    problem = ""
+    problem = add_problem = ""
     change: _Change | None = None
     try:
         change = _read_change(request.POST, access.access_list(sequence))
@@ -159,6 +204,8 @@ def share(request: HttpRequest, sequence_id: int) -> HttpResponse:
         )
     except InvalidInput as refused:
         problem = refused.message
+        # Shown next to the matches too, when it is about whom to add.
+        add_problem = problem if refused.field == "add_who" else ""
     level = access.level_for(viewer, sequence)
     from_htmx = request.headers.get("HX-Request") == "true"
     if level == Level.NO_ACCESS:
@@ -170,7 +217,22 @@ def share(request: HttpRequest, sequence_id: int) -> HttpResponse:
         if problem:
             messages.error(request, problem)
         return redirect("web:sequence_editor", sequence_id=sequence.pk)
-    context = share_context(sequence, viewer, level)
+    context = share_context(sequence, viewer, level, query=request.POST.get("q", ""))
     status = _said(change, context) if change and not problem else f"Not saved: {problem}"
-    context.update(status=status, problem=problem)
+    context.update(status=status, problem=problem, add_problem=add_problem)
     return render(request, "web/sequences/_share.html#share_update", context)
+
+
+@require_GET
+@login_required
+@access_answers
+def share_search(request: HttpRequest, sequence_id: int) -> HttpResponse:
+    """The dialog's matches for what was typed in its search box (htmx)."""
+    viewer = request.user
+    assert isinstance(viewer, User)
+    sequence, _ = access.require_level(viewer, sequence_id, Level.FULL_ACCESS)
+    return render(
+        request,
+        "web/sequences/_share.html#share_candidates",
+        {"candidates": find_candidates(sequence, request.GET.get("q", ""))},
+    )

@@ -6,10 +6,12 @@ const script = document.querySelector("script[data-prose-editor]");
 const P = await import(script.dataset.proseEditor);
 
 const catalog = JSON.parse(document.getElementById("variables-data")?.textContent || "[]");
+// Each variable shows the group it belongs to, as the picker's second column.
+const GROUPS = { person: "Person", company: "Company", sender: "Sender" };
 const labelOf = (path) => catalog.find((v) => v.path === path)?.label || path;
 
 // The Liquid a chip stands for: a plain variable, with an optional string fallback.
-const CHIP = /\{\{-?\s*((?:person|company)\.[A-Za-z_\u0080-\uFFFF][\w\u0080-\uFFFF-]*)\s*(?:\|\s*default:\s*(?:"([^"{}]*)"|'([^'{}]*)')\s*)?-?\}\}/g;
+const CHIP = /\{\{-?\s*((?:person|company|sender)\.[A-Za-z_\u0080-\uFFFF][\w\u0080-\uFFFF-]*)\s*(?:\|\s*default:\s*(?:"([^"{}]*)"|'([^'{}]*)')\s*)?-?\}\}/g;
 
 function liquid(path, fallback) {
   if (fallback === null || fallback === undefined) return `{{ ${path} }}`;
@@ -341,7 +343,7 @@ function setUp(textarea) {
         ...shown.map((v, i) => {
           const option = el("li", { id: `${listId}-${i}`, className: "picker-option" }, [
             el("span", { textContent: v.label }),
-            el("span", { className: "muted", textContent: v.group === "person" ? "Person" : "Company" }),
+            el("span", { className: "muted", textContent: GROUPS[v.group] || v.group }),
           ]);
           option.setAttribute("role", "option");
           option.setAttribute("aria-selected", String(i === active));

@@ -180,4 +180,26 @@
       });
     }
   });
+
+  // --- Search boxes inside a form ------------------------------------------------------
+  // Enter in a search box (the Share dialog's) searches at once (htmx) instead of
+  // submitting the form around it with whatever happened to be chosen.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.matches && event.target.matches("[data-search-box]")) {
+      event.preventDefault();
+    }
+  });
+
+  // --- Times in the viewer's zone ---------------------------------------------------------
+  // A page first answers in UTC; where it marks a part [data-viewer-zone-url], that part is
+  // asked for again with the browser's zone (the way the schedule preview learns it).
+  document.addEventListener("DOMContentLoaded", () => {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    if (!zone || !window.htmx) return;
+    document.querySelectorAll("[data-viewer-zone-url]").forEach((part) => {
+      if (part.dataset.viewerZone === zone || (!part.dataset.viewerZone && zone === "UTC")) return;
+      const url = `${part.dataset.viewerZoneUrl}?viewer_time_zone=${encodeURIComponent(zone)}`;
+      htmx.ajax("GET", url, { target: part, swap: "outerHTML" });
+    });
+  });
 })();
