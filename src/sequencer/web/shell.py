@@ -1,6 +1,6 @@
 """The signed-in shell: the sidebar's sections, the workspace name, pages still to come.
 
-Sections without a page yet (People, Companies, Lists, Settings) answer with a friendly
+Sections without a page yet (People, Companies, Lists) answer with a friendly
 "coming soon" page inside the shell rather than a 404, so the sidebar never leads
 nowhere.
 """
@@ -20,7 +20,6 @@ COMING_SOON = {
     "people": ("People", "Everyone you email, with their attributes and their sequences."),
     "companies": ("Companies", "The companies your people work at."),
     "lists": ("Lists", "Saved groups of people to enroll into a sequence at once."),
-    "settings": ("Settings", "Mailboxes, signatures, members and teams."),
 }
 
 

@@ -191,7 +191,8 @@ function setUp(textarea) {
   if (textarea.autofocus && idle) editor.view.focus();
   if (!editable) return;
   toolbar.hidden = false;
-  foot.hidden = false;
+  // A signature's editor has no variables, so no foot with the variable button.
+  if (foot) foot.hidden = false;
 
   const commands = {
     bold: () => editor.chain().focus().toggleBold().run(),
@@ -213,12 +214,12 @@ function setUp(textarea) {
   // One panel under the composer shows the picker, the chip popover or the link form.
   // Its inputs are not part of the draft: their typing must not trigger an autosave.
   for (const type of ["input", "change"]) panel.addEventListener(type, (e) => e.stopPropagation());
-  const variableButton = foot.querySelector("[data-insert-variable]");
+  const variableButton = foot?.querySelector("[data-insert-variable]");
   let back = null;
   function close(focusEditor = true) {
     panel.hidden = true;
     panel.replaceChildren();
-    variableButton.setAttribute("aria-expanded", "false");
+    variableButton?.setAttribute("aria-expanded", "false");
     if (focusEditor) editor.commands.focus();
     back = null;
   }
@@ -309,7 +310,7 @@ function setUp(textarea) {
       input,
       list,
     ]);
-    variableButton.setAttribute("aria-expanded", "true");
+    variableButton?.setAttribute("aria-expanded", "true");
     draw();
     input.focus();
   }
@@ -363,7 +364,7 @@ function setUp(textarea) {
     openChip(from);
   }
 
-  variableButton.addEventListener("click", () => {
+  variableButton?.addEventListener("click", () => {
     if (!panel.hidden) return close();
     openPicker(insertVariable, "Insert variable");
   });
