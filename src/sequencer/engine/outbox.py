@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count
@@ -33,6 +33,8 @@ from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.readiness import why_cannot_send
 from sequencer.sequences.models import ScheduledEmail
 from sequencer.sequences.rendering import policy_for
+
+SECOND = timedelta(seconds=1)
 
 # The states of an email that has not gone out yet and is the engine's to send.
 QUEUED = (EmailState.SCHEDULED, EmailState.CLAIMED)
@@ -96,12 +98,21 @@ def _pacing_reason(at: datetime, sends: list[datetime], limits: MailboxLimits) -
     return f"Pacing: this mailbox waits {_plural(minutes, 'minute')} between two emails."
 
 
-def _window_reason(base: datetime, policy: SchedulePolicy) -> tuple[str, str]:
-    """Why the window moved an email due at ``base``: the day is closed, or the hour."""
-    day = local_date(base, policy.zone)
-    closed = policy.closed_because(day)
+def _held_by_window(at: datetime, policy: SchedulePolicy) -> bool:
+    """Whether ``at`` is the moment a window opens, so the email waited for it."""
+    return next_allowed_instant(at - SECOND, policy) == at
+
+
+def _window_reason(now: datetime, at: datetime, policy: SchedulePolicy) -> tuple[str, str]:
+    """Why no window was open between ``now`` and ``at``: a day without sending (a
+    weekend or a holiday) on the way, or only the hours of the window."""
+    day, last = local_date(now, policy.zone), local_date(at - SECOND, policy.zone)
+    closed = None
+    while day <= last and closed is None:
+        closed = policy.closed_because(day)
+        day += timedelta(days=1)
     if closed == "weekend":
-        return WEEKEND, "Business days only: it waits for Monday."
+        return WEEKEND, "Business days only: it waits for the next weekday."
     if closed == "holiday":
         return (
             HOLIDAY,
@@ -134,8 +145,7 @@ def _project(
             until = mailbox.paused_until if mailbox.status == MailboxStatus.PAUSED else None
             queue.emails.append(Waiting(email, until, zone, MAILBOX, queue.blocked))
             continue
-        base = max(email.due_at, now)
-        window_at = base
+        window_at = base = max(email.due_at, now)
         if policy is not None and not email.skip_window:
             window_at = next_allowed_instant(base, policy)
         paced = earliest_send(window_at, sends, limits)
@@ -146,8 +156,8 @@ def _project(
             kind, reason = DUE, "Due now: it goes out in the engine's next round."
         elif paced > window_at:
             kind, reason = PACING, _pacing_reason(paced, sends, limits)
-        elif window_at > base and policy is not None:
-            kind, reason = _window_reason(base, policy)
+        elif policy is not None and not email.skip_window and _held_by_window(at, policy):
+            kind, reason = _window_reason(now, at, policy)
         elif email.last_error and email.attempts:
             kind, reason = RETRY, f"Trying again after a problem: {email.last_error}"
         else:

@@ -98,6 +98,12 @@ def _posted(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _as_changes(values: dict[str, Any]) -> dict[str, Any]:
+    """Ticked "default" makes it the default; unticked is no change, as a mailbox keeps
+    a default while it has signatures (another becomes it by being made the default)."""
+    return {**values, "is_default": True if values["is_default"] else None}
+
+
 def _refused(exc: InvalidInput) -> dict[str, str]:
     return {exc.field or "form": exc.message.replace("body_html", "The signature")}
 
@@ -112,7 +118,8 @@ def signature_new(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         return HttpResponse(status=405)
     values = _posted(request)
     try:
-        signature = services.create_signature(mailbox, values)
+        # Unticked leaves it to the service: a mailbox's first signature is its default.
+        signature = services.create_signature(mailbox, _as_changes(values))
     except InvalidInput as exc:
         return _form(request, mailbox, None, values=values, errors=_refused(exc), status=400)
     messages.success(request, f"Signature “{signature.name}” saved for {mailbox.email}.")
@@ -129,10 +136,7 @@ def signature_edit(request: HttpRequest, signature_id: int) -> HttpResponse:
         return HttpResponse(status=405)
     values = _posted(request)
     try:
-        # Unticking "default" is not a change: a mailbox keeps a default while it has
-        # signatures; another one becomes the default by being made so.
-        changes = {**values, "is_default": True if values["is_default"] else None}
-        services.update_signature(signature, changes)
+        services.update_signature(signature, _as_changes(values))
     except InvalidInput as exc:
         return _form(
             request, signature.mailbox, signature, values=values, errors=_refused(exc), status=400
