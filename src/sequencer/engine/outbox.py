@@ -126,6 +126,13 @@ def _window_reason(now: datetime, at: datetime, policy: SchedulePolicy) -> tuple
     )
 
 
+def _blocked_reason(queue: MailboxQueue) -> str:
+    status = queue.mailbox.status
+    if status in (MailboxStatus.PAUSED, MailboxStatus.DISCONNECTED):
+        return f"Mailbox {MailboxStatus(status).label.lower()}: {queue.blocked}"
+    return queue.blocked or ""
+
+
 def _project(
     queue: MailboxQueue, emails: list[ScheduledEmail], sends: list[datetime], clock: Clock
 ) -> None:
@@ -143,7 +150,7 @@ def _project(
         zone = policy.zone if policy else None
         if queue.blocked is not None:
             until = mailbox.paused_until if mailbox.status == MailboxStatus.PAUSED else None
-            queue.emails.append(Waiting(email, until, zone, MAILBOX, queue.blocked))
+            queue.emails.append(Waiting(email, until, zone, MAILBOX, _blocked_reason(queue)))
             continue
         window_at = base = max(email.due_at, now)
         if policy is not None and not email.skip_window:

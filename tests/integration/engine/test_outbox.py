@@ -122,6 +122,7 @@ def test_a_paused_mailbox_holds_every_email_and_says_why(admin, publish):
     queue = _queue(box, clock)
 
     assert queue.blocked == "Daily quota used up."
+    assert queue.emails[0].reason == "Mailbox paused: Daily quota used up."
     assert [(e.kind, e.goes_out_at) for e in queue.emails] == [
         (engine_outbox.MAILBOX, until),
         (engine_outbox.MAILBOX, until),
