@@ -24,8 +24,15 @@ NARROW = {"width": 390, "height": 844}
 
 
 def _shot(page: Page, name: str) -> None:
+    """The whole page, taken with a window as tall as the page, so that the sidebar and
+    the phone's top bar (sticky to the window) sit where a person sees them."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    size = page.viewport_size
+    assert size is not None
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
+    page.screenshot(path=str(SCREENSHOTS / name))
+    page.set_viewport_size(size)
 
 
 def _fill_servers(page: Page, smtp_server, dovecot, smtp_password: str) -> None:
