@@ -344,3 +344,37 @@ def test_the_pages_cost_the_same_queries_for_10_or_200_mailboxes(
 
     assert "many199@mail.test" in page
     assert len(large) == len(small)
+
+
+def test_tls_against_a_plain_server_names_the_tls_step(admin, browser_of, smtp_server, dovecot):
+    response = browser_of(admin).post(
+        "/settings/mailboxes/new/test/",
+        _form(smtp_server, dovecot, smtp_security="tls"),
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert "Connection test failed at step: TLS." in response.content.decode()
+
+
+def test_an_xoauth2_token_signs_in_to_both_servers(admin, browser_of, smtp_server, dovecot):
+    form = _form(smtp_server, dovecot, auth="xoauth2", access_token="ya29.good")
+    form.update(smtp_username=ALICE, smtp_password="", imap_password="")
+
+    response = browser_of(admin).post("/settings/mailboxes/new/test/", form, HTTP_HX_REQUEST="true")
+
+    page = response.content.decode()
+    assert "Connection test passed." in page and "signed in with OAuth2" in page
+    assert "ya29.good" not in page
+
+
+def test_xoauth2_without_a_token_is_refused_at_the_token_field(
+    admin, browser_of, smtp_server, dovecot
+):
+    response = browser_of(admin).post(
+        "/settings/mailboxes/new/", _form(smtp_server, dovecot, auth="xoauth2")
+    )
+
+    assert response.status_code == 400
+    assert 'id="access_token-error"><p class="field-error">Paste the OAuth2 access token' in (
+        response.content.decode()
+    )
