@@ -170,9 +170,16 @@ class SchedulePolicy:
 
     def is_sending_day(self, day: date) -> bool:
         """Whether a window opening on local ``day`` may be used."""
+        return self.closed_because(day) is None
+
+    def closed_because(self, day: date) -> str | None:
+        """Why no window opens on local ``day``: ``"weekend"`` (business days only),
+        ``"holiday"`` (a public holiday of ``holiday_country``), or None when one may."""
         if self.business_days_only and day.weekday() >= 5:
-            return False
-        return not (self.holiday_country and day in _holiday_dates(self.holiday_country, day.year))
+            return "weekend"
+        if self.holiday_country and day in _holiday_dates(self.holiday_country, day.year):
+            return "holiday"
+        return None
 
     def window_on(self, day: date) -> tuple[datetime, datetime] | None:
         """The usable UTC ``(open, close)`` of the window opening on ``day``, if any."""

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Subquery
+from django.urls import reverse
 
 from sequencer.clock import Clock
 from sequencer.crm.emails import mark_undeliverable
@@ -311,6 +312,7 @@ def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) ->
                 f"Sending from {mailbox.email} stopped: {exc.message} Its emails are kept "
                 "and go out once the mailbox works again."
             ),
+            link=reverse("web:settings_mailbox", args=[mailbox.pk]),
         )
 
 

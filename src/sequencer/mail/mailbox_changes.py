@@ -78,13 +78,12 @@ def _becomes_default(owner: User, wanted: bool | None) -> bool:
     return not Mailbox.objects.select_for_update().filter(owner=owner, is_default=True).exists()
 
 
-@transaction.atomic
-def create_mailbox(owner: User, new: NewMailbox) -> Mailbox:
-    """Connect a mailbox for ``owner``. The first one becomes the default."""
+def unsaved_mailbox(owner: User, new: NewMailbox) -> Mailbox:
+    """The mailbox ``new`` describes, complete with its servers' defaults, not saved:
+    what :func:`create_mailbox` would store, and what a connection test before
+    connecting tries."""
     _require_oauth_for_api_providers(new)
     smtp, imap = _servers_of(new)
-    if Mailbox.objects.filter(owner=owner, email=new.email).exists():
-        raise _duplicate(new.email)
     mailbox = Mailbox(
         owner=owner,
         provider=new.provider,
@@ -94,6 +93,15 @@ def create_mailbox(owner: User, new: NewMailbox) -> Mailbox:
     )
     save_server(mailbox, "smtp", smtp)
     save_server(mailbox, "imap", imap)
+    return mailbox
+
+
+@transaction.atomic
+def create_mailbox(owner: User, new: NewMailbox) -> Mailbox:
+    """Connect a mailbox for ``owner``. The first one becomes the default."""
+    mailbox = unsaved_mailbox(owner, new)
+    if Mailbox.objects.filter(owner=owner, email=new.email).exists():
+        raise _duplicate(new.email)
     if _becomes_default(owner, new.is_default):
         _make_default(mailbox)
     try:

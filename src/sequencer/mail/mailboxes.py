@@ -25,7 +25,12 @@ from sequencer.mail.mailbox_access import (
     mailbox_warnings,
     visible_mailboxes,
 )
-from sequencer.mail.mailbox_changes import create_mailbox, delete_mailbox, update_mailbox
+from sequencer.mail.mailbox_changes import (
+    create_mailbox,
+    delete_mailbox,
+    unsaved_mailbox,
+    update_mailbox,
+)
 from sequencer.mail.mailbox_input import MailboxChanges, NewMailbox, OAuthInput
 from sequencer.mail.mailbox_servers import settings_for_provider
 from sequencer.mail.models import Mailbox, MailboxStatus, Provider
@@ -45,6 +50,7 @@ __all__ = [
     "NotAllowed",
     "can_send",
     "check_mailbox",
+    "check_new_mailbox",
     "connect_oauth_mailbox",
     "create_mailbox",
     "delete_mailbox",
@@ -124,6 +130,18 @@ def check_mailbox(mailbox: Mailbox, clock: Clock) -> ConnectionReport:
     return replace(
         report, address=proof.prove_after_connection_test(mailbox, provider, report, clock)
     )
+
+
+def check_new_mailbox(owner: User, new: NewMailbox, clock: Clock) -> ConnectionReport:
+    """The connection test of a mailbox before it is connected: the same checks as
+    :func:`check_mailbox`, on the servers ``new`` describes. Nothing is saved, so the
+    address is not proven yet (the test after connecting does that).
+
+    Raises :class:`~sequencer.domain.errors.InvalidInput` for input that could not be
+    connected either.
+    """
+    mailbox = unsaved_mailbox(owner, new)
+    return provider_for(mailbox, clock=clock, timeout=CONNECTION_TEST_TIMEOUT).test_connection()
 
 
 def record_mailbox_failure(mailbox: Mailbox, failure: MailboxFailure, *, clock: Clock) -> Mailbox:

@@ -1,24 +1,12 @@
-"""The signed-in shell: the sidebar's sections, the workspace name, pages still to come.
-
-Sections without a page yet (Settings) answer with a friendly
-"coming soon" page inside the shell rather than a 404, so the sidebar never leads
-nowhere.
-"""
+"""The signed-in shell's context: the workspace name and the member's unread notifications."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest
 
 from sequencer.web import notifications
 from sequencer.workspace import services
 from sequencer.workspace.models import User
-
-# The sections of the sidebar that have no page yet: what each will hold.
-COMING_SOON = {
-    "settings": ("Settings", "Mailboxes, signatures, members and teams."),
-}
 
 
 def workspace_name(request: HttpRequest) -> dict[str, object]:
@@ -32,15 +20,3 @@ def workspace_name(request: HttpRequest) -> dict[str, object]:
         "workspace_name": workspace.name if workspace else "Sequencer",
         "unread_notifications": notifications.unread_count(user),
     }
-
-
-@login_required
-def coming_soon(request: HttpRequest, section: str) -> HttpResponse:
-    if section not in COMING_SOON:
-        raise Http404(section)
-    title, holds = COMING_SOON[section]
-    return render(
-        request,
-        "web/coming_soon.html",
-        {"section": section, "title": title, "holds": holds},
-    )

@@ -4,7 +4,6 @@ from sequencer.web import (
     mailbox_oauth,
     mailbox_proof,
     notifications,
-    shell,
     unsubscribe,
     unsubscribe_preview,
     views,
@@ -22,6 +21,9 @@ from sequencer.web.sequences import (
     sharing,
     template_library,
 )
+from sequencer.web.settings import mailboxes as settings_mailboxes
+from sequencer.web.settings import outbox as settings_outbox
+from sequencer.web.settings import signatures as settings_signatures
 
 app_name = "web"
 
@@ -150,6 +152,70 @@ urlpatterns = [
     path("lists/add/", record_lists.add_selection, name="lists_add_people"),
     path("lists/<int:list_id>/", record_lists.person_list, name="list"),
     path("lists/<int:list_id>/add/", record_lists.add_people, name="list_add"),
-    # Sections of the sidebar without a page yet.
-    re_path(r"^(?P<section>settings)/$", shell.coming_soon, name="coming_soon"),
+    # Settings: mailboxes, signatures and the outbox.
+    path("settings/", settings_mailboxes.settings_home, name="settings"),
+    path("settings/mailboxes/", settings_mailboxes.mailbox_list, name="settings_mailboxes"),
+    path(
+        "settings/mailboxes/default/",
+        settings_mailboxes.choose_default,
+        name="settings_mailbox_choose_default",
+    ),
+    path("settings/mailboxes/new/", settings_mailboxes.mailbox_new, name="settings_mailbox_new"),
+    path(
+        "settings/mailboxes/new/test/",
+        settings_mailboxes.test_new,
+        name="settings_mailbox_test_new",
+    ),
+    path(
+        "settings/mailboxes/<int:mailbox_id>/",
+        settings_mailboxes.mailbox_detail,
+        name="settings_mailbox",
+    ),
+    path(
+        "settings/mailboxes/<int:mailbox_id>/test/",
+        settings_mailboxes.mailbox_test,
+        name="settings_mailbox_test",
+    ),
+    path(
+        "settings/mailboxes/<int:mailbox_id>/servers/",
+        settings_mailboxes.mailbox_servers,
+        name="settings_mailbox_servers",
+    ),
+    path(
+        "settings/mailboxes/<int:mailbox_id>/limits/",
+        settings_mailboxes.mailbox_limits,
+        name="settings_mailbox_limits",
+    ),
+    path(
+        "settings/mailboxes/<int:mailbox_id>/state/",
+        settings_mailboxes.mailbox_state,
+        name="settings_mailbox_state",
+    ),
+    path(
+        "settings/mailboxes/<int:mailbox_id>/default/",
+        settings_mailboxes.mailbox_default,
+        name="settings_mailbox_default",
+    ),
+    path("settings/signatures/", settings_signatures.signature_list, name="settings_signatures"),
+    path(
+        "settings/signatures/new/<int:mailbox_id>/",
+        settings_signatures.signature_new,
+        name="settings_signature_new",
+    ),
+    path(
+        "settings/signatures/<int:signature_id>/",
+        settings_signatures.signature_edit,
+        name="settings_signature",
+    ),
+    path(
+        "settings/signatures/<int:signature_id>/default/",
+        settings_signatures.signature_default,
+        name="settings_signature_default",
+    ),
+    path(
+        "settings/signatures/<int:signature_id>/delete/",
+        settings_signatures.signature_delete,
+        name="settings_signature_delete",
+    ),
+    path("settings/outbox/", settings_outbox.outbox_page, name="settings_outbox"),
 ]

@@ -102,6 +102,9 @@ class Notification(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40)
     message = models.TextField()
+    # Where the member acts on it (a path in the web app, such as the paused mailbox's
+    # settings); empty when there is nothing to open.
+    link = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 

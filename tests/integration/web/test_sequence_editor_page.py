@@ -233,9 +233,3 @@ def test_the_editor_costs_the_same_queries_for_2_and_40_steps(admin, browser_of,
 
     assert len(many) == len(few)
 
-
-@pytest.mark.parametrize("section", ["settings"])
-def test_sidebar_sections_without_a_page_say_coming_soon(admin, browser_of, section):
-    response = browser_of(admin).get(f"/{section}/")
-    assert response.status_code == 200
-    assert "Coming soon" in response.content.decode()

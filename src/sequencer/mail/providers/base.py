@@ -45,6 +45,10 @@ class Check:
 
     ok: bool | None
     message: str
+    # Where a failed check stopped, for people fixing it: "connect", "tls", "login",
+    # "send" (the server refused the sender) or "imap". None when passed, or when the
+    # provider cannot tell (the Gmail and Graph sign-ins).
+    step: str | None = None
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,8 @@ function setUp(textarea) {
   if (!editable) return;
   box.composerEditor = editor; // for attachments.js, which inserts inline images
   toolbar.hidden = false;
-  foot.hidden = false;
+  // A signature's editor has no variables, so no foot with the variable button.
+  if (foot) foot.hidden = false;
 
   // Inserting a template (template_library.js) replaces the whole body: it is read as on
   // page load, so its variables become chips the same way, and the textarea keeps the
@@ -281,12 +282,12 @@ function setUp(textarea) {
   // One panel under the composer shows the picker, the chip popover or the link form.
   // Its inputs are not part of the draft: their typing must not trigger an autosave.
   for (const type of ["input", "change"]) panel.addEventListener(type, (e) => e.stopPropagation());
-  const variableButton = foot.querySelector("[data-insert-variable]");
+  const variableButton = foot?.querySelector("[data-insert-variable]");
   let back = null;
   function close(focusEditor = true) {
     panel.hidden = true;
     panel.replaceChildren();
-    variableButton.setAttribute("aria-expanded", "false");
+    variableButton?.setAttribute("aria-expanded", "false");
     if (focusEditor) editor.commands.focus();
     back = null;
   }
@@ -377,7 +378,7 @@ function setUp(textarea) {
       input,
       list,
     ]);
-    variableButton.setAttribute("aria-expanded", "true");
+    variableButton?.setAttribute("aria-expanded", "true");
     draw();
     input.focus();
   }
@@ -431,7 +432,7 @@ function setUp(textarea) {
     openChip(from);
   }
 
-  variableButton.addEventListener("click", () => {
+  variableButton?.addEventListener("click", () => {
     if (!panel.hidden) return close();
     openPicker(insertVariable, "Insert variable");
   });
