@@ -39,10 +39,10 @@ def test_a_member_can_be_added_as_an_admin(admin, browser_of):
 @pytest.mark.parametrize(
     "data,field,message",
     [
-        ({"email": "not-an-address", "password": PASSWORD}, "id_email", "is not an email address"),
-        ({"email": "admin@acme.test", "password": PASSWORD}, "id_email", "exists already"),
-        ({"email": "new@acme.test", "password": "short"}, "id_password", "too short"),
-        ({"email": "new@acme.test", "password": ""}, "id_password", "Choose a first password"),
+        ({"email": "not-an-address", "password": PASSWORD}, "member_email", "not an email"),
+        ({"email": "admin@acme.test", "password": PASSWORD}, "member_email", "exists already"),
+        ({"email": "new@acme.test", "password": "short"}, "member_password", "too short"),
+        ({"email": "new@acme.test", "password": ""}, "member_password", "Choose a first password"),
     ],
 )
 def test_a_refused_member_is_explained_next_to_the_field(admin, browser_of, data, field, message):

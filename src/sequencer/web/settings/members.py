@@ -24,6 +24,9 @@ from sequencer.web.settings.admin_only import admin_only
 from sequencer.workspace import services
 from sequencer.workspace.models import Role, Team, User
 
+# Both forms are on one page: their fields' ids must differ (both have a name).
+MEMBER_IDS, TEAM_IDS = "member_%s", "team_%s"
+
 
 class MemberForm(forms.Form):
     email = forms.CharField(
@@ -67,8 +70,8 @@ def _page(
         "members": members,
         "admins": sum(1 for m in members if m.is_admin and m.is_active),
         "teams": [(team, {m.pk for m in team.members.all()}) for team in teams],
-        "member_form": member_form or MemberForm(),
-        "team_form": team_form or TeamForm(),
+        "member_form": member_form or MemberForm(auto_id=MEMBER_IDS),
+        "team_form": team_form or TeamForm(auto_id=TEAM_IDS),
         "chosen": set(_member_ids(request)) if team_form is not None else set(),
     }
     return render(request, "web/settings/members.html", context, status=status)
@@ -83,7 +86,7 @@ def members_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_only
 def add_member(request: HttpRequest) -> HttpResponse:
-    form = MemberForm(request.POST)
+    form = MemberForm(request.POST, auto_id=MEMBER_IDS)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -125,7 +128,7 @@ def set_role(request: HttpRequest, member_id: int) -> HttpResponse:
 @require_POST
 @admin_only
 def add_team(request: HttpRequest) -> HttpResponse:
-    form = TeamForm(request.POST)
+    form = TeamForm(request.POST, auto_id=TEAM_IDS)
     if form.is_valid():
         try:
             team = services.create_team(form.cleaned_data["name"], _member_ids(request))
