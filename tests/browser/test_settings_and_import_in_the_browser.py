@@ -129,8 +129,12 @@ FIVE_PEOPLE = (
 
 
 def test_importing_5_people_with_a_bad_row_imports_4_and_reports_the_bad_one(
-    live_server, page: Page, admin, sign_in, axe
+    live_server, page: Page, admin, sign_in, axe, monkeypatch
 ):
+    from sequencer.crm.importing import jobs
+
+    # Two rows a request, so that the page polls three times before the report.
+    monkeypatch.setattr(jobs.advance, "__kwdefaults__", {"piece": 2})
     sign_in(admin)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server.url + "/import/?object=people")

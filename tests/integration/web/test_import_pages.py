@@ -74,7 +74,6 @@ def test_a_file_of_5_people_with_a_bad_row_imports_4_and_reports_the_bad_one(adm
 def test_the_import_goes_a_piece_at_a_time_and_shows_how_far_it_is(admin, browser_of, monkeypatch):
     from sequencer.crm.importing import jobs
 
-    monkeypatch.setattr(jobs, "PIECE", 2)
     monkeypatch.setattr(jobs.advance, "__kwdefaults__", {"piece": 2})
     client = browser_of(admin)
     job = _job(_upload(client, FIVE_PEOPLE.replace("not-an-address", "cy@client.test")))
