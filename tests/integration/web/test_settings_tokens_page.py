@@ -17,12 +17,14 @@ pytestmark = pytest.mark.django_db
 def test_a_new_token_is_shown_once_and_then_works_with_the_api(admin, browser_of):
     client = browser_of(admin)
 
-    created = client.post("/settings/tokens/", {"name": "Nightly sync"}).content.decode()
+    answer = client.post("/settings/tokens/", {"name": "Nightly sync"})
+    created = answer.content.decode()
     token = ApiToken.objects.get(user=admin, name="Nightly sync")
     secret = created.split('id="new-token" value="')[1].split('"')[0]
     later = client.get("/settings/tokens/").content.decode()
 
     assert secret.startswith(token.prefix) and "it will not be shown again" in created
+    assert "no-store" in answer["Cache-Control"]
     assert services.user_for_token(secret, clock=system_clock) == admin
     assert "Nightly sync" in later and secret not in later and "Your new token" not in later
 

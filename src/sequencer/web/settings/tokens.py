@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sequencer.web.settings.admin_only import viewer
@@ -46,6 +47,7 @@ def _page(
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # the answer may hold a new secret: not for the browser's cache or history
 @login_required
 def tokens_page(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
