@@ -67,6 +67,17 @@ def test_an_admin_makes_a_member_admin_and_back(admin, make_member, browser_of):
     assert not mia.is_admin
 
 
+def test_an_admin_who_steps_down_lands_on_a_page_they_may_see(admin, make_member, browser_of):
+    make_member(role=Role.ADMIN)
+
+    answer = browser_of(admin).post(
+        f"/settings/members/{admin.pk}/role/", {"role": "member"}, follow=True
+    )
+
+    assert answer.status_code == 200
+    assert "Ada Admin is no longer an admin." in answer.content.decode()
+
+
 def test_the_last_admin_stays_admin(admin, browser_of):
     answer = browser_of(admin).post(
         f"/settings/members/{admin.pk}/role/", {"role": "member"}, follow=True

@@ -122,6 +122,9 @@ def set_role(request: HttpRequest, member_id: int) -> HttpResponse:
     else:
         said = "is now an admin" if member.is_admin else "is no longer an admin"
         messages.success(request, f"{member} {said}.")
+        if member.pk == request.user.pk and not member.is_admin:
+            # This page is for admins only: an admin who stepped down goes elsewhere.
+            return redirect("web:settings_tokens")
     return redirect("web:settings_members")
 
 
