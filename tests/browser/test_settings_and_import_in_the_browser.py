@@ -18,11 +18,13 @@ from sequencer.workspace.models import AuditEntry
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-# Narrow-screen views are looked at while developing, not kept in the docs.
+# Views at 1280 and 390 px, looked at while developing, not kept in the docs.
 NARROW = os.environ.get("SEQUENCER_NARROW_SCREENSHOTS")
 
 
 def _narrow(page: Page, name: str) -> None:
+    if NARROW:
+        page.screenshot(path=f"{NARROW}/wide-{name}", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     if NARROW:
         page.screenshot(path=f"{NARROW}/{name}", full_page=True)
