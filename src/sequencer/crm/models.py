@@ -201,3 +201,38 @@ class ListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_list_id}:{self.person_id}"
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Choosing columns"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+
+
+class ImportJob(models.Model):
+    """A CSV file imported from the browser, a piece at a time (see
+    :mod:`sequencer.crm.importing.jobs`): the file's rows wait here while the member
+    maps its columns, then each piece imported moves ``position`` on and adds to the
+    report, in the same transaction as the records it wrote."""
+
+    kind = models.CharField(max_length=20, choices=RecordObject.choices)
+    created_by = models.ForeignKey(
+        "workspace.User", on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    header = models.JSONField(default=list)
+    records = models.JSONField(default=list)  # [[line, [cells...]], ...]; emptied when done
+    total = models.PositiveIntegerField(default=0)
+    mapping = models.JSONField(default=list)  # what each column is imported as; "" skips it
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.MAPPING
+    )
+    position = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list)  # [{"line", "message", "field"}, ...]
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"import of {self.kind} #{self.pk}"

@@ -8,6 +8,7 @@ from sequencer.web import (
     unsubscribe_preview,
     views,
 )
+from sequencer.web.importing import pages as import_pages
 from sequencer.web.records import companies as record_companies
 from sequencer.web.records import lists as record_lists
 from sequencer.web.records import people_table, person_form, person_page
@@ -22,6 +23,7 @@ from sequencer.web.sequences import (
     template_library,
 )
 from sequencer.web.settings import mailboxes as settings_mailboxes
+from sequencer.web.settings import members, suppressions, tokens
 from sequencer.web.settings import outbox as settings_outbox
 from sequencer.web.settings import signatures as settings_signatures
 
@@ -218,4 +220,26 @@ urlpatterns = [
         name="settings_signature_delete",
     ),
     path("settings/outbox/", settings_outbox.outbox_page, name="settings_outbox"),
+    # Settings: members and teams, API tokens, suppressions; and the CSV import.
+    path("settings/members/", members.members_page, name="settings_members"),
+    path("settings/members/add/", members.add_member, name="settings_member_add"),
+    path("settings/members/<int:member_id>/role/", members.set_role, name="settings_member_role"),
+    path("settings/teams/add/", members.add_team, name="settings_team_add"),
+    path(
+        "settings/teams/<int:team_id>/members/",
+        members.set_team_members,
+        name="settings_team_members",
+    ),
+    path("settings/tokens/", tokens.tokens_page, name="settings_tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", tokens.revoke, name="settings_token_revoke"),
+    path("settings/suppressions/", suppressions.suppressions_page, name="settings_suppressions"),
+    path(
+        "settings/suppressions/<int:suppression_id>/lift/",
+        suppressions.lift,
+        name="settings_suppression_lift",
+    ),
+    path("import/", import_pages.start, name="import"),
+    path("import/<int:job_id>/", import_pages.job_page, name="import_job"),
+    path("import/<int:job_id>/mapping/", import_pages.save_mapping, name="import_mapping"),
+    path("import/<int:job_id>/advance/", import_pages.advance, name="import_advance"),
 ]

@@ -42,7 +42,7 @@ from sequencer.crm.importing.write import BATCH_SIZE, write_plan
 from sequencer.crm.values import AttributeSpec
 from sequencer.domain.errors import InvalidInput
 
-__all__ = ["BATCH_SIZE", "ImportReport", "Progress", "RowError", "import_csv"]
+__all__ = ["BATCH_SIZE", "ImportReport", "Progress", "RowError", "import_csv", "import_records"]
 
 Progress = Callable[[int, int | None], None]
 
@@ -95,22 +95,46 @@ def import_csv(
 ) -> ImportReport:
     """Create or update ``kind`` ("people" or "companies") from the CSV in ``stream``;
     each batch is stamped with ``clock``'s time as it is written."""
-    if kind not in ("people", "companies"):
-        raise InvalidInput("kind is 'people' or 'companies'.", field="kind")
-    report = ImportReport()
+    _check_kind(kind)
     try:
         csv_file = read_csv(stream)
-        columns = map_columns(kind, csv_file.header)
+    except FileError as exc:
+        return ImportReport(errors=[RowError(exc.line, exc.message, exc.field)])
+    return import_records(
+        kind, csv_file.header, csv_file.records, progress, clock=clock, batch_size=batch_size
+    )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ("people", "companies"):
+        raise InvalidInput("kind is 'people' or 'companies'.", field="kind")
+
+
+def import_records(
+    kind: str,
+    header: list[str],
+    records: list[Record],
+    progress: Progress | None = None,
+    *,
+    clock: Clock,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """Import ``records`` of a file already read, under ``header``: a whole file, or a
+    part of one imported a piece at a time (each record keeps its line in the file)."""
+    _check_kind(kind)
+    report = ImportReport()
+    try:
+        columns = map_columns(kind, header)
     except FileError as exc:
         report.errors.append(RowError(exc.line, exc.message, exc.field))
         return report
     parse = parse_person if kind == "people" else parse_company
     specs_by_slug = columns.specs_by_slug()
-    total = len(csv_file.records)
+    total = len(records)
     done = 0
     if progress is not None:
         progress(0, total)
-    for batch in _batches(csv_file.records, batch_size):
+    for batch in _batches(records, batch_size):
         rows: list[Row] = []
         for record in batch:
             try:

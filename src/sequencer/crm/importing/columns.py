@@ -65,6 +65,13 @@ class Columns:
         return {slug: spec for slug, (spec, _) in self.custom.items()}
 
 
+def suggested_column(kind: str, name: str) -> str:
+    """The column a header name stands for, aliases applied (``E-mail`` is ``email``)."""
+    key = header_key(name)
+    aliases = _PEOPLE_ALIASES if kind == "people" else _COMPANY_ALIASES
+    return aliases.get(key, key)
+
+
 def map_columns(kind: str, header: list[str]) -> Columns:
     """The columns of ``header`` for importing ``kind``; a FileError names what is wrong."""
     aliases = _PEOPLE_ALIASES if kind == "people" else _COMPANY_ALIASES

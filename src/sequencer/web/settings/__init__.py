@@ -1,2 +1,2 @@
-"""The Settings area: mailboxes, signatures and the outbox (with members, API tokens and
-suppressions beside them), each page a thin layer over the services the API uses."""
+"""The Settings area: mailboxes, signatures and the outbox, members and teams, API tokens
+and suppressions, each page a thin layer over the services the API uses."""
