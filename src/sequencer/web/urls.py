@@ -9,6 +9,8 @@ from sequencer.web import (
     unsubscribe_preview,
     views,
 )
+from sequencer.web.enroll import dialog as enroll_dialog
+from sequencer.web.enroll import recipients
 from sequencer.web.sequences import (
     editor,
     history,
@@ -82,10 +84,22 @@ urlpatterns = [
         sender_settings.member_search,
         name="sequence_settings_members",
     ),
+    # Enrollment: the Enroll dialog and a sequence's Recipients tab.
+    path("enroll/", enroll_dialog.enroll_dialog, name="enroll"),
     re_path(
         r"^sequences/(?P<sequence_id>\d+)/(?P<tab>recipients)/$",
-        editor.placeholder_tab,
+        recipients.recipients_tab,
         name="sequence_tab",
+    ),
+    path(
+        "sequences/<int:sequence_id>/recipients/<int:enrollment_id>/<str:action>/",
+        recipients.recipient_action,
+        name="recipient_action",
+    ),
+    path(
+        "sequences/<int:sequence_id>/recipients/<int:enrollment_id>/messages/<int:message_id>/",
+        recipients.recipient_message,
+        name="recipient_message",
     ),
     path("notifications/", notifications.panel, name="notifications"),
     path(
