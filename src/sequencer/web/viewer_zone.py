@@ -36,11 +36,11 @@ def place(zone: ZoneInfo) -> str:
     return str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
 
 
-def when(moment: datetime | None, zone: ZoneInfo, *, now: datetime | None = None) -> str:
-    """ "Tue 3 Mar, 14:05" in ``zone``; with the year when it is not this year's."""
+def when(moment: datetime | None, zone: ZoneInfo, *, now: datetime) -> str:
+    """ "Tue 3 Mar, 14:05" in ``zone``; with the year when it is not ``now``'s."""
     if moment is None:
         return ""
     local = moment.astimezone(zone)
-    this_year = (now or moment).astimezone(zone).year
+    this_year = now.astimezone(zone).year
     year = "" if local.year == this_year else f" {local.year}"
     return f"{local:%a} {local.day} {local:%b}{year}, {local:%H:%M}"

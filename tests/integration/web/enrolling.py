@@ -3,14 +3,16 @@ published sequence."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sequencer.clock import system_clock
 from sequencer.crm.models import EmailAddress, Person
-from sequencer.mail.models import Mailbox
-from sequencer.sequences import authoring
+from sequencer.domain.events import EventKind
+from sequencer.mail.models import InboundMessage, Mailbox
+from sequencer.sequences import authoring, enrollment, lifecycle
 from sequencer.sequences.authoring import StepInput
-from sequencer.sequences.models import Sequence
+from sequencer.sequences.models import Enrollment, EnrollmentEvent, ScheduledEmail, Sequence
+from sequencer.testing import FakeClock
 from sequencer.workspace.models import User
 
 ALL_DAY = {
@@ -68,3 +70,64 @@ def published(owner: User, name: str = "Q3 outreach", **kwargs: object) -> Seque
     authoring.publish(owner, sequence.pk, clock=system_clock)
     sequence.refresh_from_db()
     return sequence
+
+
+def enroll(sequence: Sequence, by: User, mailbox: Mailbox, *people: Person) -> list[Enrollment]:
+    done = enrollment.enroll(
+        by,
+        sequence.pk,
+        [enrollment.Recipient(p.pk) for p in people],
+        mailbox_id=mailbox.pk,
+        clock=system_clock,
+    )
+    ids = [o.enrollment_id for o in done.outcomes]
+    assert all(ids), done.outcomes
+    return list(Enrollment.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def send_first_email(enrolled: Enrollment, at: datetime) -> ScheduledEmail:
+    """Email 1 goes out (through the lifecycle, as the worker does) and email 2 is due."""
+    email = ScheduledEmail.objects.get(enrollment=enrolled, step=0)
+    lifecycle.claim([email.pk], at, timedelta(minutes=5), "test")
+    email.refresh_from_db()
+    subject = f"Hello {enrolled.person.first_name}"  # as the worker renders it
+    lifecycle.begin_sending(email, at, timedelta(minutes=5), subject)
+    lifecycle.record_sent(email, at)
+    email.refresh_from_db()
+    return email
+
+
+def reply_from(enrolled: Enrollment, mailbox: Mailbox, at: datetime, text: str) -> InboundMessage:
+    """A reply arrived and ended the enrollment, with its event on the timeline."""
+    raw = (
+        f"From: {enrolled.email}\r\nSubject: RE: Hello\r\nMessage-ID: <r{enrolled.pk}@x.test>"
+        f"\r\n\r\n{text}\r\n"
+    ).encode()
+    message = InboundMessage.objects.create(
+        mailbox=mailbox,
+        message_id=f"<r{enrolled.pk}@x.test>",
+        from_address=enrolled.email,
+        subject="RE: Hello",
+        raw=raw,
+        received_at=at,
+        kind="reply",
+        enrollment=enrolled,
+    )
+    lifecycle.exit_enrollment(enrolled.pk, EventKind.REPLIED, clock=FakeClock(at))
+    EnrollmentEvent.objects.create(
+        enrollment=enrolled,
+        kind=EventKind.REPLIED,
+        occurred_at=at,
+        detail={"from": enrolled.email, "subject": "RE: Hello", "text": text, "exited": True},
+        inbound_message=message,
+    )
+    return message
+
+
+def out_of_office(enrolled: Enrollment, at: datetime, back: str) -> None:
+    EnrollmentEvent.objects.create(
+        enrollment=enrolled,
+        kind=EventKind.OUT_OF_OFFICE,
+        occurred_at=at,
+        detail={"from": enrolled.email, "subject": "Away", "return_date": back, "paused": False},
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -122,7 +123,7 @@ class RecipientRow:
         return self.enrollment.pk
 
 
-def _describe(row: Enrollment, zone: ZoneInfo) -> RecipientRow:
+def _describe(row: Enrollment, zone: ZoneInfo, now: datetime) -> RecipientRow:
     steps = len(row.version.steps)
     next_step: int | None = getattr(row, "next_step", None)
     last: int | None = getattr(row, "last_sent_step", None)
@@ -134,9 +135,9 @@ def _describe(row: Enrollment, zone: ZoneInfo) -> RecipientRow:
         step_label = ""
     next_due = getattr(row, "next_due", None)
     if row.status == EnrollmentStatus.ACTIVE and next_due is not None:
-        next_send = when(next_due, zone)
+        next_send = when(next_due, zone, now=now)
     elif row.status == EnrollmentStatus.PAUSED and row.resume_at:
-        next_send = f"Paused until {when(row.resume_at, zone)}"
+        next_send = f"Paused until {when(row.resume_at, zone, now=now)}"
     else:
         next_send = ""
     return RecipientRow(
@@ -148,7 +149,9 @@ def _describe(row: Enrollment, zone: ZoneInfo) -> RecipientRow:
     )
 
 
-def _detail(viewer: User, sequence: Sequence, enrollment_id: str, zone: ZoneInfo) -> dict[str, Any]:
+def _detail(
+    viewer: User, sequence: Sequence, enrollment_id: str, zone: ZoneInfo, now: datetime
+) -> dict[str, Any]:
     if not enrollment_id.isdigit():
         return {}
     try:
@@ -160,8 +163,8 @@ def _detail(viewer: User, sequence: Sequence, enrollment_id: str, zone: ZoneInfo
     waiting = chosen.emails.filter(state=EmailState.SCHEDULED).exists()
     row = _rows(sequence, "").get(pk=chosen.pk)
     return {
-        "detail": _describe(row, zone),
-        "timeline": timeline_items.items(chosen, zone),
+        "detail": _describe(row, zone, now),
+        "timeline": timeline_items.items(chosen, zone, now),
         "can_pause": chosen.status == EnrollmentStatus.ACTIVE,
         "can_resume": chosen.status in (EnrollmentStatus.PAUSED, EnrollmentStatus.FAILED),
         "can_remove": chosen.status in OPEN,
@@ -177,7 +180,8 @@ def tab_context(request: HttpRequest, sequence_id: int, data: Any) -> dict[str, 
     if status not in {value for value, _ in STATUS_CHOICES}:
         status = ""
     page = Paginator(_rows(sequence, status), PAGE_SIZE).get_page(data.get("page"))
-    rows = [_describe(row, zone) for row in page.object_list]
+    now = system_clock.now()
+    rows = [_describe(row, zone, now) for row in page.object_list]
     version = latest_version(sequence)
     stats = sequence_stats(sequence, len(version.steps) if version else 0)
     can_write = level >= Level.READ_WRITE
@@ -200,7 +204,7 @@ def tab_context(request: HttpRequest, sequence_id: int, data: Any) -> dict[str, 
         "filter_query": urlencode({"status": status}) if status else "",
         "recipient": data.get("recipient", ""),
     }
-    context |= _detail(viewer, sequence, context["recipient"], zone)
+    context |= _detail(viewer, sequence, context["recipient"], zone, now)
     return context
 
 

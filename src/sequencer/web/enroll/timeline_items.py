@@ -71,14 +71,14 @@ def _day(raw: object) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def _moment(raw: object, zone: ZoneInfo) -> str:
+def _moment(raw: object, zone: ZoneInfo, now: datetime) -> str:
     try:
-        return when(datetime.fromisoformat(str(raw)), zone)
+        return when(datetime.fromisoformat(str(raw)), zone, now=now)
     except ValueError:
         return str(raw)
 
 
-def _lines(entry: Entry, zone: ZoneInfo) -> list[str]:
+def _lines(entry: Entry, zone: ZoneInfo, now: datetime) -> list[str]:
     d: dict[str, Any] = entry.detail or {}
     kind = entry.kind
     out: list[str] = []
@@ -89,7 +89,7 @@ def _lines(entry: Entry, zone: ZoneInfo) -> list[str]:
             f"Back on {_day(d['return_date'])}" if d.get("return_date") else "No return date given"
         )
         if d.get("resume_at"):
-            out.append(f"Emails paused until {_moment(d['resume_at'], zone)}")
+            out.append(f"Emails paused until {_moment(d['resume_at'], zone, now)}")
     if kind in (EventKind.BOUNCED, EventKind.BOUNCE_DELAYED):
         reason = " ".join(str(d.get(k) or "") for k in ("status", "diagnostic")).strip()
         out.append(reason or "No reason given by the mail server")
@@ -97,9 +97,9 @@ def _lines(entry: Entry, zone: ZoneInfo) -> list[str]:
         if d.get("summary"):
             out.append(str(d["summary"]))
         if d.get("start"):
-            out.append(f"Starts {_moment(d['start'], zone)}")
+            out.append(f"Starts {_moment(d['start'], zone, now)}")
     if kind == EventKind.RESUMED and d.get("due_at"):
-        out.append(f"Next email {_moment(d['due_at'], zone)}")
+        out.append(f"Next email {_moment(d['due_at'], zone, now)}")
     return out
 
 
@@ -112,7 +112,7 @@ def _icon(kind: str) -> str:
         return "minus-circle"
 
 
-def items(enrollment: Enrollment, zone: ZoneInfo) -> list[Item]:
+def items(enrollment: Enrollment, zone: ZoneInfo, now: datetime) -> list[Item]:
     """Newest first, as an activity feed reads."""
     bodies = {p.step: p.html for p in preview_enrollment(enrollment)}
     out: list[Item] = []
@@ -136,9 +136,9 @@ def items(enrollment: Enrollment, zone: ZoneInfo) -> list[Item]:
                 kind=entry.kind,
                 icon=_icon(entry.kind),
                 title=entry.summary,
-                when=when(entry.at, zone),
+                when=when(entry.at, zone, now=now),
                 tone=tone,
-                lines=_lines(entry, zone),
+                lines=_lines(entry, zone, now),
                 quote=str((entry.detail or {}).get("text") or ""),
                 body=body,
                 message_url=url,
