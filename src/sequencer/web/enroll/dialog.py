@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from sequencer.clock import system_clock
-from sequencer.crm.models import EmailAddress, Person
+from sequencer.crm.models import EmailAddress, Person, PersonList
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
 from sequencer.mail.mailbox_access import list_mailboxes
@@ -108,6 +108,30 @@ def sender_choices(viewer: User, sequence: Sequence) -> list[SenderChoice]:
     return own + others
 
 
+# How many people the search offers at once: enough to pick from, short to read.
+MAX_MATCHES = 8
+
+
+def _matches(chosen: Selection) -> list[Person]:
+    """People matching the search by name or address, not already chosen."""
+    if not chosen.query:
+        return []
+    words = Q()
+    for word in chosen.query.split()[:4]:
+        words &= (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email_addresses__email__icontains=word)
+        )
+    found = (
+        Person.objects.filter(words)
+        .exclude(pk__in=chosen.person_ids)
+        .distinct()
+        .order_by("first_name", "last_name", "pk")[:MAX_MATCHES]
+    )
+    return list(found.prefetch_related("email_addresses"))
+
+
 def _people(ids: list[int]) -> dict[int, Person]:
     addresses = EmailAddress.objects.order_by("-is_primary", "position", "id")
     return {
@@ -169,6 +193,8 @@ def dialog_context(request: HttpRequest, chosen: Selection) -> dict[str, Any]:
     people = _people(chosen.person_ids)
     rows = [Row(p, people.get(p), _addresses(people.get(p)), None) for p in chosen.person_ids]
     context["rows"] = rows
+    context["matches"] = _matches(chosen)
+    context["lists"] = list(PersonList.objects.order_by("name", "pk")[:200])
     if chosen.pick:
         context["sequences"] = _enrollable_sequences(viewer)
     if chosen.sequence_id is None:

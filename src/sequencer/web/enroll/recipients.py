@@ -69,7 +69,7 @@ class StepRow:
     figures: Figures
 
     def rate(self, count: int) -> str:
-        return f"{count / self.figures.sent:.0%}" if self.figures.sent else "no emails sent"
+        return f"{count / self.figures.sent:.0%}" if self.figures.sent else "—"
 
     @property
     def reply_rate(self) -> str:

@@ -30,6 +30,7 @@ class Selection:
     preview: int | None = None
     # Opened without a sequence: the dialog keeps offering the choice of sequence.
     pick: bool = False
+    query: str = ""  # the people search, while typing
 
     @property
     def over_limit(self) -> int:
@@ -62,7 +63,13 @@ def read(data: QueryDict) -> Selection:
         asked = [r.person_id for r in enrollment.recipients_from_list(int(raw_list), entries)]
     else:
         asked = []
-    unique = list(dict.fromkeys(asked))
+    # Changes made inside the dialog: a person found by the search, a whole list, or a
+    # person taken out again.
+    asked += _ids(data.getlist("add"))
+    if (raw_add_list := data.get("add_list", "")).isdigit():
+        asked += [r.person_id for r in enrollment.recipients_from_list(int(raw_add_list), None)]
+    dropped = set(_ids(data.getlist("drop")))
+    unique = [pid for pid in dict.fromkeys(asked) if pid not in dropped]
     raw_sequence = data.get("sequence", "")
     raw_preview = data.get("preview", "")
     kept = unique[:MAX_RECIPIENTS]
@@ -79,4 +86,6 @@ def read(data: QueryDict) -> Selection:
         addresses=addresses,
         preview=int(raw_preview) if raw_preview.isdigit() else None,
         pick=data.get("pick") == "1" or not raw_sequence.isdigit(),
+        # Cleared once a match was added, so the next search starts afresh.
+        query="" if "add" in data else data.get("q", "").strip()[:100],
     )

@@ -34,5 +34,11 @@
       const wanted = document.querySelector("#enroll-body [data-focus]");
       if (wanted) wanted.focus();
     }
+    // The Recipients tab: a recipient opened from the table, or an action on them (whose
+    // button is gone once done), puts focus on their detail, where the outcome is shown.
+    if (host.id === "recipients-tab" && trigger && (trigger.hasAttribute("data-recipient-link") || trigger.closest(".recipient-actions"))) {
+      const title = document.getElementById("recipient-detail-title");
+      if (title && !document.querySelector("dialog[open]")) title.focus();
+    }
   });
 })();
