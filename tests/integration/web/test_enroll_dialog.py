@@ -290,3 +290,28 @@ def test_the_dialog_costs_the_same_queries_for_10_or_200_people(admin, browser_o
     assert "Enroll 9 people" in ten.content.decode()
     assert "Enroll 199 people" in two_hundred.content.decode()
     assert len(with_ten) == len(with_two_hundred)
+
+
+def test_people_are_found_by_name_or_address_added_and_taken_out_again(admin, browser_of):
+    sequence = published(admin)
+    mailbox_of(admin, "ada@acme.test")
+    kim = person("Kim", "kim@initech.test", last="Park")
+    lou = person("Lou", "lou@initech.test", last="Reed")
+    warm = PersonList.objects.create(name="Warm leads")
+    ListEntry.objects.create(person_list=warm, person=lou)
+    client = browser_of(admin)
+    base = {"sequence": str(sequence.pk), "people": ""}
+
+    found = client.get("/enroll/", {**base, "q": "initech park"}, **HTMX).content.decode()
+    added = client.get("/enroll/", {**base, "q": "park", "add": kim.pk}).content.decode()
+    listed = client.get("/enroll/", {**base, "people": str(kim.pk), "add_list": warm.pk})
+    dropped = client.get("/enroll/", {**base, "people": f"{kim.pk},{lou.pk}", "drop": kim.pk})
+
+    assert f'name="add" value="{kim.pk}" aria-label="Add Kim Park"' in found
+    assert "Lou Reed" not in found
+    assert "Recipients (1)" in added and f'name="people" value="{kim.pk}"' in added
+    # The search starts afresh once someone was added.
+    assert 'name="q" value=""' in added
+    assert f'name="people" value="{kim.pk},{lou.pk}"' in listed.content.decode()
+    assert f'name="people" value="{lou.pk}"' in dropped.content.decode()
+    assert "Nobody matches “zzz”" in client.get("/enroll/", {**base, "q": "zzz"}).content.decode()
