@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from sequencer.clock import system_clock
 from sequencer.crm.models import ListEntry, PersonList
@@ -34,9 +35,22 @@ FOCUS_IN_DIALOG = "document.querySelector('dialog[open]').contains(document.acti
 BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
 
 
+@pytest.fixture
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A browser in Berlin: times are shown in the viewer's zone, not the server's."""
+    return {**browser_context_args, "timezone_id": "Europe/Berlin"}
+
+
 def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient(
     live_server, page: Page, admin, sign_in, axe
 ):
+    blocked: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    page.on("console", on_console)
     sequence = published(admin)
     own = mailbox_of(admin, "ada@acme.test")
     mia = services.create_user("mia@acme.test", "a-long-passphrase", name="Mia Member")
@@ -67,6 +81,12 @@ def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient
     dialog = page.get_by_role("dialog", name="Enroll recipients in “Q3 outreach”")
     expect(dialog).to_be_visible()
     assert page.evaluate(FOCUS_IN_DIALOG)
+    # Escape closes it and gives focus back to the button; the button opens it again.
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Nobody is selected yet")
 
     dialog.get_by_role("combobox", name="Add a list").select_option(label="Warm leads")
@@ -91,6 +111,7 @@ def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient
     dialog.get_by_role("button", name="Grace Hopper", exact=True).click()
     preview = dialog.get_by_role("region", name="Preview for Grace Hopper")
     expect(preview).to_contain_text("To grace.h@home.test, if enrolled now.")
+    expect(preview).to_contain_text("Times are your time (Berlin).")
     expect(preview).to_contain_text("Hello Grace")
     expect(preview).to_contain_text("RE: Hello Grace")
     expect(preview).to_contain_text("Following up, Grace.")
@@ -139,6 +160,8 @@ def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient
     expect(timeline).to_contain_text("Out of office")
     expect(timeline).to_contain_text("Back on")
     expect(timeline).to_contain_text("Email 1: Hello Joan")
+    timeline.get_by_text("Show the email").click()
+    expect(timeline.get_by_text("Hi Joan!")).to_be_visible()
     expect(page.get_by_role("link", name="Original message (.eml)")).to_be_visible()
     expect(page.locator(BUSY)).to_have_count(0)
     page.screenshot(path=str(SCREENSHOTS / "recipients-tab.png"), full_page=True)
@@ -146,6 +169,7 @@ def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(SCRATCH / "recipients-tab-phone.png"), full_page=True)
     axe("recipients tab on a phone")
+    assert blocked == []
 
 
 def test_a_read_only_member_sees_recipients_without_any_control(
