@@ -59,6 +59,7 @@ def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient
     grace = person("Grace", "grace@navy.test", "grace.h@home.test", last="Hopper")
     una = person("Una", "una@initech.test", last="Unger")
     suppress(mia_box.email, "una@initech.test", reason="unsubscribed", clock=system_clock)
+    person("Ken", "ken@initech.test", last="Kay")
     leads = PersonList.objects.create(name="Warm leads")
     for someone in (grace, una, person("Linus", "linus@initech.test", last="Lee")):
         ListEntry.objects.create(person_list=leads, person=someone)
@@ -92,6 +93,11 @@ def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient
     dialog.get_by_role("combobox", name="Add a list").select_option(label="Warm leads")
     expect(dialog.get_by_role("heading", name="Recipients (3)")).to_be_visible()
     expect(dialog).to_contain_text("3 will be enrolled")
+    dialog.get_by_role("searchbox", name="Add people").fill("ken")
+    dialog.get_by_role("button", name="Add Ken Kay").click()
+    expect(dialog.get_by_role("heading", name="Recipients (4)")).to_be_visible()
+    dialog.get_by_role("button", name="Take Ken Kay out").click()
+    expect(dialog.get_by_role("heading", name="Recipients (3)")).to_be_visible()
     dialog.get_by_role("combobox", name="Sender").select_option(
         label="Mia Member · mia@acme.test (delegated sender)"
     )
@@ -153,6 +159,17 @@ def test_a_member_enrolls_a_list_from_the_recipients_tab_and_follows_a_recipient
     expect(table.get_by_role("row").filter(has_text="Grace Hopper")).to_contain_text("Active")
     made.refresh_from_db()
     assert made.status == "active"
+
+    table.get_by_role("link", name="Linus Lee").click()
+    page.get_by_role("region", name="Linus Lee").get_by_role("button", name="Remove").click()
+    confirm = page.get_by_role("dialog", name="Remove Linus Lee?")
+    expect(confirm).to_contain_text("No more emails of this sequence go to linus@initech.test.")
+    axe("remove confirmation")
+    confirm.get_by_role("button", name="Remove from sequence").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Removed from the sequence: nothing more is sent."
+    )
+    expect(table.get_by_role("row").filter(has_text="Linus Lee")).to_contain_text("Removed")
 
     table.get_by_role("link", name="Joan Clarke").click()
     timeline = page.get_by_role("list", name="Timeline")
