@@ -206,3 +206,33 @@ def test_a_read_only_member_sees_recipients_without_any_control(
     expect(page.get_by_role("button", name="Pause")).to_have_count(0)
     expect(page.get_by_role("button", name="Remove")).to_have_count(0)
     axe("recipients tab, read only")
+
+
+def test_the_enroll_page_opened_from_a_link_picks_a_sequence_and_enrolls(
+    live_server, page: Page, admin, sign_in, axe
+):
+    sequence = published(admin, name="Welcome series")
+    published(admin, name="Renewals")
+    mailbox_of(admin, "ada@acme.test")
+    ada = person("Ada", "ada@analytical.test", last="Lovelace")
+    sign_in(admin)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + f"/enroll/?person={ada.pk}")
+
+    expect(page.get_by_role("heading", name="Enroll recipients", level=1)).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.get_by_role("combobox", name="Sequence").select_option(label="Welcome series")
+    expect(page.get_by_role("combobox", name="Sender")).to_have_value(
+        f"mailbox:{admin.mailboxes.get().pk}"
+    )
+    expect(page.get_by_text("1 will be enrolled")).to_be_visible()
+    axe("enroll page on a phone")
+    page.get_by_role("button", name="Enroll 1 person").click()
+    expect(
+        page.get_by_role("heading", name="Enrolled 1 person in “Welcome series”")
+    ).to_be_visible()
+    page.get_by_role("link", name="See recipients").click()
+    expect(page.get_by_role("table", name="Recipients of this sequence")).to_contain_text(
+        "Ada Lovelace"
+    )
+    assert Enrollment.objects.get(person=ada).sequence_id == sequence.pk
