@@ -228,6 +228,8 @@ CONTENT_SECURITY_POLICY = {
 # of web processes on any number of machines see the same files.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
+# The Enroll dialog takes up to 1,000 people at once, with an address choice for each.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2500
 
 # Gmail and Microsoft 365 mailboxes are connected with OAuth through the operator's own
 # app registrations (README: "Connecting Gmail and Microsoft 365"); a provider whose client

@@ -31,6 +31,7 @@ from sequencer.sequences.models import (
     ScheduledEmail,
     Sequence,
     SequenceStatus,
+    SequenceVersion,
 )
 from sequencer.sequences.rendering import (
     policy_for,
@@ -56,6 +57,8 @@ class Outcome:
     enrollment_id: int | None = None
     code: str | None = None
     message: str | None = None
+    # The address written to (or that would be, or was refused); None when none was found.
+    email: str | None = None
 
     @property
     def enrolled(self) -> bool:
@@ -71,8 +74,8 @@ class Enrolled:
     warnings: list[str]
 
 
-def _refused(person_id: int, code: str, message: str) -> Outcome:
-    return Outcome(person_id=person_id, code=code, message=message)
+def _refused(person_id: int, code: str, message: str, email: str | None = None) -> Outcome:
+    return Outcome(person_id=person_id, code=code, message=message, email=email)
 
 
 def recipients_from_list(list_id: int, entry_ids: Seq[int] | None) -> list[Recipient]:
@@ -96,18 +99,28 @@ def _sendable_sequence(user: User, sequence_id: int | str) -> Sequence:
     return sequence
 
 
-def enroll(
+@dataclass(frozen=True)
+class _Plan:
+    """What an enrollment request would do, decided before anything is written."""
+
+    sequence: Sequence
+    mailbox: SendingMailbox
+    version: SequenceVersion
+    refused: dict[int, Outcome]  # request index -> why not
+    to_create: list[tuple[int, Enrollment]]  # request index -> unsaved enrollment
+
+
+def _plan(
     user: User,
     sequence_id: int | str,
     recipients: Seq[Recipient],
     *,
-    mailbox_id: int | None = None,
-    member_id: int | None = None,
+    mailbox_id: int | None,
+    member_id: int | None,
     clock: Clock,
-) -> Enrolled:
-    """Enroll ``recipients``, sending from ``mailbox_id`` or on behalf of ``member_id``.
-
-    The answer warns about each step whose emails will wait for AI text."""
+) -> _Plan:
+    """Every rule of enrolling, applied without writing: :func:`enroll` writes what this
+    accepts, :func:`check` only reports it, so the two can never disagree."""
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(
             f"At most {MAX_RECIPIENTS} recipients can be enrolled in one request; "
@@ -125,7 +138,7 @@ def enroll(
         )
     version = latest_version(sequence)
     assert version is not None
-    settings, steps = version.settings, version.steps
+    settings = version.settings
     now = clock.now()
 
     people = {
@@ -171,6 +184,7 @@ def enroll(
                 f"Mail to {address} bounced on {row.undeliverable_since:%Y-%m-%d} "
                 f"({row.undeliverable_reason or 'a permanent failure'}); correct the "
                 "address or choose another of theirs.",
+                address,
             )
             continue
         chosen[index] = address
@@ -193,10 +207,11 @@ def enroll(
                 pid,
                 "unsubscribed",
                 f"{address} unsubscribed from emails sent by {mailbox.email}.",
+                address,
             )
             continue
         if pid in open_people:
-            outcomes[index] = _refused(pid, "already_enrolled", ALREADY_ACTIVE)
+            outcomes[index] = _refused(pid, "already_enrolled", ALREADY_ACTIVE, address)
             continue
         person = people[pid]
         to_create.append(
@@ -215,13 +230,64 @@ def enroll(
                 ),
             )
         )
+    return _Plan(sequence, mailbox, version, outcomes, to_create)
 
-    created = dict(_create_enrollments(to_create, settings, steps, mailbox))
-    for index, enrollment in to_create:
+
+def check(
+    user: User,
+    sequence_id: int | str,
+    recipients: Seq[Recipient],
+    *,
+    mailbox_id: int | None = None,
+    member_id: int | None = None,
+    clock: Clock,
+) -> Enrolled:
+    """What :func:`enroll` would answer now, without enrolling anyone (a dry run).
+
+    Each outcome that would be enrolled has no ``code`` and no ``enrollment_id``; its
+    ``email`` is the address it would be written to. Raises as :func:`enroll` does (no
+    access, read only, archived, an unusable sender)."""
+    plan = _plan(
+        user, sequence_id, recipients, mailbox_id=mailbox_id, member_id=member_id, clock=clock
+    )
+    outcomes = dict(plan.refused)
+    for index, enrollment in plan.to_create:
+        outcomes[index] = Outcome(person_id=enrollment.person_id, email=enrollment.email)
+    return Enrolled(
+        outcomes=[outcomes[i] for i in range(len(recipients))],
+        warnings=ai_text_warnings(plan.version.settings, plan.version.steps),
+    )
+
+
+def enroll(
+    user: User,
+    sequence_id: int | str,
+    recipients: Seq[Recipient],
+    *,
+    mailbox_id: int | None = None,
+    member_id: int | None = None,
+    clock: Clock,
+) -> Enrolled:
+    """Enroll ``recipients``, sending from ``mailbox_id`` or on behalf of ``member_id``.
+
+    The answer warns about each step whose emails will wait for AI text."""
+    plan = _plan(
+        user, sequence_id, recipients, mailbox_id=mailbox_id, member_id=member_id, clock=clock
+    )
+    settings, steps = plan.version.settings, plan.version.steps
+    outcomes = dict(plan.refused)
+    created = dict(_create_enrollments(plan.to_create, settings, steps, plan.mailbox))
+    for index, enrollment in plan.to_create:
         if index in created:
-            outcomes[index] = Outcome(person_id=enrollment.person_id, enrollment_id=enrollment.pk)
+            outcomes[index] = Outcome(
+                person_id=enrollment.person_id,
+                enrollment_id=enrollment.pk,
+                email=enrollment.email,
+            )
         else:  # a concurrent request enrolled them first
-            outcomes[index] = _refused(enrollment.person_id, "already_enrolled", ALREADY_ACTIVE)
+            outcomes[index] = _refused(
+                enrollment.person_id, "already_enrolled", ALREADY_ACTIVE, enrollment.email
+            )
     return Enrolled(
         outcomes=[outcomes[i] for i in range(len(recipients))],
         warnings=ai_text_warnings(settings, steps),

@@ -8,6 +8,8 @@ from sequencer.web import (
     unsubscribe_preview,
     views,
 )
+from sequencer.web.enroll import dialog as enroll_dialog
+from sequencer.web.enroll import recipients
 from sequencer.web.importing import pages as import_pages
 from sequencer.web.records import companies as record_companies
 from sequencer.web.records import lists as record_lists
@@ -113,10 +115,22 @@ urlpatterns = [
         template_library.save_as_template,
         name="sequence_save_as_template",
     ),
+    # Enrollment: the Enroll dialog and a sequence's Recipients tab.
+    path("enroll/", enroll_dialog.enroll_dialog, name="enroll"),
     re_path(
         r"^sequences/(?P<sequence_id>\d+)/(?P<tab>recipients)/$",
-        editor.placeholder_tab,
+        recipients.recipients_tab,
         name="sequence_tab",
+    ),
+    path(
+        "sequences/<int:sequence_id>/recipients/<int:enrollment_id>/<str:action>/",
+        recipients.recipient_action,
+        name="recipient_action",
+    ),
+    path(
+        "sequences/<int:sequence_id>/recipients/<int:enrollment_id>/messages/<int:message_id>/",
+        recipients.recipient_message,
+        name="recipient_message",
     ),
     # Attachments and inline images of the composer.
     path(

@@ -149,17 +149,6 @@ def editor(request: HttpRequest, sequence_id: int) -> HttpResponse:
     return render(request, "web/sequences/editor.html", context | _variables())
 
 
-@login_required
-@access_answers
-def placeholder_tab(request: HttpRequest, sequence_id: int, tab: str) -> HttpResponse:
-    sequence, level = authoring.get_sequence(_member(request), sequence_id)
-    return render(
-        request,
-        "web/sequences/tab_placeholder.html",
-        {"section": "sequences", "tab": tab, "tabs": TABS, "sequence": sequence, "level": level},
-    )
-
-
 def _save(request: HttpRequest, sequence_id: int, steps: list[StepInput] | None = None) -> None:
     draft = draft_form.read_draft(request.POST)
     authoring.update_draft(

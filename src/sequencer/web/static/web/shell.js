@@ -3,6 +3,10 @@
 "use strict";
 
 (() => {
+  // The server shows send times in the viewer's zone: tell it which one this browser is in.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) document.cookie = `viewer_tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; SameSite=Lax`;
+
   // --- Menu buttons (WAI-ARIA "menu button" pattern) -----------------------------------
   const items = (menu) => [...menu.querySelectorAll('[role="menuitem"]:not([disabled])')];
 

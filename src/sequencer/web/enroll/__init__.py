@@ -1,0 +1,1 @@
+"""Enrolling people from the browser: the Enroll dialog and a sequence's Recipients tab."""

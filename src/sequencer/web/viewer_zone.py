@@ -1,0 +1,46 @@
+"""The viewer's own time zone, for showing times "your time".
+
+``shell.js`` stores the browser's zone in the ``viewer_tz`` cookie on every signed-in
+page, so server-rendered pages can show send times where the member is. Until the
+browser has said (the very first page), or if it says something unknown, times are
+shown in UTC and say so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
+
+from django.http import HttpRequest
+
+from sequencer.domain.errors import InvalidInput
+from sequencer.domain.schedule import parse_zone
+
+COOKIE = "viewer_tz"
+UTC = ZoneInfo("UTC")
+
+
+def viewer_zone(request: HttpRequest) -> ZoneInfo:
+    name = unquote(request.COOKIES.get(COOKIE, ""))
+    if not name:
+        return UTC
+    try:
+        return parse_zone(name[:64], COOKIE)
+    except InvalidInput:
+        return UTC
+
+
+def place(zone: ZoneInfo) -> str:
+    """ "America/New_York" → "New York": the city a person recognises."""
+    return str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
+
+
+def when(moment: datetime | None, zone: ZoneInfo, *, now: datetime) -> str:
+    """ "Tue 3 Mar, 14:05" in ``zone``; with the year when it is not ``now``'s."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone)
+    this_year = now.astimezone(zone).year
+    year = "" if local.year == this_year else f" {local.year}"
+    return f"{local:%a} {local.day} {local:%b}{year}, {local:%H:%M}"
