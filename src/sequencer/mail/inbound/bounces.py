@@ -159,6 +159,9 @@ _MACHINE_PHRASES = (
     "not a member of this list",
     "delivery status notification",
     "message will be retried",
+    "could not be delivered to:",
+    "your mail sent on:",
+    "was not delivered to:",
     "** message not delivered **",
     "** address not found **",
     "** delivery incomplete **",
@@ -572,13 +575,19 @@ def _from_dsn(failed: list[_Recipient], msg: mime.Parsed, text: str) -> BounceIn
 
 def _from_text(msg: mime.Parsed, text: str, excluded: set[str]) -> BounceInfo:
     report, _ = _split_original(text)
-    permanent_found, temporary_found = _flufl_failures(msg)
     recipients = mime.addresses(", ".join(msg.headers("X-Failed-Recipients")))
-    recipients += permanent_found + temporary_found
     if not recipients:
         recipients = _named_recipients(report, excluded)
     if not recipients:
+        # When the bounce names no recipient: the one the returned original was for.
         recipients = [a for a in _original_recipients(msg, text) if a not in excluded]
+    permanent_found: list[str] = []
+    temporary_found: list[str] = []
+    if not recipients:
+        # flufl.bounce knows many older formats, but tries each in turn: the slowest
+        # step here, so only when nothing else named the recipient.
+        permanent_found, temporary_found = _flufl_failures(msg)
+        recipients = permanent_found + temporary_found
     diagnostic = _diagnostic_line(report)
     status = _failure_status_of(diagnostic or "") or _failure_status_of(report)
     if status is None and diagnostic and (code := _SMTP_CODE.match(diagnostic)):

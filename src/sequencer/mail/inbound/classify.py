@@ -146,14 +146,13 @@ def _classify(
     complaint = complaints.find_complaint(msg)
     if complaint is not None:
         return event(EventKind.COMPLAINT, "feedback-report", complaint=complaint)
-    if msg.has("Feedback-ID") or msg.has("X-Amz-Sns-Message-Id"):
-        notice = notifications.read(msg.body())
-        if isinstance(notice, ComplaintInfo):
-            return event(EventKind.COMPLAINT, "ses:complaint", complaint=notice)
-        if isinstance(notice, BounceInfo):
-            return event(EventKind.BOUNCE, "ses:bounce", bounce=notice)
-        if notice == "delivery":
-            return event(EventKind.OTHER, "ses:delivery")
+    notice = notifications.read(msg.body())
+    if isinstance(notice, ComplaintInfo):
+        return event(EventKind.COMPLAINT, "ses:complaint", complaint=notice)
+    if isinstance(notice, BounceInfo):
+        return event(EventKind.BOUNCE, "ses:bounce", bounce=notice)
+    if notice == "delivery":
+        return event(EventKind.OTHER, "ses:delivery")
     finding = bounces.find(msg, subject, mailbox_address)
     if finding is not None:
         if finding.info is None:

@@ -78,9 +78,13 @@ def returned_headers(msg: mime.Parsed) -> Message | None:
             if isinstance(inner, Message):
                 return inner
         elif ctype in ("text/rfc822-headers", "message/rfc822-headers"):
-            text = part_text(part)
-            if text:
-                return mime.parse(text.encode("utf-8", "replace")).msg
+            # Only a few fields are ever read: picked out of the text, which is much
+            # cheaper than parsing it again as a message.
+            headers = Message()
+            for name, value in report_fields(part_text(part)):
+                if name in ("message-id", "to", "from", "subject") and name not in headers:
+                    headers[name] = value
+            return headers
     return None
 
 
@@ -97,6 +101,62 @@ def _to_of(original: Message | None) -> list[str]:
     return mime.addresses(mime.header(original, "To"))[:10]
 
 
+_JMRP_LINE = re.compile(r"^x-hmxmroriginalrecipient[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_FEEDBACK_TYPE_LINE = re.compile(r"^feedback-type[ \t]*:[ \t]*[a-z]", re.IGNORECASE | re.MULTILINE)
+
+
+def _complaint(
+    fields: list[tuple[str, str]], original: Message | None, reporter: str | None = None
+) -> ComplaintInfo:
+    values: dict[str, list[str]] = {}
+    for name, value in fields:
+        values.setdefault(name, []).append(value)
+    kind = (values.get("feedback-type", ["abuse"])[0].split() or ["abuse"])[0].lower()
+    recipients: list[str] = []
+    for name in ("original-rcpt-to", "removal-recipient"):
+        for value in values.get(name, []):
+            recipients += mime.addresses(value.split(";", 1)[-1])
+    if not recipients:
+        recipients = _to_of(original)
+    return ComplaintInfo(
+        feedback_type=kind if kind in _KNOWN_TYPES else "other",
+        recipients=tuple(dict.fromkeys(recipients)),
+        original_message_id=_first_id(original),
+        reporter=reporter or (values.get("user-agent", [""])[0][:200] or None),
+    )
+
+
+def _from_text(text: str) -> ComplaintInfo | None:
+    """A report whose MIME structure was lost (a dropped Content-Type leaves its parts
+    as one text): the fields after ``Feedback-Type``, and the first ``To`` and
+    ``Message-ID`` after them, the reported message's; or a JMRP report's returned
+    headers."""
+    match = _FEEDBACK_TYPE_LINE.search(text)
+    if match is None:
+        jmrp = _JMRP_LINE.search(text)
+        if jmrp is None:
+            return None
+        fields = report_fields(text[jmrp.start() :].partition("\n\n")[0])
+        values = dict(reversed(fields))
+        ids = mime.message_ids(values.get("message-id", ""))
+        return ComplaintInfo(
+            feedback_type="abuse",
+            recipients=tuple(
+                mime.addresses(values.get("x-hmxmroriginalrecipient", ""))
+                or mime.addresses(values.get("to", ""))
+            ),
+            original_message_id=ids[0] if ids else None,
+            reporter="JMRP",
+        )
+    rest = text[match.start() :]
+    report, _, returned = rest.partition("\n\n")
+    original = Message()
+    for name, value in report_fields(returned):
+        if name in ("message-id", "to") and name not in original:
+            original[name] = value
+    return _complaint(report_fields(report), original)
+
+
 def find_complaint(msg: mime.Parsed) -> ComplaintInfo | None:
     """The feedback report ``msg`` is, or ``None`` when it is none (see the module)."""
     parts = msg.parts_of_type("message/feedback-report")
@@ -106,23 +166,7 @@ def find_complaint(msg: mime.Parsed) -> ComplaintInfo | None:
         if not fields:
             # A report part of the wrong type: its fields are in the first text part.
             fields = report_fields(msg.body())
-        values: dict[str, list[str]] = {}
-        for name, value in fields:
-            values.setdefault(name, []).append(value)
-        kind = (values.get("feedback-type", ["abuse"])[0].split() or ["abuse"])[0].lower()
-        original = returned_headers(msg)
-        recipients: list[str] = []
-        for name in ("original-rcpt-to", "removal-recipient"):
-            for value in values.get(name, []):
-                recipients += mime.addresses(value.split(";", 1)[-1])
-        if not recipients:
-            recipients = _to_of(original)
-        return ComplaintInfo(
-            feedback_type=kind if kind in _KNOWN_TYPES else "other",
-            recipients=tuple(dict.fromkeys(recipients)),
-            original_message_id=_first_id(original),
-            reporter=(values.get("user-agent", [""])[0][:200] or None),
-        )
+        return _complaint(fields, returned_headers(msg))
     for part in msg.parts_of_type("message/rfc822"):
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
@@ -134,4 +178,4 @@ def find_complaint(msg: mime.Parsed) -> ComplaintInfo | None:
                 original_message_id=_first_id(inner),
                 reporter="JMRP",
             )
-    return None
+    return _from_text(msg.body()[: mime.MAX_TEXT])

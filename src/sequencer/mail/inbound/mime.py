@@ -176,7 +176,10 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     forms by chance) is read as UTF-8 with the bad bytes replaced; anything else as
     Latin-1, which reads every byte.
     """
-    for candidate in (charset, "utf-8"):
+    # Japanese mail systems write ISO-2022-JP, which is 7-bit: without a declared
+    # charset it would pass as ASCII with its escape sequences left in.
+    japanese = "iso-2022-jp" if not charset and b"\x1b$B" in data else None
+    for candidate in (charset, japanese, "utf-8"):
         if not candidate:
             continue
         try:
