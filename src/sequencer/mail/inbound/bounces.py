@@ -48,6 +48,8 @@ from sequencer.mail.inbound.events import BounceInfo
 
 #: Characters of a bounce's text searched for addresses and codes.
 SCAN_CHARS = 30_000
+#: Bytes of a message handed to ``flufl.bounce`` (see :func:`_for_flufl`).
+FLUFL_BYTES = 64 * 1024
 #: Characters at the start of a message's text searched for a mail system's phrases:
 #: a report says what failed before it quotes anything, and a long reply or newsletter
 #: should not cost the phrase search its whole length.
@@ -481,12 +483,14 @@ def _named_recipients(report: str, excluded: set[str]) -> list[str]:
 
 
 def _for_flufl(msg: mime.Parsed) -> Message:
-    """The message read again so that every header is a plain string, as
-    ``flufl.bounce`` expects: ``compat32`` hands back raw 8-bit header bytes as
-    ``Header`` objects, on which its detectors fail (and log the failure)."""
-    if msg.raw.isascii():
+    """The message as ``flufl.bounce`` is given it: at most :data:`FLUFL_BYTES` of it
+    (some of its detectors take time quadratic in the number of lines, and what they
+    look for comes first), read again so that every header is a plain string, as it
+    expects: ``compat32`` hands back raw 8-bit header bytes as ``Header`` objects, on
+    which its detectors fail (and log the failure)."""
+    if len(msg.raw) <= FLUFL_BYTES and msg.raw.isascii():
         return msg.msg
-    return email.message_from_string(msg.raw.decode("latin-1"))
+    return email.message_from_string(msg.raw[:FLUFL_BYTES].decode("latin-1"))
 
 
 def _flufl_failures(msg: mime.Parsed) -> tuple[list[str], list[str]]:
