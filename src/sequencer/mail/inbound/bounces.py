@@ -284,14 +284,13 @@ def _typed_address(value: str) -> str | None:
 
 
 def _sender_is_daemon(msg: mime.Parsed) -> bool:
-    raw_from = msg.header("From")
     name, address = msg.sender()
     if address and _DAEMON_LOCAL.match(address.split("@", 1)[0]):
         return True
     if name and _DAEMON_NAME.match(name):
         return True
     # DragonFly Mail Agent writes "From: MAILER-DAEMON <>": a name and no address.
-    return address is None and bool(_DAEMON_NAME.match(raw_from.split("<", 1)[0]))
+    return address is None and bool(_DAEMON_NAME.match(msg.header("From").split("<", 1)[0]))
 
 
 def _return_path_is_empty(msg: mime.Parsed) -> bool:
