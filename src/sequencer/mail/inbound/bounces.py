@@ -231,21 +231,59 @@ _SUCCESS_WORDS = re.compile(
     r"successfully delivered|was delivered|has been delivered|delivery succeeded|"
     r"delivery to the following recipients? (?:succeeded|was complete)|relayed",
 )
-_FAILURE_NEAR = re.compile(
-    r"fail|could not|couldn'?t|unable|error|unknown|reject|refus|not found|no such|"
-    r"undeliver|invalid|does not exist|doesn'?t exist|denied|full|quota|not reach|"
-    r"recipient|address|disabled|inactive|blocked|bounce|retry|delay|not a member|"
-    "\u5b9b\u5148|\u9001\u4fe1|\u5931\u6557|\u30a8\u30e9\u30fc",  # 宛先 送信 失敗 エラー
-    re.IGNORECASE,
+# Words on a line (lower case) that say it is about a failure or its recipients.
+_FAILURE_NEAR = (
+    "fail",
+    "could not",
+    "couldn't",
+    "unable",
+    "error",
+    "unknown",
+    "reject",
+    "refus",
+    "not found",
+    "no such",
+    "undeliver",
+    "invalid",
+    "does not exist",
+    "doesn't exist",
+    "denied",
+    "full",
+    "quota",
+    "not reach",
+    "recipient",
+    "address",
+    "disabled",
+    "inactive",
+    "blocked",
+    "bounce",
+    "retry",
+    "delay",
+    "not a member",
+    "\u5b9b\u5148",  # 宛先
+    "\u9001\u4fe1",  # 送信
+    "\u5931\u6557",  # 失敗
+    "\u30a8\u30e9\u30fc",  # エラー
 )
-# Where the copy of the original message starts in a text-only bounce.
-_ORIGINAL_STARTS = re.compile(
-    r"^[ \t>-]*(?:-+ ?(?:original message|returned message|unsent message|"
-    r"below this line)|.*(?:message headers follow|original message headers|"
-    r"below this line is a copy|unsent message follows|original message follows|"
-    r"copy of (?:the|your) (?:original )?message|returned message)|"
-    r"(?:received|return-path|x-original-to|delivered-to):)",
-    re.IGNORECASE | re.MULTILINE,
+# Where the copy of the original message starts in a text-only bounce: a line that
+# announces it (lower case), or the first header line of the copy itself.
+_ORIGINAL_MARKERS = (
+    "----- original message",
+    "------ original message",
+    "returned message",
+    "unsent message follows",
+    "message headers follow",
+    "original message headers",
+    "original message follows",
+    "original mail as follows",
+    "below this line is a copy",
+    "copy of the original message",
+    "copy of your message",
+    "copy of the message",
+    "-------original message",
+)
+_ORIGINAL_HEADER_LINE = re.compile(
+    r"^[ \t>]*(?:received|return-path|x-original-to|delivered-to):", re.MULTILINE
 )
 _DSN_FIELD = re.compile(
     r"^[ \t]*(?:final-recipient|original-recipient|action|status|diagnostic-code)[ \t]*:",
@@ -420,10 +458,15 @@ def _status_part_text(msg: mime.Parsed) -> str:
 
 def _split_original(text: str) -> tuple[str, str]:
     """The report's own text and the copy of the original message that follows it."""
-    match = _ORIGINAL_STARTS.search(text)
-    if match is None:
+    lowered = text.lower()
+    starts = [at for at in (lowered.find(marker) for marker in _ORIGINAL_MARKERS) if at >= 0]
+    header = _ORIGINAL_HEADER_LINE.search(lowered)
+    if header is not None:
+        starts.append(header.start())
+    if not starts:
         return text, ""
-    return text[: match.start()], text[match.start() :]
+    cut = lowered.rfind("\n", 0, min(starts)) + 1  # from the start of that line
+    return text[:cut], text[cut:]
 
 
 def _original_message_id(msg: mime.Parsed, text: str) -> str | None:
@@ -459,7 +502,7 @@ def _named_recipients(report: str, excluded: set[str]) -> list[str]:
     found: list[str] = []
     failure_seen_at = -100
     for index, line in enumerate(report.split("\n")[:2000]):
-        if _FAILURE_NEAR.search(line):
+        if _says(line.lower(), _FAILURE_NEAR):
             failure_seen_at = index
         if "@" not in line:
             if found and line.strip():
@@ -576,7 +619,9 @@ def _from_dsn(failed: list[_Recipient], msg: mime.Parsed, text: str) -> BounceIn
     )
 
 
-def _from_text(msg: mime.Parsed, text: str, excluded: set[str]) -> BounceInfo:
+def _from_text(
+    msg: mime.Parsed, text: str, excluded: set[str], *, use_flufl: bool = True
+) -> BounceInfo:
     report, _ = _split_original(text)
     recipients = mime.addresses(", ".join(msg.headers("X-Failed-Recipients")))
     if not recipients:
@@ -586,7 +631,7 @@ def _from_text(msg: mime.Parsed, text: str, excluded: set[str]) -> BounceInfo:
         recipients = [a for a in _original_recipients(msg, text) if a not in excluded]
     permanent_found: list[str] = []
     temporary_found: list[str] = []
-    if not recipients:
+    if not recipients and use_flufl:
         # flufl.bounce knows many older formats, but tries each in turn: the slowest
         # step here, so only when nothing else named the recipient.
         permanent_found, temporary_found = _flufl_failures(msg)
@@ -640,8 +685,8 @@ def find(msg: mime.Parsed, subject: str, mailbox_address: str) -> Finding | None
     _, sender = msg.sender()
     if sender:
         excluded.add(sender)
-    info = _from_text(msg, text, excluded)
     reports_failure = any(r.startswith(("text:", "header:x-failed")) for r in reasons)
+    info = _from_text(msg, text, excluded, use_flufl=reports_failure)
     if not info.recipients and info.original_message_id is None and not reports_failure:
         # A mail system's notice that reports no failure (a quota warning): not a
         # bounce, and not a person either.
