@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     REPLY = "reply"  # written by a person
     AUTO_REPLY = "auto_reply"  # an out-of-office or other automatic answer
     BOUNCE = "bounce"  # a delivery failure report
+    COMPLAINT = "complaint"  # a feedback (abuse) report about a message sent (RFC 5965)
     MEETING = "meeting"  # carries an iCalendar invitation, reply or cancellation
     UNSUBSCRIBE_REQUEST = "unsubscribe_request"  # asks to stop (a reply or a mailto)
     OWN_MESSAGE = "own_message"  # From is the mailbox itself
@@ -67,6 +68,7 @@ ArrivalKind = Literal[
     K.UNSUBSCRIBE_REQUEST,
     K.OWN_MESSAGE,
     K.OTHER,
+    K.COMPLAINT,
 ]
 
 # In the order of the stored field's choices (a new order would be a migration).
@@ -118,6 +120,7 @@ ENDS_AS: Mapping[EventKind, ExitReason | None] = MappingProxyType(
         K.REPLY: None,
         K.AUTO_REPLY: None,
         K.BOUNCE: None,
+        K.COMPLAINT: None,
         K.MEETING: None,  # an invitation that was not (or may not count as) booked
         K.UNSUBSCRIBE_REQUEST: None,
         K.OWN_MESSAGE: None,

@@ -50,6 +50,31 @@ class BounceInfo:
 
 
 @dataclass(frozen=True)
+class ComplaintInfo:
+    """A feedback report (RFC 5965 ARF, or a provider's own form of one) about a message
+    the mailbox sent: someone marked it as spam, or a receiver reports it.
+
+    ``feedback_type`` is the report's ``Feedback-Type`` in lower case: ``abuse`` (a spam
+    complaint), ``fraud``, ``virus``, ``not-spam``, ``auth-failure`` (RFC 6591: a failed
+    SPF/DKIM/DMARC check, not a person's complaint) or ``other``. ``recipients`` are the
+    addresses the reported message was sent to (the people who complained), when the
+    report names them or carries the message's headers. ``original_message_id`` is the
+    reported message's Message-ID when the report carries it; ``reporter`` the
+    reporting software's ``User-Agent``, if stated.
+    """
+
+    feedback_type: str
+    recipients: tuple[str, ...] = ()
+    original_message_id: str | None = None
+    reporter: str | None = None
+
+    @property
+    def is_spam_complaint(self) -> bool:
+        """Whether a person reported the message as spam (or fraud, or a virus)."""
+        return self.feedback_type in ("abuse", "fraud", "virus")
+
+
+@dataclass(frozen=True)
 class Attendee:
     """One ATTENDEE of a calendar event and their participation status (upper case,
     ``NEEDS-ACTION`` when the invite does not say)."""
@@ -131,7 +156,10 @@ class InboundEvent:
       unsubscribe (subject "unsubscribe" and next to no body). ``wants_to_stop`` is true.
     - ``auto_reply``: an out-of-office or other automatic answer; ``return_date`` is the
       day the person says they are back, when the message states one.
-    - ``bounce``: a delivery failure report; see ``bounce``.
+    - ``bounce``: a delivery failure report; see ``bounce``. Never a reply, whatever
+      its text says.
+    - ``complaint``: a feedback report (RFC 5965) about a message the mailbox sent,
+      usually a spam complaint; see ``complaint``. Never a reply.
     - ``meeting``: carries an iCalendar invitation, reply or cancellation; see
       ``meeting`` and :meth:`MeetingInfo.counts_as_booked`.
     - ``own_message``: From is the mailbox itself (its own sent copy); never a reply.
@@ -154,6 +182,7 @@ class InboundEvent:
     references: tuple[str, ...] = ()
     return_date: date | None = None
     bounce: BounceInfo | None = None
+    complaint: ComplaintInfo | None = None
     meeting: MeetingInfo | None = None
     reply_text: str = ""
     wants_to_stop: bool = False
@@ -174,6 +203,8 @@ class InboundEvent:
             ids.setdefault(ref, None)
         if self.bounce is not None and self.bounce.original_message_id:
             ids.setdefault(self.bounce.original_message_id, None)
+        if self.complaint is not None and self.complaint.original_message_id:
+            ids.setdefault(self.complaint.original_message_id, None)
         return tuple(ids)
 
 

@@ -112,6 +112,38 @@ def dsn(
     ).encode()
 
 
+def spam_complaint(original_message_id: str, *, recipient: str = ADA) -> bytes:
+    """A feedback report (ARF, RFC 5965) about a message sent to ``recipient``, whose
+    text opens as kindly as a reply would."""
+    boundary = "arf-boundary-1"
+    return (
+        "From: Feedback Loop <fbl@mailbox-provider.test>\r\n"
+        f"To: {ALICE}\r\n"
+        "Subject: FW: Hello Ada\r\n"
+        f"Date: {format_datetime(START)}\r\n"
+        f"Message-ID: {make_msgid(domain='mailbox-provider.test')}\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=feedback-report; boundary="{boundary}"\r\n'
+        "\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+        "Thanks, sounds interesting! This is an email abuse report.\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\n"
+        "User-Agent: Provider-FBL/1.0\r\n"
+        "Version: 1\r\n"
+        f"Original-Rcpt-To: {recipient}\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        f"From: Alice <{ALICE}>\r\n"
+        f"To: {recipient}\r\n"
+        "Subject: Hello Ada\r\n"
+        f"Message-ID: {original_message_id}\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+
 def meeting_request(*, organizer: str = ADA, attendee: str = ALICE) -> bytes:
     """An iCalendar invitation (iTIP REQUEST) from the prospect to the sender."""
     ics = (

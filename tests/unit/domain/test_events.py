@@ -37,6 +37,7 @@ STORED = {
         "unsubscribe_request",
         "own_message",
         "other",
+        "complaint",
     },
     "timeline events": {
         "replied",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -241,3 +242,99 @@ def test_a_message_from_a_mail_system_that_names_no_recipient_is_not_a_bounce():
         "Your mailbox is almost full.", subject="Quota warning", from_="postmaster@northwind.test"
     )
     assert kind_of(raw) != "bounce"
+
+
+def test_a_message_from_the_mailboxs_own_mail_system_is_never_a_person():
+    for text in ("Hi Alice, thanks! Let's talk on Tuesday.", "Please remove me from your list."):
+        raw = message(text, subject="Re: Quick question", from_="MAILER-DAEMON@northwind.test")
+        assert kind_of(raw) not in ("reply", "unsubscribe_request")
+
+
+def test_a_mail_system_named_only_in_the_display_name_is_still_a_mail_system():
+    raw = message(
+        "There was an error delivering your mail to <gone@example.test>.\n"
+        "550 5.1.1 <gone@example.test>: no such user\n",
+        subject="Mail delivery failed",
+        from_="MAILER-DAEMON <>",
+    )
+    event = classify(raw, mailbox_address=MAILBOX, received_at=RECEIVED)
+    assert event.kind == "bounce"
+    assert event.bounce is not None
+    assert (event.bounce.recipients, event.bounce.status) == (("gone@example.test",), "5.1.1")
+
+
+def test_a_bounce_that_names_no_recipient_takes_it_from_the_returned_original():
+    raw = message(
+        "   ----- Transcript of session follows -----\n"
+        "421 mx.example.test (smtp)... Deferred: Connection timed out\n\n"
+        "   ----- Unsent message follows -----\n"
+        "Received: by mx.northwind.test; Wed, 10 Dec 2025 08:00:00 +0000\n"
+        "From: alice@northwind.test\nTo: Bob <bob@example.test>\n"
+        "Message-ID: <seq.1.step1@northwind.test>\n\nHello Bob\n",
+        subject="Returned mail: Cannot send message for 4 days",
+        from_="Mail Delivery Subsystem <MAILER-DAEMON@mx.northwind.test>",
+    )
+    event = classify(raw, mailbox_address=MAILBOX, received_at=RECEIVED)
+    assert event.bounce is not None
+    assert event.bounce.recipients == ("bob@example.test",)
+    assert event.bounce.original_message_id == "<seq.1.step1@northwind.test>"
+    assert (event.bounce.permanent, event.bounce.status) == (False, "4.0.0")
+
+
+def test_a_person_who_mentions_a_failed_delivery_is_still_a_person():
+    raw = message(
+        "My old address bounced and your first email was not delivered. "
+        "Happy to talk on Thursday though!",
+        in_reply_to="<seq.1.step1@northwind.test>",
+    )
+    assert kind_of(raw) == "reply"
+
+
+def test_a_full_mailbox_without_a_status_code_is_a_soft_bounce():
+    raw = message(
+        "Your mail sent on: Wed, 10 Dec 2025\n"
+        "     Could not be delivered to: <kenji@example.test>\n"
+        "     As their mailbox is full.\n",
+        subject="Returned mail",
+        from_="no-reply@mx.example.test",
+        return_path="<>",
+    )
+    event = classify(raw, mailbox_address=MAILBOX, received_at=RECEIVED)
+    assert event.bounce is not None
+    assert (event.bounce.permanent, event.bounce.status) == (False, "4.2.2")
+
+
+def test_an_authentication_failure_report_is_a_complaint_but_not_a_spam_complaint():
+    raw = (
+        b"From: dmarc@mx.example.test\nTo: alice@northwind.test\nSubject: report\n"
+        b"MIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report; "
+        b'boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain\n\nAn authentication failure report.\n"
+        b"--b\nContent-Type: message/feedback-report\n\nFeedback-Type: auth-failure\n"
+        b"Version: 1\nAuth-Failure: dkim\n\n"
+        b"--b\nContent-Type: text/rfc822-headers\n\nFrom: alice@northwind.test\n"
+        b"To: bob@example.test\nMessage-ID: <seq.2.step1@northwind.test>\n\n--b--\n"
+    )
+    event = classify(raw, mailbox_address=MAILBOX, received_at=RECEIVED)
+    assert event.kind == "complaint"
+    assert event.complaint is not None
+    assert event.complaint.feedback_type == "auth-failure"
+    assert not event.complaint.is_spam_complaint
+    assert event.complaint.recipients == ("bob@example.test",)
+    assert event.matching_ids() == ("<seq.2.step1@northwind.test>",)
+
+
+def test_a_huge_bounce_is_read_in_time_linear_in_its_size():
+    line = b"<user%d@example.test>: 550 5.1.1 user unknown, delivery failed\n"
+    body = b"".join(line % i for i in range(200_000))
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.test\nTo: alice@northwind.test\n"
+        b"Subject: Undelivered Mail Returned to Sender\n\n"
+        b"This is the mail system at host mx.example.test.\n\n" + body
+    )
+    started = time.perf_counter()
+    event = classify(raw, mailbox_address=MAILBOX, received_at=RECEIVED)
+    assert time.perf_counter() - started < 10
+    assert event.kind == "bounce"
+    assert event.bounce is not None
+    assert 0 < len(event.bounce.recipients) <= 20

@@ -2,7 +2,8 @@
 
 ``classify(raw, mailbox_address=..., received_at=...)`` reads one raw message and says
 what it is: a person's reply, an unsubscribe request, an auto-reply (with the stated
-return date), a bounce (hard or soft, with the bounced Message-ID), a calendar
+return date), a bounce (hard or soft, with the failed address and the bounced Message-ID), a
+complaint (a spam report about a message sent), a calendar
 invitation or answer, the mailbox's own sent copy, or something else. It is pure (no
 Django, database, network or clock) and never raises, so a sync worker can call it on
 anything a mailbox hands over.
@@ -14,6 +15,7 @@ from sequencer.mail.inbound.events import (
     ArrivalKind,
     Attendee,
     BounceInfo,
+    ComplaintInfo,
     InboundEvent,
     MeetingInfo,
     MeetingMethod,
@@ -24,6 +26,7 @@ __all__ = [
     "ArrivalKind",
     "Attendee",
     "BounceInfo",
+    "ComplaintInfo",
     "InboundEvent",
     "MeetingInfo",
     "MeetingMethod",

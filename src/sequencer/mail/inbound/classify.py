@@ -2,19 +2,24 @@
 
 The checks run in this order, and the first that holds decides the kind:
 
-1. **own_message**: From is the mailbox itself (its sent copy shows up in threads);
-   an invitation it carries is still read into ``meeting``.
-2. **bounce**: a standard DSN reporting a failure, or a bounce in another well-known
-   format (see :mod:`.bounces`). A DSN that reports only successful delivery (a
-   delivery receipt) is ``other``.
-3. **meeting**: an iCalendar REQUEST, REPLY or CANCEL (see :mod:`.meetings`).
-4. **unsubscribe_request** (mailto): the subject is, or starts with, "unsubscribe" (or
+1. **own_message**: From is the mailbox itself (its sent copy shows up in threads) and
+   the message carries no delivery or feedback report; an invitation it carries is
+   still read into ``meeting``.
+2. **complaint**: a feedback report (ARF, RFC 5965; Microsoft's JMRP; an Amazon SES
+   complaint notification), see :mod:`.complaints`.
+3. **bounce**: a standard DSN reporting a failure, an Amazon SES bounce notification,
+   or a bounce in one of the many other formats, weighed on its structure, sender,
+   subject and text (see :mod:`.bounces`). A report of successful delivery only (a
+   delivery receipt) is ``other``. A bounce is never a reply: delivery-failure
+   structure outweighs a human-looking body.
+4. **meeting**: an iCalendar REQUEST, REPLY or CANCEL (see :mod:`.meetings`).
+5. **unsubscribe_request** (mailto): the subject is, or starts with, "unsubscribe" (or
    its German, French, Spanish forms) and the body says next to nothing.
-5. **auto_reply**: strong auto-reply evidence, or weak evidence without list markers
+6. **auto_reply**: strong auto-reply evidence, or weak evidence without list markers
    (see :mod:`.autoreply`); the return date is read from the subject and new text.
-6. **other**: list markers (newsletters, notifications, mailing lists), or no sender.
-7. **unsubscribe_request** (reply): the new text asks to stop (see :mod:`.stop`).
-8. **reply**: anything else, which a person wrote.
+7. **other**: list markers (newsletters, notifications, mailing lists), or no sender.
+8. **unsubscribe_request** (reply): the new text asks to stop (see :mod:`.stop`).
+9. **reply**: anything else, which a person wrote.
 
 :func:`classify` never raises: a message that cannot be read becomes ``other`` with
 whatever could be read of it. It is pure: no I/O and no clock; the moment the message
@@ -29,8 +34,18 @@ from datetime import datetime
 from typing import Any
 
 from sequencer.domain.events import ArrivalKind, EventKind
-from sequencer.mail.inbound import autoreply, bounces, dates, meetings, mime, quoting, stop
-from sequencer.mail.inbound.events import InboundEvent, same_address
+from sequencer.mail.inbound import (
+    autoreply,
+    bounces,
+    complaints,
+    dates,
+    meetings,
+    mime,
+    notifications,
+    quoting,
+    stop,
+)
+from sequencer.mail.inbound.events import BounceInfo, ComplaintInfo, InboundEvent, same_address
 
 #: Longest new text (in characters) a mailto unsubscribe may carry besides the subject.
 MAX_UNSUBSCRIBE_BODY = 300
@@ -83,7 +98,7 @@ def classify(
 def _fallback(msg: mime.Parsed) -> InboundEvent:
     """``other``, with whatever headers can still be read."""
     try:
-        _, from_address = mime.address(msg.header("From"))
+        _, from_address = msg.sender()
         ids = mime.message_ids(msg.header("Message-ID"))
         return InboundEvent(
             kind=EventKind.OTHER,
@@ -99,7 +114,7 @@ def _fallback(msg: mime.Parsed) -> InboundEvent:
 def _classify(
     msg: mime.Parsed, mailbox_address: str, received_at: datetime, day_first: bool | None
 ) -> InboundEvent:
-    _, from_address = mime.address(msg.header("From"))
+    _, from_address = msg.sender()
     subject = msg.header("Subject")
     own_ids = mime.message_ids(msg.header("Message-ID"))
     reply_ids = mime.message_ids(msg.header("In-Reply-To"))
@@ -116,22 +131,39 @@ def _classify(
     def event(kind: ArrivalKind, *reasons: str, **fields: Any) -> InboundEvent:
         return replace(base, kind=kind, reasons=reasons, **fields)
 
-    if same_address(from_address, mailbox_address):
+    # Reports from mail systems come first: a bounce or a complaint is never a reply,
+    # whatever its text says, and only a report's structure can tell (a sent copy of
+    # the mailbox's own never carries one).
+    own = same_address(from_address, mailbox_address)
+    has_report = bool(
+        msg.parts_of_type(
+            "message/delivery-status", "message/global-delivery-status", "message/feedback-report"
+        )
+    )
+    if own and not has_report:
         return event(EventKind.OWN_MESSAGE, "from:mailbox", meeting=meetings.find_meeting(msg))
 
-    if msg.parts_of_type("message/delivery-status", "message/global-delivery-status"):
-        bounce = bounces.from_dsn(msg)
-        if bounce is not None:
-            return event(EventKind.BOUNCE, "dsn", bounce=bounce)
-        return event(EventKind.OTHER, "delivery-receipt")
-    if bounces.looks_like_bounce(msg, from_address, subject):
-        bounce = bounces.from_other_formats(msg, mime.body_text(msg.msg))
-        if bounce is not None:
-            return event(EventKind.BOUNCE, "bounce-text", bounce=bounce)
+    complaint = complaints.find_complaint(msg)
+    if complaint is not None:
+        return event(EventKind.COMPLAINT, "feedback-report", complaint=complaint)
+    notice = notifications.read(msg.body())
+    if isinstance(notice, ComplaintInfo):
+        return event(EventKind.COMPLAINT, "ses:complaint", complaint=notice)
+    if isinstance(notice, BounceInfo):
+        return event(EventKind.BOUNCE, "ses:bounce", bounce=notice)
+    if notice == "delivery":
+        return event(EventKind.OTHER, "ses:delivery")
+    finding = bounces.find(msg, subject, mailbox_address)
+    if finding is not None:
+        if finding.info is None:
+            return event(EventKind.OTHER, *finding.reasons)
+        return event(EventKind.BOUNCE, *finding.reasons, bounce=finding.info)
+    if own:
+        return event(EventKind.OWN_MESSAGE, "from:mailbox", meeting=meetings.find_meeting(msg))
 
     meeting = meetings.find_meeting(msg)
     if meeting is not None and meeting.method != "OTHER":
-        body = quoting.new_text(mime.body_text(msg.msg))
+        body = quoting.new_text(msg.body())
         return event(
             EventKind.MEETING,
             f"calendar:{meeting.method.lower()}",
@@ -145,7 +177,7 @@ def _classify(
     evidence = autoreply.evidence(msg, subject)
 
     if _UNSUBSCRIBE_SUBJECT.match(subject) and not evidence.is_list_mail:
-        text = quoting.new_text(mime.body_text(msg.msg))
+        text = quoting.new_text(msg.body())
         if len(text) <= MAX_UNSUBSCRIBE_BODY or stop.asks_to_stop(text):
             return event(
                 EventKind.UNSUBSCRIBE_REQUEST,
@@ -156,7 +188,7 @@ def _classify(
             )
 
     if evidence.is_auto_reply:
-        text = quoting.new_text(mime.body_text(msg.msg))
+        text = quoting.new_text(msg.body())
         returning = dates.return_date(
             f"{subject}\n{text}", received_at.date(), day_first=_day_first(msg, day_first)
         )
@@ -172,7 +204,7 @@ def _classify(
     if evidence.listed:
         return event(EventKind.OTHER, *evidence.listed, meeting=meeting)
 
-    text = quoting.new_text(mime.body_text(msg.msg))
+    text = quoting.new_text(msg.body())
     if stop.asks_to_stop(text):
         return event(
             EventKind.UNSUBSCRIBE_REQUEST,

@@ -37,8 +37,22 @@ _ENCODED_WORD = "=?"
 
 
 def parse(raw: bytes) -> Parsed:
-    """The message tree of ``raw`` (``compat32``: defects are recorded, not raised)."""
+    """The message tree of ``raw`` (``compat32``: defects are recorded, not raised).
+
+    Line endings are made ``\n`` first: messages arrive with CRLF (as sent over SMTP
+    and stored by most servers), LF (Unix mailboxes) or bare CR (old Mac tools), and
+    the parser only splits headers from the body, and parts from each other, on the
+    line endings it expects. Done once here, every later check sees the same text."""
+    raw = normalise_line_endings(raw)
     return Parsed(email.message_from_bytes(raw), raw)
+
+
+def normalise_line_endings(raw: bytes) -> bytes:
+    """``raw`` with CRLF and bare CR line endings made LF (linear, no copy when it
+    has no CR)."""
+    if b"\r" not in raw:
+        return raw
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 class Parsed:
@@ -46,11 +60,13 @@ class Parsed:
     header names indexed, so the classifier's many checks do not walk the tree or the
     header list again and again."""
 
-    __slots__ = ("msg", "names", "parts", "raw")
+    __slots__ = ("_body", "_sender", "msg", "names", "parts", "raw")
 
     def __init__(self, msg: Message, raw: bytes = b"") -> None:
         self.msg = msg
         self.raw = raw
+        self._body: str | None = None
+        self._sender: tuple[str, str | None] | None = None
         self.parts: list[tuple[Message, str]] = [(p, content_type(p)) for p in walk(msg)]
         try:
             self.names = frozenset(str(k).lower() for k in msg)
@@ -68,6 +84,18 @@ class Parsed:
     def headers(self, name: str) -> list[str]:
         """Every top-level ``name`` header, decoded."""
         return headers(self.msg, name) if name.lower() in self.names else []
+
+    def body(self) -> str:
+        """:func:`body_text` of the message, read once."""
+        if self._body is None:
+            self._body = body_text(self.msg)
+        return self._body
+
+    def sender(self) -> tuple[str, str | None]:
+        """:func:`address` of the From header, read once."""
+        if self._sender is None:
+            self._sender = address(self.header("From"))
+        return self._sender
 
     def parts_of_type(self, *types: str) -> list[Message]:
         """The parts (at any depth) whose content type is one of ``types``."""
@@ -148,7 +176,10 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     forms by chance) is read as UTF-8 with the bad bytes replaced; anything else as
     Latin-1, which reads every byte.
     """
-    for candidate in (charset, "utf-8"):
+    # Japanese mail systems write ISO-2022-JP, which is 7-bit: without a declared
+    # charset it would pass as ASCII with its escape sequences left in.
+    japanese = "iso-2022-jp" if not charset and b"\x1b$B" in data else None
+    for candidate in (charset, japanese, "utf-8"):
         if not candidate:
             continue
         try:
@@ -214,9 +245,11 @@ def walk(msg: Message) -> Iterator[Message]:
 
 def content_type(part: Message) -> str:
     try:
-        return part.get_content_type()
+        ctype = part.get_content_type()
     except Exception:
         return "text/plain"
+    # A Content-Type missing its ";" before a folded parameter reads as one token.
+    return ctype.split(None, 1)[0] if " " in ctype or "\n" in ctype else ctype
 
 
 def param(part: Message, name: str, header_name: str = "content-type") -> str:
