@@ -207,6 +207,8 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     dialog.get_by_role("combobox", name="Access", exact=True).select_option("Read only")
     dialog.get_by_role("button", name="Add").click()
     expect(dialog.get_by_role("status")).to_have_text("Rita Reader now has read only access.")
+    # The dialog is redrawn after each grant: search again once it has settled.
+    expect(page.locator(BUSY)).to_have_count(0)
     dialog.get_by_role("searchbox", name="Find a member or team").fill("mia")
     expect(dialog.get_by_role("radio", name=re.compile(r"^Mia Member"))).to_be_checked()
     dialog.get_by_role("combobox", name="Access", exact=True).select_option("read_write")
