@@ -11,10 +11,14 @@ while the other two go on.
 
 The engine's send and inbox steps run here, in the test's thread, through the same calls
 the worker loop makes (``Worker.tick`` and the mailbox sync), not a worker process.
+
+Then two short ones: enrolling from a person's page and from a company's People tab,
+through their **Enroll in sequence**, until the recipients show in the Recipients tab.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import smtplib
 import time
@@ -22,16 +26,18 @@ from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from sequencer.clock import system_clock
-from sequencer.crm.models import EmailAddress, Person
+from sequencer.crm.models import Company, EmailAddress, Person
 from sequencer.engine.worker import Worker, inbound_handler
 from sequencer.mail.models import Mailbox
 from sequencer.mail.sync import runner
 from sequencer.sequences.models import Enrollment, Sequence
+from tests.integration.web.enrolling import mailbox_of, person, published
 from tests.peers.dovecot import Dovecot
 from tests.peers.fixtures import ALICE, DOVECOT_USERS
 from tests.peers.smtp import ReceivedMessage, ScriptedSMTPServer
@@ -39,6 +45,8 @@ from tests.peers.smtp import ReceivedMessage, ScriptedSMTPServer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDE = {"width": 1280, "height": 900}
+# Looked at while working on the pages, not kept in the docs.
+SCRATCH = Path(os.environ.get("SEQUENCER_SCRATCH_SCREENSHOTS", "/tmp"))
 BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
 CAROL = "carol@example.test"  # a Dovecot user: she reads and answers her mail there
 # Five people, one of them with an address that is not one.
@@ -241,6 +249,7 @@ def test_from_an_empty_install_to_a_reply_that_exits_its_recipient(
     expect(preview).to_contain_text("Did my note reach you?")
     expect(page.locator(BUSY)).to_have_count(0)
     axe("enroll page with a preview")
+    page.screenshot(path=str(SCRATCH / "journey-enroll-preview.png"), full_page=True)
     page.get_by_role("button", name="Enroll 3 people").click()
     expect(
         page.get_by_role("heading", name="Enrolled 3 people in “Trade fair follow-up”")
@@ -285,10 +294,81 @@ def test_from_an_empty_install_to_a_reply_that_exits_its_recipient(
         expect(row).to_contain_text("Active")
         expect(row).to_contain_text("Email 2 of 3")
     axe("recipients tab after a reply")
+    page.screenshot(path=str(SCRATCH / "journey-recipients.png"), full_page=True)
     carol.get_by_role("link", name="Carol Shaw").click()
     timeline = page.get_by_role("list", name="Timeline")
     expect(timeline).to_contain_text("a call on Tuesday works for me")
+    expect(page.locator(BUSY)).to_have_count(0)
+    page.screenshot(path=str(SCRATCH / "journey-reply-timeline.png"), full_page=True)
     people = {e.person_id: e for e in Enrollment.objects.filter(sequence=sequence)}
     shaw = Person.objects.get(last_name="Shaw")
     assert (people[shaw.pk].status, people[shaw.pk].exit_reason) == ("exited", "replied")
     assert sum(e.status == "active" for e in people.values()) == 2
+
+
+def _enroll_on_the_page(page: Page, sequence_name: str, count: int, noun: str) -> None:
+    """On the Enroll page a record page opened: pick the sequence, enroll, see the tab."""
+    page.wait_for_url(re.compile(r"/enroll/"))
+    expect(page.get_by_role("heading", name="Enroll recipients", level=1)).to_be_visible()
+    page.get_by_role("combobox", name="Sequence").select_option(label=sequence_name)
+    expect(page.get_by_text(f"{count} will be enrolled")).to_be_visible()
+    expect(page.locator(BUSY)).to_have_count(0)
+    page.get_by_role("button", name=f"Enroll {count} {noun}").click()
+    expect(
+        page.get_by_role("heading", name=f"Enrolled {count} {noun} in “{sequence_name}”")
+    ).to_be_visible()
+    page.get_by_role("link", name="See recipients").click()
+
+
+def test_a_member_enrolls_a_person_from_their_page(live_server, page: Page, admin, sign_in, axe):
+    sequence = published(admin, name="Welcome series")
+    published(admin, name="Renewals")
+    mailbox_of(admin, "ada@acme.test")
+    hedy = person("Hedy", "hedy@lamarr.test", last="Lamarr")
+    sign_in(admin)
+    page.set_viewport_size(WIDE)
+    page.goto(f"{live_server.url}/people/{hedy.pk}/")
+    page.get_by_role("link", name="Enroll in sequence").click()
+    _enroll_on_the_page(page, "Welcome series", 1, "person")
+
+    table = page.get_by_role("table", name="Recipients of this sequence")
+    row = table.get_by_role("row").filter(has_text="Hedy Lamarr")
+    expect(row).to_contain_text("hedy@lamarr.test")
+    expect(row).to_contain_text("Active")
+    assert Enrollment.objects.get(person=hedy).sequence_id == sequence.pk
+    # Back on her page, the sequence is listed.
+    page.goto(f"{live_server.url}/people/{hedy.pk}/")
+    expect(page.get_by_role("region", name="Sequences")).to_contain_text("Welcome series")
+    axe("person page in a sequence")
+
+
+def test_a_member_enrolls_people_from_a_companys_people_tab(
+    live_server, page: Page, admin, sign_in, axe
+):
+    sequence = published(admin, name="Welcome series")
+    mailbox_of(admin, "ada@acme.test")
+    initech = Company.objects.create(name="Initech")
+    for first, last in (("Bill", "Lumbergh"), ("Milton", "Waddams"), ("Peter", "Gibbons")):
+        someone = person(first, f"{first.lower()}@initech.test", last=last)
+        someone.company = initech
+        someone.save()
+    sign_in(admin)
+    page.set_viewport_size(WIDE)
+    page.goto(f"{live_server.url}/companies/{initech.pk}/")
+    page.get_by_role("checkbox", name="Select Milton Waddams").check()
+    page.get_by_role("checkbox", name="Select Peter Gibbons").check()
+    page.get_by_role("region", name="Selected people").get_by_role(
+        "button", name="Enroll in sequence"
+    ).click()
+    _enroll_on_the_page(page, "Welcome series", 2, "people")
+
+    table = page.get_by_role("table", name="Recipients of this sequence")
+    for name, address in (("Milton Waddams", "milton"), ("Peter Gibbons", "peter")):
+        row = table.get_by_role("row").filter(has_text=name)
+        expect(row).to_contain_text(f"{address}@initech.test")
+        expect(row).to_contain_text("Active")
+    expect(table.get_by_role("row").filter(has_text="Bill Lumbergh")).to_have_count(0)
+    assert set(
+        Enrollment.objects.filter(sequence=sequence).values_list("person__first_name", flat=True)
+    ) == {"Milton", "Peter"}
+    axe("recipients tab after enrolling from a company")
