@@ -13,12 +13,12 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, OrderBy, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from sequencer.crm.models import Attribute, Person, PersonList, RecordObject
 from sequencer.crm.people import search_people
 from sequencer.web.records import attribute_filters
 from sequencer.web.records.selection import page_by_ids, query_without_page
+from sequencer.web.viewer_zone import render_in_viewer_zone
 
 # How many custom attributes get a column of their own (the others are on the person page).
 ATTRIBUTE_COLUMNS = 3
@@ -61,7 +61,7 @@ def people(request: HttpRequest) -> HttpResponse:
         sort = DEFAULT_SORT
     page = page_by_ids(sorted_people(found, sort), request)
     filtered = bool(q or chosen_list or any(f.value for f in filters))
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/people.html",
         {
