@@ -90,11 +90,11 @@ def sequence_stats(sequence: Sequence, step_count: int) -> SequenceStats:
     enrollments = Enrollment.objects.filter(sequence=sequence)
     statuses: dict[str, int] = {}
     reached = 0
-    for row in enrollments.values("status").annotate(
+    for group in enrollments.values("status").annotate(
         n=Count("id"), reached=Count("id", filter=Q(pk__in=sent_to_ids))
     ):
-        statuses[row["status"]] = row["n"]
-        reached += row["reached"]
+        statuses[group["status"]] = group["n"]
+        reached += group["reached"]
     overall = Figures(sent=reached)
     last_sent = (
         ScheduledEmail.objects.filter(enrollment=OuterRef("pk"), sent_at__isnull=False)
