@@ -1,18 +1,20 @@
-"""Whether the sequences list and an editor page stay as fast with 10,000 enrollments in
-the workspace as with 100.
+"""Whether the pages a member opens most stay as fast with 10,000 enrollments and people
+in the workspace as with 100.
 
 On PostgreSQL, in two databases of its own (created and dropped here), the child process
-sets up a workspace with five published sequences and loads 100 enrollments into one
-and 10,000 into the other, all into the first sequence (the one whose editor is timed,
-the worst case for it), each with one email: sent for half of them, scheduled for the
-rest, and a tenth of the enrollments finished. Rows are made with ``INSERT ... SELECT
-generate_series``, then VACUUM ANALYZE so the planner knows the tables' sizes.
+sets up a workspace with five published sequences and loads 100 people into one and
+10,000 into the other (each with one address and, one in twenty, no company; the rest in
+one of a company per fifty people), all enrolled into the first sequence (the one whose
+editor and Recipients tab are timed, the worst case for them), each enrollment with one
+email: sent for half of them, scheduled for the rest, and a tenth of the enrollments
+finished. Rows are made with ``INSERT ... SELECT generate_series``, then VACUUM ANALYZE
+so the planner knows the tables' sizes.
 
-Then it GETs ``/sequences/`` and ``/sequences/<id>/`` through Django's test client,
-signed in as the admin (the whole server side: middleware, views, queries, templates):
-two untimed requests on a fresh connection, then five timed ones, in alternating rounds
-on the two databases so that whatever else the machine does weighs on both alike. Each
-figure is the median of 30 requests.
+Then it GETs each page of ``PAGES`` through Django's test client, signed in as the admin
+(the whole server side: middleware, views, queries, templates): two untimed requests on
+a fresh connection, then five timed ones, in alternating rounds on the two databases so
+that whatever else the machine does weighs on both alike. Each figure is the median of
+30 requests; the headline figure is the worst page's ratio.
 """
 
 from __future__ import annotations
@@ -25,27 +27,34 @@ from typing import Any
 
 from bench import support
 
-FIGURES = {
+# Page key (the figures' prefix) → what it is, for the figures' descriptions.
+PAGES: dict[str, str] = {
+    "list": "/sequences/",
+    "editor": "a sequence's editor page",
+    "recipients": "a sequence's Recipients tab (/sequences/<id>/recipients/)",
+    "people": "the People table (/people/)",
+    "people_search": "the People table searched for a word every person's name has",
+    "people_last": "the People table's last page (page 2 of 100 people, 200 of 10,000)",
+    "person": "a person's page (/people/<id>/), one enrollment",
+}
+
+FIGURES: dict[str, tuple[str, str, tuple[str, float] | None]] = {
     "page_ms_ratio_10k_vs_100": (
-        "median server time of the sequences list page and of an editor page with 10,000 "
-        "enrollments in the workspace divided by the same with 100; the larger of the two "
-        "ratios (Django test client, PostgreSQL)",
+        "median server time of each page below with 10,000 enrollments and people in the "
+        "workspace divided by the same with 100; the largest of the ratios (Django test "
+        "client, PostgreSQL)",
         "ratio",
         ("<=", 1.5),
     ),
-    "list_page_ms_100": ("median server time of /sequences/, 100 enrollments", "ms", None),
-    "list_page_ms_10k": ("median server time of /sequences/, 10,000 enrollments", "ms", None),
-    "editor_page_ms_100": (
-        "median server time of a sequence's editor page, 100 enrollments",
-        "ms",
-        None,
-    ),
-    "editor_page_ms_10k": (
-        "median server time of a sequence's editor page, 10,000 enrollments",
-        "ms",
-        None,
-    ),
 }
+for _key, _what in PAGES.items():
+    FIGURES[f"{_key}_page_ms_100"] = (f"median server time of {_what}, 100 rows", "ms", None)
+    FIGURES[f"{_key}_page_ms_10k"] = (f"median server time of {_what}, 10,000 rows", "ms", None)
+    FIGURES[f"{_key}_page_ms_ratio_10k_vs_100"] = (
+        f"{_what}: 10,000 rows divided by 100",
+        "ratio",
+        ("<=", 1.5),
+    )
 
 SMALL = 100
 LARGE = 10_000
@@ -53,6 +62,8 @@ SEQUENCES = 5
 REQUESTS = 30
 ROUND = 5
 WARM_UP = 2
+# The People table's page size (web.records.selection.PAGE_SIZE).
+PEOPLE_PAGE = 50
 
 
 def run() -> dict[str, float]:
@@ -73,26 +84,43 @@ def run() -> dict[str, float]:
     finally:
         for name in names:
             admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    figures = {
-        "list_page_ms_100": result["list"]["small"],
-        "list_page_ms_10k": result["list"]["large"],
-        "editor_page_ms_100": result["editor"]["small"],
-        "editor_page_ms_10k": result["editor"]["large"],
-    }
+    figures: dict[str, float] = {}
+    for key in PAGES:
+        small, large = result[key]["small"], result[key]["large"]
+        figures[f"{key}_page_ms_100"] = small
+        figures[f"{key}_page_ms_10k"] = large
+        figures[f"{key}_page_ms_ratio_10k_vs_100"] = large / small
     figures["page_ms_ratio_10k_vs_100"] = max(
-        figures["list_page_ms_10k"] / figures["list_page_ms_100"],
-        figures["editor_page_ms_10k"] / figures["editor_page_ms_100"],
+        figures[f"{key}_page_ms_ratio_10k_vs_100"] for key in PAGES
     )
     return figures
 
 
 # -- child ----------------------------------------------------------------------------
 
+PEOPLE_PER_COMPANY = 50
+
+_COMPANIES = """
+INSERT INTO crm_company (id, name, attributes, created_at, updated_at)
+SELECT g, 'Company ' || g, '{}'::jsonb, %(now)s, %(now)s
+FROM generate_series(1, %(companies)s) AS g
+"""
+
+# Varied names so that sorting by name is real work; one in twenty has no company.
 _PEOPLE = """
 INSERT INTO crm_person
     (id, first_name, last_name, job_title, company_id, time_zone, attributes,
      created_at, updated_at)
-SELECT g, 'Person', 'Bench', '', NULL, '', '{}'::jsonb, %(now)s, %(now)s
+SELECT g, 'Person' || g, 'Bench' || (g * 7919 %% 1000), '',
+       CASE WHEN g %% 20 = 0 THEN NULL ELSE 1 + g %% %(companies)s END, '', '{}'::jsonb,
+       %(now)s, %(now)s
+FROM generate_series(%(lo)s, %(hi)s) AS g
+"""
+
+_ADDRESSES = """
+INSERT INTO crm_emailaddress
+    (id, person_id, email, is_primary, position, undeliverable_since, undeliverable_reason)
+SELECT g, g, 'p' || g || '@bench.test', true, 0, NULL, ''
 FROM generate_series(%(lo)s, %(hi)s) AS g
 """
 
@@ -120,7 +148,13 @@ SELECT g, g, 0, %(mailbox)s, CASE WHEN g %% 2 = 0 THEN 'sent' ELSE 'scheduled' E
 FROM generate_series(%(lo)s, %(hi)s) AS g
 """
 
-_TABLES = ("crm_person", "sequences_enrollment", "sequences_scheduledemail")
+_TABLES = (
+    "crm_company",
+    "crm_person",
+    "crm_emailaddress",
+    "sequences_enrollment",
+    "sequences_scheduledemail",
+)
 
 
 def _use(database: str) -> None:
@@ -149,16 +183,32 @@ def _prepare(database: str, size: int, now: Any) -> dict[str, Any]:
         "user": admin.pk,
         "lo": 1,
         "hi": size,
+        "companies": size // PEOPLE_PER_COMPANY,
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        for sql in (_PEOPLE, _ENROLLMENTS, _EMAILS):
+        for sql in (_COMPANIES, _PEOPLE, _ADDRESSES, _ENROLLMENTS, _EMAILS):
             cursor.execute(sql, params)
     with connection.cursor() as cursor:
         for table in _TABLES:
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [size])
         for table in _TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")
-    return {"admin_id": admin.pk, "sequence_id": timed.pk}
+    return {"admin_id": admin.pk, "sequence_id": timed.pk, "size": size}
+
+
+def _paths(setup: dict[str, Any]) -> dict[str, str]:
+    sequence = setup["sequence_id"]
+    last_page = -(-setup["size"] // PEOPLE_PAGE)
+    return {
+        "list": "/sequences/",
+        "editor": f"/sequences/{sequence}/",
+        "recipients": f"/sequences/{sequence}/recipients/",
+        "people": "/people/",
+        "people_search": "/people/?q=bench",
+        "people_last": f"/people/?page={last_page}",
+        # Person 1 is enrolled in the timed sequence in both databases.
+        "person": "/people/1/",
+    }
 
 
 def _round(database: str, setup: dict[str, Any]) -> dict[str, list[float]]:
@@ -173,7 +223,7 @@ def _round(database: str, setup: dict[str, Any]) -> dict[str, list[float]]:
         User.objects.get(pk=setup["admin_id"]),
         backend="django.contrib.auth.backends.ModelBackend",
     )
-    pages = {"list": "/sequences/", "editor": f"/sequences/{setup['sequence_id']}/"}
+    pages = _paths(setup)
     timings: dict[str, list[float]] = {name: [] for name in pages}
     for n in range(WARM_UP + ROUND):
         for name, path in pages.items():
@@ -197,7 +247,7 @@ def child(small_db: str, large_db: str) -> dict[str, dict[str, float]]:
         raise RuntimeError("bench_pages needs PostgreSQL (DATABASE_URL)")
     now = system_clock.now()
     setups = {small_db: _prepare(small_db, SMALL, now), large_db: _prepare(large_db, LARGE, now)}
-    timings: dict[str, dict[str, list[float]]] = {db: {"list": [], "editor": []} for db in setups}
+    timings: dict[str, dict[str, list[float]]] = {db: {p: [] for p in PAGES} for db in setups}
     for r in range(REQUESTS // ROUND):
         order = (small_db, large_db) if r % 2 == 0 else (large_db, small_db)
         for database in order:
@@ -208,7 +258,7 @@ def child(small_db: str, large_db: str) -> dict[str, dict[str, float]]:
             "small": statistics.median(timings[small_db][page]),
             "large": statistics.median(timings[large_db][page]),
         }
-        for page in ("list", "editor")
+        for page in PAGES
     }
 
 

@@ -100,6 +100,11 @@ class Person(models.Model):
 
     class Meta:
         ordering = ("id",)
+        # The People table's default order (and its reverse): a page is read from here,
+        # not by sorting every person.
+        indexes = (
+            models.Index(fields=("last_name", "first_name", "id"), name="person_name_order"),
+        )
 
     def __str__(self) -> str:
         return self.display_name

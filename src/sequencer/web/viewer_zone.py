@@ -3,16 +3,20 @@
 ``shell.js`` stores the browser's zone in the ``viewer_tz`` cookie on every signed-in
 page, so server-rendered pages can show send times where the member is. Until the
 browser has said (the very first page), or if it says something unknown, times are
-shown in UTC and say so.
+shown in UTC and say so. Record pages (people, companies, lists) render through
+:func:`render_in_viewer_zone`, so every date they show is the viewer's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
 
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.schedule import parse_zone
@@ -44,3 +48,13 @@ def when(moment: datetime | None, zone: ZoneInfo, *, now: datetime) -> str:
     this_year = now.astimezone(zone).year
     year = "" if local.year == this_year else f" {local.year}"
     return f"{local:%a} {local.day} {local:%b}{year}, {local:%H:%M}"
+
+
+def render_in_viewer_zone(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """``render`` with the templates' ``date`` and ``time`` filters in the viewer's zone
+    (Django converts aware datetimes to the active zone), and ``viewer_place`` to say so."""
+    zone = viewer_zone(request)
+    with timezone.override(zone):
+        return render(request, template, {**context, "viewer_place": place(zone)}, status=status)

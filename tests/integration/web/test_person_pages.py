@@ -12,10 +12,10 @@ from sequencer.clock import system_clock
 from sequencer.crm.attributes import create_attribute
 from sequencer.crm.emails import mark_undeliverable
 from sequencer.crm.lists import add_entry, create_list
-from sequencer.crm.models import Company, Person
+from sequencer.crm.models import Company, ListEntry, Person, PersonList
 from sequencer.sequences import access, authoring, enrollment
 from sequencer.sequences.authoring import StepInput
-from sequencer.sequences.models import Sequence
+from sequencer.sequences.models import Enrollment, Sequence
 
 from .records_helpers import company, person
 
@@ -79,6 +79,45 @@ def test_the_person_page_shows_sequences_with_status_and_the_timeline(admin, bro
 
     assert "Q3 outreach" in page and '<span class="badge active">Active</span>' in page
     assert "Enrolled in version 1, to ada@initech.test" in page
+
+
+def test_the_person_page_shows_enrolled_dates_and_the_timeline_in_the_viewers_zone(
+    admin, browser_of, mailbox
+):
+    ada = person("Ada", "Lovelace", "ada@initech.test")
+    _enroll_in_new_sequence(admin, mailbox, ada, "Q3 outreach")
+    # 02:30 UTC on 4 March is still the evening of 3 March in New York.
+    Enrollment.objects.filter(person=ada).update(
+        enrolled_at=datetime(2025, 3, 4, 2, 30, tzinfo=UTC)
+    )
+    client = browser_of(admin)
+
+    utc_page = client.get(f"/people/{ada.pk}/").content.decode()
+    client.cookies["viewer_tz"] = "America/New_York"
+    page = client.get(f"/people/{ada.pk}/").content.decode()
+
+    assert "enrolled <time" in page and ">3 Mar 2025</time>" in page
+    assert ">3 Mar 2025, 21:30</time>" in page
+    assert "Times are your time (New York)." in page
+    assert ">4 Mar 2025, 02:30</time>" in utc_page and "Times are your time (UTC)." in utc_page
+
+
+def test_lists_and_companies_show_their_dates_in_the_viewers_zone(admin, browser_of):
+    initech = company("Initech")
+    team = create_list("Late signups")
+    ada = person("Ada", "Lovelace", "ada@initech.test")
+    add_entry(team, ada.pk)
+    late = datetime(2025, 3, 4, 2, 30, tzinfo=UTC)
+    Company.objects.filter(pk=initech.pk).update(created_at=late)
+    PersonList.objects.filter(pk=team.pk).update(created_at=late)
+    ListEntry.objects.filter(person_list=team).update(added_at=late)
+    client = browser_of(admin)
+    client.cookies["viewer_tz"] = "America/New_York"
+
+    for url in ("/companies/", "/lists/", f"/lists/{team.pk}/"):
+        html = client.get(url).content.decode()
+        assert ">3 Mar 2025</time>" in html, url
+        assert "4 Mar 2025" not in html, url
 
 
 def test_sequences_a_member_cannot_see_stay_off_the_person_page(

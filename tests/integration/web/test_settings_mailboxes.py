@@ -10,7 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from sequencer.domain.errors import InvalidInput
+from sequencer.mail.mailbox_input import MailboxChanges
+from sequencer.mail.mailboxes import update_mailbox
 from sequencer.mail.models import Mailbox, MailboxStatus
+from sequencer.web.settings import mailbox_form
 from tests.peers.fixtures import ALICE, DOVECOT_USERS
 
 from .test_sequence_settings_tab import mailbox_of
@@ -302,9 +306,73 @@ def test_moving_a_server_without_its_password_is_refused_at_the_password(
 
     page = response.content.decode()
     assert response.status_code == 400
-    assert 'id="smtp_password-error"><p class="field-error">Changing smtp.host' in page
+    error = page.split('id="smtp_password-error">')[1].split("</div>")[0]
+    assert '<p class="field-error">Enter the SMTP password again' in error
+    assert "smtp." not in error and "give " not in error
     box.refresh_from_db()
     assert box.smtp_host != "elsewhere.test"
+
+
+def test_the_api_keeps_naming_the_field_paths_the_form_words_as_labels(
+    admin, browser_of, peer_mailbox
+):
+    box = peer_mailbox(admin, imap=False)
+    changes = MailboxChanges.model_validate({"smtp": {"host": "elsewhere.test"}})
+
+    with pytest.raises(InvalidInput) as refused:
+        update_mailbox(admin, box, changes)
+
+    assert refused.value.field == "smtp.password"
+    assert "give smtp.password" in refused.value.message
+    assert mailbox_form.errors_of(refused.value) == {
+        "smtp_password": "Enter the SMTP password again: a saved password is only sent to "
+        "the server it was given for, and the host, port or security changed."
+    }
+
+
+def test_adding_an_imap_server_without_its_password_asks_for_the_imap_password(
+    admin, browser_of, peer_mailbox, dovecot
+):
+    box = peer_mailbox(admin, imap=False)
+
+    response = browser_of(admin).post(
+        f"/settings/mailboxes/{box.pk}/servers/",
+        {
+            "smtp_host": box.smtp_host,
+            "smtp_port": str(box.smtp_port),
+            "smtp_security": box.smtp_security,
+            "imap_host": dovecot.host,
+            "imap_port": str(dovecot.imap_port),
+            "imap_security": "none",
+        },
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    error = page.split('id="imap_password-error">')[1].split("</div>")[0]
+    assert "Enter the IMAP password" in error and "imap." not in error
+
+
+@pytest.mark.parametrize(
+    ("message", "field", "worded"),
+    [
+        (
+            "per_hour cannot be more than per_day; lower per_hour or raise per_day.",
+            "limits.per_hour",
+            "Emails per hour cannot be more than Emails per 24 hours; lower Emails per hour "
+            "or raise Emails per 24 hours.",
+        ),
+        (
+            "Give imap.username or smtp.port: anything new the API says.",
+            "imap.username",
+            "Enter the IMAP username or SMTP port: anything new the API says.",
+        ),
+    ],
+)
+def test_a_refusal_the_form_has_no_words_for_names_the_fields_by_their_labels(
+    message, field, worded
+):
+    assert mailbox_form.form_message(InvalidInput(message, field=field)) == worded
 
 
 # -- queries ------------------------------------------------------------------------------

@@ -10,13 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from sequencer.crm.companies import domains_of, search_companies
 from sequencer.crm.models import Attribute, Company, Person, RecordObject
 from sequencer.crm.people import search_people
 from sequencer.web.records.people_table import ATTRIBUTE_COLUMNS
 from sequencer.web.records.selection import page_of, query_without_page
+from sequencer.web.viewer_zone import render_in_viewer_zone
 
 
 def _people_count() -> Coalesce:
@@ -35,7 +35,7 @@ def companies(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     rows = search_companies(q=q).annotate(people_count=_people_count())
     page = page_of(rows, request)
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/companies.html",
         {
@@ -62,7 +62,7 @@ def company(request: HttpRequest, company_id: int) -> HttpResponse:
     people = search_people(company_id=found.pk).select_related("company")
     people = people.order_by("last_name", "first_name", "id")
     page = page_of(people, request)
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/company.html",
         {
@@ -86,7 +86,7 @@ def company_details(request: HttpRequest, company_id: int) -> HttpResponse:
         (a, (found.attributes or {}).get(a.slug))
         for a in Attribute.objects.filter(object=RecordObject.COMPANIES)
     ]
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/company.html",
         {

@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 
 from sequencer.crm import lists as list_service
 from sequencer.crm.models import ListEntry, Person, PersonList
 from sequencer.crm.people import search_people
 from sequencer.domain.errors import InvalidInput
 from sequencer.web.records.selection import ids_from, page_of, query_without_page
+from sequencer.web.viewer_zone import render_in_viewer_zone
 
 # People offered by the search on a list's "Add people" page.
 SEARCH_LIMIT = 25
@@ -27,7 +28,7 @@ SEARCH_LIMIT = 25
 def lists(request: HttpRequest) -> HttpResponse:
     rows = PersonList.objects.annotate(entry_count=Count("entries")).order_by("name", "id")
     page = page_of(rows, request)
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/lists.html",
         {"section": "lists", "page": page, "query": query_without_page(request.GET)},
@@ -46,7 +47,7 @@ def new_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Created the list “{created.name}”.")
             return redirect("web:list", list_id=created.pk)
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/list_new.html",
         {"section": "lists", "name": name, "error": error},
@@ -70,7 +71,7 @@ def person_list(request: HttpRequest, list_id: int) -> HttpResponse:
         .prefetch_related("person__email_addresses")
     )
     page = page_of(entries, request)
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/list.html",
         {
@@ -130,7 +131,7 @@ def add_people(request: HttpRequest, list_id: int) -> HttpResponse:
                 "person_id", flat=True
             )
         )
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/list_add.html",
         {
@@ -158,7 +159,7 @@ def add_selection(request: HttpRequest) -> HttpResponse:
             added, had = _add(target, [p.pk for p in people])
             _added_message(request, target, added, had)
             return redirect("web:list", list_id=target.pk)
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/add_to_list.html",
         {

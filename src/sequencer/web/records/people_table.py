@@ -1,8 +1,11 @@
 """The People table: every person, searched, filtered on attributes, sorted and paged.
 
-The page costs the same queries whatever the number of rows: one count, one page of
-people with their company joined, one query for their addresses, plus the attribute and
-list definitions the filters offer. Offset paging of 50 rows stays fast at 10,000 people.
+The page costs the same queries whatever the number of rows: one count, the page's ids,
+those people with their company joined, one query for their addresses, plus the
+attribute and list definitions the filters offer. Sorting by name reads the
+``person_name_order`` index, and the page's ids are found before the rows are read, so
+the first page, a search and the last of 200 pages cost about the same at 10,000 people
+as at 100.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, OrderBy, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from sequencer.crm.models import Attribute, Person, PersonList, RecordObject
 from sequencer.crm.people import search_people
 from sequencer.web.records import attribute_filters
-from sequencer.web.records.selection import page_of, query_without_page
+from sequencer.web.records.selection import page_by_ids, query_without_page
+from sequencer.web.viewer_zone import render_in_viewer_zone
 
 # How many custom attributes get a column of their own (the others are on the person page).
 ATTRIBUTE_COLUMNS = 3
@@ -56,9 +59,9 @@ def people(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
-    page = page_of(sorted_people(found, sort), request)
+    page = page_by_ids(sorted_people(found, sort), request)
     filtered = bool(q or chosen_list or any(f.value for f in filters))
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/people.html",
         {

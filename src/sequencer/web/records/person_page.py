@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from sequencer.crm.models import Attribute, ListEntry, Person, RecordObject
 from sequencer.sequences.enrollment import visible_enrollments
 from sequencer.sequences.models import Enrollment
 from sequencer.sequences.timeline import Entry, timeline
+from sequencer.web.viewer_zone import render_in_viewer_zone
 from sequencer.workspace.models import User
 
 # The newest entries shown; the rest stay in each enrollment's timeline in the API.
@@ -64,7 +64,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
         (a, (found.attributes or {}).get(a.slug))
         for a in Attribute.objects.filter(object=RecordObject.PEOPLE)
     ]
-    return render(
+    return render_in_viewer_zone(
         request,
         "web/records/person.html",
         {

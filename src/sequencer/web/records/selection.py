@@ -18,6 +18,19 @@ def page_of(rows: QuerySet[Any], request: HttpRequest, size: int = PAGE_SIZE) ->
     return Paginator(rows, size).get_page(request.GET.get("page"))
 
 
+def page_by_ids(rows: QuerySet[Any], request: HttpRequest, size: int = PAGE_SIZE) -> Page[Any]:
+    """The same page as :func:`page_of`, found in two steps: the page's ids first (the
+    order and the offset read from an index alone), then only those rows with everything
+    ``rows`` joins and prefetches. Skipping 9,950 narrow index entries to reach the last
+    page costs little; sorting 10,000 whole rows joined to their company to get there
+    would cost as much as the rest of the page."""
+    page = Paginator(rows.values_list("pk", flat=True), size).get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    found = rows.in_bulk(ids) if ids else {}
+    page.object_list = [found[pk] for pk in ids if pk in found]
+    return page
+
+
 def query_without_page(query: QueryDict) -> str:
     """The query string to repeat in the pager's links and the sort links."""
     kept = query.copy()

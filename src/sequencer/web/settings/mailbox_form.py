@@ -3,12 +3,15 @@ services take (:mod:`sequencer.mail.mailbox_input`), and their refusals as messa
 next to the field they concern.
 
 Field names are flat (``smtp_host``); the services' dotted fields (``smtp.host``) map to
-them one to one. Passwords and tokens left blank are not sent, so on a change the saved
-ones are kept (the service still asks for them again when the server moves).
+them one to one, and the services' messages, written for API clients, are put in the
+words of the form's labels ("Enter the SMTP password") by :func:`form_message`.
+Passwords and tokens left blank are not sent, so on a change the saved ones are kept
+(the service still asks for them again when the server moves).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +46,66 @@ _LIMIT_LABELS = {
     "per_hour": "Emails per hour",
     "per_day": "Emails per 24 hours",
 }
+
+# The form's words for the services' fields: the service speaks to API clients
+# (``smtp.password``), the page to someone looking at a field labelled Password under SMTP.
+_LABELS = {
+    **{
+        f"{kind}.{name}": f"{kind.upper()} {name}"
+        for kind in ("smtp", "imap")
+        for name in SERVER_FIELDS
+    },
+    "smtp": "SMTP server",
+    "imap": "IMAP server",
+    "oauth": "access token (XOAUTH2)",
+    **_LIMIT_LABELS,
+}
+
+# The services' refusals that the form words its own way, by (field, code): what to do,
+# in the labels' words. A refusal not listed keeps its message, with any field path in it
+# replaced by its label.
+_REWORDED = {
+    ("smtp", "required"): "Enter the SMTP server: its host, port and security.",
+    ("smtp.host", "required"): "Enter the SMTP host, such as mail.example.com.",
+    ("imap.host", "required"): "Enter the IMAP host, such as mail.example.com.",
+    ("smtp.password", "password_required"): (
+        "Enter the SMTP password again: a saved password is only sent to the server it "
+        "was given for, and the host, port or security changed."
+    ),
+    ("imap.password", "password_required"): (
+        "Enter the IMAP password: a saved password is only sent to the server it was given for."
+    ),
+    ("oauth", "oauth_required"): (
+        "Paste a new access token (XOAUTH2), or sign in again: the servers changed."
+    ),
+}
+
+# "smtp.password", "limits.per_hour", "oauth" … as whole words in a message.
+_PATH = re.compile(
+    r"\b(?:limits\.)?(?:(?:smtp|imap)\.(?:"
+    + "|".join(SERVER_FIELDS)
+    + r")|"
+    + "|".join(sorted(_LIMIT_LABELS))
+    + r"|oauth|smtp|imap)\b(?!\.\w)"
+)
+
+
+def _in_form_words(message: str) -> str:
+    """The message with the services' field paths put as the form's labels (``give
+    smtp.password`` reads "enter the SMTP password")."""
+    message = re.sub(
+        r"\b([Gg])ive (?=(?:smtp|imap)\.|oauth)",
+        lambda m: "Enter the " if m.group(1) == "G" else "enter the ",
+        message,
+    )
+    return _PATH.sub(lambda m: _LABELS.get(m.group(0).removeprefix("limits."), m.group(0)), message)
+
+
+def form_message(exc: InvalidInput) -> str:
+    """A service's refusal as the form says it (the API's own message is unchanged)."""
+    reworded = _REWORDED.get((exc.field or "", exc.code or ""))
+    return reworded or _in_form_words(exc.message)
+
 
 # The form's fields, in page order: the first error is the one focused.
 FIELD_ORDER = (
@@ -80,10 +143,7 @@ def form_field(dotted: str | None) -> str:
 def errors_of(exc: ValidationError | InvalidInput) -> dict[str, str]:
     """Messages by form field, one per field."""
     if isinstance(exc, InvalidInput):
-        message = exc.message
-        for name, label in _LIMIT_LABELS.items():
-            message = message.replace(name, label)
-        return {form_field(exc.field): message}
+        return {form_field(exc.field): form_message(exc)}
     found: dict[str, str] = {}
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
