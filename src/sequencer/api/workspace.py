@@ -78,8 +78,7 @@ class SettingsOut(Schema):
         "it sent in the last complaint_window_days is paused and its owner told."
     )
     complaint_min_sends: int = Field(
-        description="The limit applies once a mailbox sent at least this many emails in "
-        "the window."
+        description="The limit applies once a mailbox sent at least this many emails in the window."
     )
     complaint_window_days: int = Field(description="The window both are counted over.")
 

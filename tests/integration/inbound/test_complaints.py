@@ -5,6 +5,7 @@ does; any other feedback report is only recorded."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +150,35 @@ def test_a_feedback_report_that_is_no_spam_complaint_is_only_recorded(
     worker.tick()
     assert len(smtp_server.messages) == 2
     assert EmailAddress.objects.get(email=ADA).undeliverable_since is None
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "unit" / "inbound" / "corpus"
+
+
+@pytest.mark.parametrize(
+    ("name", "reported_id", "source"),
+    [
+        ("complaint_jmrp_outlook.eml", "<seq.3b0a77.step1@northwind.test>", "jmrp"),
+        ("complaint_amazon_ses.eml", "<seq.7ea001.step2@northwind.test>", "ses"),
+    ],
+)
+def test_microsofts_and_amazons_complaint_forms_act_as_an_arf_report_does(
+    name, reported_id, source, admin, publish, mailbox, person, clock, worker, dovecot
+):
+    # The corpus's reports, about the email we really sent to Ada from Alice's mailbox.
+    enrolled = enroll_one(admin, publish(), mailbox, person, clock)
+    worker.tick()
+    raw = (CORPUS / name).read_bytes()
+    raw = raw.replace(reported_id.encode(), sent_email(enrolled).message_id.encode())
+    dovecot.deliver(ALICE, raw.replace(b"alice@northwind.test", ALICE.encode()))
+    read_inbox(clock)
+
+    enrolled.refresh_from_db()
+    assert (enrolled.status, enrolled.exit_reason) == ("exited", "complained")
+    event = EnrollmentEvent.objects.get(enrollment=enrolled)
+    assert (event.kind, event.detail["source"], event.detail["matched_by"]) == (
+        "complained",
+        source,
+        "message_id",
+    )
+    assert suppression.is_suppressed(ALICE, ADA, member_id=admin.pk)

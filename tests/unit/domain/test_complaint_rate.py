@@ -25,7 +25,7 @@ DEFAULT = ComplaintPolicy()
 
 def test_the_defaults_are_three_tenths_of_a_percent_after_a_hundred_emails():
     assert (DEFAULT.limit_percent, DEFAULT.min_sends) == (Decimal("0.3"), 100)
-    assert (DEFAULT_LIMIT_PERCENT, DEFAULT_MIN_SENDS) == (Decimal("0.3"), 100)
+    assert ComplaintPolicy(DEFAULT_LIMIT_PERCENT, DEFAULT_MIN_SENDS) == DEFAULT
 
 
 def test_one_complaint_in_two_hundred_emails_is_over_the_default_limit():
