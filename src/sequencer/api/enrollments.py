@@ -124,10 +124,12 @@ class FiguresOut(Schema):
     bounced: int
     unsubscribed: int
     meetings: int
+    complained: int
     reply_rate: float | None
     bounce_rate: float | None
     unsubscribe_rate: float | None
     meeting_rate: float | None
+    complaint_rate: float | None
 
 
 class StepFiguresOut(FiguresOut):
@@ -150,6 +152,7 @@ def _figures(f: Figures) -> dict[str, Any]:
         "bounced": f.bounced,
         "unsubscribed": f.unsubscribed,
         "meetings": f.meetings,
+        "complained": f.complained,
         **f.rates(),
     }
 
@@ -313,7 +316,8 @@ def preview_for_person(
 
 @router.get("/sequences/{sequence_id}/stats", response=StatsOut)
 def stats(request: HttpRequest, sequence_id: int) -> StatsOut:
-    """Sent, replied, bounced, unsubscribed and meetings, per step and overall, with rates.
+    """Sent, replied, bounced, unsubscribed, meetings and spam complaints, per step and
+    overall, with rates.
 
     Overall figures are per recipient reached; per-step figures per email sent."""
     sequence, _ = access.require_level(caller(request), sequence_id, Level.READ_ONLY)

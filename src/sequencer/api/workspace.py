@@ -1,4 +1,4 @@
-"""Members, teams and API tokens."""
+"""Members, teams, API tokens and the workspace's settings."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictFloat, StrictInt
 
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
+from sequencer.domain.complaint_rate import WINDOW, ComplaintPolicy
 from sequencer.inputs import Input
 from sequencer.workspace import services
+from sequencer.workspace import settings as workspace_settings
 from sequencer.workspace.models import ApiToken, Team, User
 
 router = Router(tags=["Workspace"])
@@ -70,6 +72,30 @@ class NewTokenOut(TokenOut):
     token: str
 
 
+class SettingsOut(Schema):
+    complaint_limit_percent: float = Field(
+        description="A mailbox whose spam complaints exceed this percentage of the emails "
+        "it sent in the last complaint_window_days is paused and its owner told."
+    )
+    complaint_min_sends: int = Field(
+        description="The limit applies once a mailbox sent at least this many emails in the window."
+    )
+    complaint_window_days: int = Field(description="The window both are counted over.")
+
+
+class SettingsPatch(Input):
+    complaint_limit_percent: StrictFloat | None = None  # a whole number is accepted too
+    complaint_min_sends: StrictInt | None = None
+
+
+def _settings(policy: ComplaintPolicy) -> SettingsOut:
+    return SettingsOut(
+        complaint_limit_percent=float(policy.limit_percent),
+        complaint_min_sends=policy.min_sends,
+        complaint_window_days=WINDOW.days,
+    )
+
+
 def _require_admin(user: User) -> None:
     if not user.is_admin:
         raise Forbidden("Only workspace admins can do this; ask an admin.")
@@ -100,6 +126,27 @@ def _token(token: ApiToken) -> TokenOut:
 @router.get("/me", response=MemberOut)
 def me(request: HttpRequest) -> MemberOut:
     return _member(caller(request))
+
+
+@router.get("/workspace/settings", response=SettingsOut)
+def get_settings(request: HttpRequest) -> SettingsOut:
+    """The workspace's settings, which every member may read."""
+    caller(request)
+    return _settings(workspace_settings.complaint_policy())
+
+
+@router.patch("/workspace/settings", response=SettingsOut)
+def update_settings(request: HttpRequest, payload: SettingsPatch) -> SettingsOut:
+    """Change the workspace's settings (admins only); fields left out stay as they are."""
+    actor = caller(request)
+    _require_admin(actor)
+    return _settings(
+        workspace_settings.set_complaint_policy(
+            actor,
+            limit_percent=payload.complaint_limit_percent,
+            min_sends=payload.complaint_min_sends,
+        )
+    )
 
 
 @router.get("/members", response=list[MemberOut])

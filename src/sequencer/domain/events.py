@@ -48,6 +48,8 @@ class EventKind(StrEnum):
     BOUNCED = "bounced"
     BOUNCE_DELAYED = "bounce_delayed"
     MEETING_BOOKED = "meeting_booked"
+    COMPLAINED = "complained"  # marked an email as spam: suppressed, and the enrollment ends
+    FEEDBACK_REPORT = "feedback_report"  # no spam complaint (auth-failure, not-spam): recorded
     # Why an enrollment ended, besides the events above that end one.
     REMOVED = "removed"  # by a member
     # Timeline entries assembled from the enrollment and its emails.
@@ -83,9 +85,13 @@ RecordedKind = Literal[
     K.BOUNCE_DELAYED,
     K.MEETING,
     K.MEETING_BOOKED,
+    K.COMPLAINED,
+    K.FEEDBACK_REPORT,
 ]
 
-ExitReason = Literal[K.REPLIED, K.MEETING_BOOKED, K.UNSUBSCRIBED, K.BOUNCED, K.REMOVED]
+ExitReason = Literal[
+    K.REPLIED, K.MEETING_BOOKED, K.UNSUBSCRIBED, K.BOUNCED, K.REMOVED, K.COMPLAINED
+]
 
 AssembledKind = Literal[K.ENROLLED, K.EMAIL_SENT, K.EMAIL_FAILED, K.EMAIL_BOUNCED, K.COMPLETED]
 
@@ -108,6 +114,8 @@ RECORDED_LABELS: Mapping[RecordedKind, str] = MappingProxyType(
         K.BOUNCE_DELAYED: "Delivery delayed",
         K.MEETING: "Meeting invitation",
         K.MEETING_BOOKED: "Meeting booked",
+        K.COMPLAINED: "Marked as spam",
+        K.FEEDBACK_REPORT: "Feedback report (no action)",
     }
 )
 
@@ -134,6 +142,8 @@ ENDS_AS: Mapping[EventKind, ExitReason | None] = MappingProxyType(
         K.BOUNCED: K.BOUNCED,
         K.BOUNCE_DELAYED: None,
         K.MEETING_BOOKED: K.MEETING_BOOKED,
+        K.COMPLAINED: K.COMPLAINED,
+        K.FEEDBACK_REPORT: None,  # an authentication failure report, "not spam"…
         K.REMOVED: K.REMOVED,
         K.ENROLLED: None,
         K.EMAIL_SENT: None,

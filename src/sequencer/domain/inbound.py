@@ -3,9 +3,9 @@
 An :class:`InboundEvent` is the normalised form of one message that arrived in a
 connected mailbox. The engine matches it to what it sent (``matching_ids()`` against the
 Message-IDs it stored) and then acts on ``kind``: a reply or a booked meeting exits the
-enrollment, an unsubscribe request exits and suppresses, a permanent bounce exits, an
-auto-reply pauses until ``return_date``, and the mailbox's own copies and everything
-else are ignored.
+enrollment, an unsubscribe request or a spam complaint exits and suppresses, a
+permanent bounce exits, an auto-reply pauses until ``return_date``, and the mailbox's
+own copies and everything else are ignored.
 
 Every value here is immutable, so an event can be kept, compared and handed between
 threads freely. Sequences are tuples.

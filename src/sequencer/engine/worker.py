@@ -24,8 +24,10 @@ from django.db import close_old_connections
 from sequencer.calendars.sync import sync_calendars
 from sequencer.clock import Clock
 from sequencer.domain.backoff import Random
-from sequencer.domain.inbound import InboundHandler
+from sequencer.domain.events import EventKind
+from sequencer.domain.inbound import Arrival, InboundHandler
 from sequencer.engine.claim import claim_due
+from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
 from sequencer.engine.reconcile import expire_leases, settle_unknown
 from sequencer.mail.mailboxes import provider_for as default_provider_for
@@ -39,8 +41,22 @@ log = logging.getLogger(__name__)
 
 def inbound_handler(clock: Clock) -> InboundHandler:
     """What the mail readers call for each stored message: the sequences package's
-    actions on the enrollments it concerns."""
-    return partial(inbound.act, clock=clock)
+    actions on the enrollments it concerns, then, after a spam complaint about one of
+    them, the mailbox's complaint rate (which may pause it)."""
+
+    def handle(arrival: Arrival) -> int | None:
+        enrollment_id = inbound.act(arrival, clock=clock)
+        complaint = arrival.event.complaint
+        if (
+            enrollment_id is not None
+            and arrival.event.kind == EventKind.COMPLAINT
+            and complaint is not None
+            and complaint.is_spam_complaint
+        ):
+            check_complaint_rate(arrival.mailbox_id, clock=clock)
+        return enrollment_id
+
+    return handle
 
 
 @runtime_checkable

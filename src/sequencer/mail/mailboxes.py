@@ -57,6 +57,7 @@ __all__ = [
     "list_mailboxes",
     "mailbox_for",
     "mailbox_warnings",
+    "pause_until_resumed",
     "provider_for",
     "record_mailbox_failure",
     "update_mailbox",
@@ -154,6 +155,16 @@ def record_mailbox_failure(mailbox: Mailbox, failure: MailboxFailure, *, clock: 
         mailbox.status = MailboxStatus.DISCONNECTED
         mailbox.paused_until = None
     mailbox.status_reason = failure.message
+    mailbox.save(update_fields=["status", "paused_until", "status_reason", "updated_at"])
+    return mailbox
+
+
+def pause_until_resumed(mailbox: Mailbox, reason: str) -> Mailbox:
+    """Pause a mailbox (locked by the caller) until its owner resumes it, saying why:
+    its emails wait, none is lost (the pre-send check shows ``reason`` on them)."""
+    mailbox.status = MailboxStatus.PAUSED
+    mailbox.paused_until = None
+    mailbox.status_reason = reason
     mailbox.save(update_fields=["status", "paused_until", "status_reason", "updated_at"])
     return mailbox
 

@@ -78,6 +78,17 @@ def _refused(person_id: int, code: str, message: str, email: str | None = None) 
     return Outcome(person_id=person_id, code=code, message=message, email=email)
 
 
+def _suppressed(address: str, reasons: dict[str, str], sender_email: str) -> str:
+    """Why ``address`` may not be enrolled from ``sender_email``, in the member's words.
+    The code stays ``unsubscribed`` whatever the reason: every suppression refuses alike."""
+    if reasons.get(address) == EventKind.COMPLAINED:
+        return (
+            f"{address} marked an email from {sender_email} as spam, so this sender does "
+            "not email them again."
+        )
+    return f"{address} unsubscribed from emails sent by {sender_email}."
+
+
 def recipients_from_list(list_id: int, entry_ids: Seq[int] | None) -> list[Recipient]:
     entries = ListEntry.objects.filter(person_list_id=list_id)
     if entry_ids is not None:
@@ -189,7 +200,7 @@ def _plan(
             continue
         chosen[index] = address
 
-    blocked = suppression.suppressed_addresses(
+    blocked = suppression.suppression_reasons(
         mailbox.email, chosen.values(), member_id=mailbox.owner_id
     )
     open_people = set(
@@ -204,10 +215,7 @@ def _plan(
         pid = recipients[index].person_id
         if address in blocked:
             outcomes[index] = _refused(
-                pid,
-                "unsubscribed",
-                f"{address} unsubscribed from emails sent by {mailbox.email}.",
-                address,
+                pid, "unsubscribed", _suppressed(address, blocked, mailbox.email), address
             )
             continue
         if pid in open_people:

@@ -19,6 +19,11 @@ auto_reply             nothing ends; with a stated return date and the sequence'
                        day and :func:`resume_due` resumes it then
 bounce                 permanent: exits as *bounced*, the email is marked bounced and the
                        address suppressed for the sender; temporary: recorded only
+complaint              a spam complaint (``ComplaintInfo.is_spam_complaint``: feedback
+                       type abuse, fraud or virus): exits as *complained* and the address
+                       is suppressed for the sender, as an unsubscribe is; the engine then
+                       checks the mailbox's complaint rate. Other feedback (auth-failure,
+                       not-spam…) is recorded only (``feedback_report``)
 meeting                a booked meeting (see ``MeetingInfo.counts_as_booked``) exits as
                        *meeting_booked* when the sequence's ``exit_on_meeting_booked`` is on
 own_message, other     stored, nothing else
@@ -34,8 +39,10 @@ References, a bounce's original Message-ID) among the emails sent from *this* ma
 it; (3) for clients that drop threading headers, From equal to the recipient of an open
 enrollment of this mailbox whose first email had the same subject once ``RE:``/``AW:``/
 ``SV:``/``Fwd:`` prefixes are stripped. Bounces also fall back to their failed
-recipients, meetings to their parties. The mailbox's own messages (its sent copies
-appear in threads) are never matched.
+recipients, complaints to the complained-about address, meetings to their parties (all
+among the mailbox's open enrollments). A complaint is never matched by its sender and
+subject: it comes from the receiver's feedback loop, not from the recipient. The
+mailbox's own messages (its sent copies appear in threads) are never matched.
 
 **Locks**: :func:`act` runs inside the transaction that holds the stored message's row;
 it locks enrollments (in id order when several) before their emails, the lifecycle's
@@ -79,6 +86,7 @@ _MATCHED_KINDS: frozenset[ArrivalKind] = frozenset(
         EventKind.REPLY,
         EventKind.AUTO_REPLY,
         EventKind.BOUNCE,
+        EventKind.COMPLAINT,
         EventKind.MEETING,
         EventKind.UNSUBSCRIBE_REQUEST,
     }
@@ -89,7 +97,9 @@ _MATCHED_KINDS: frozenset[ArrivalKind] = frozenset(
 class Match:
     enrollment_id: int
     email_id: int | None
-    by: str  # message_id | thread | sender_subject | bounce_recipient | meeting_party
+    # message_id | thread | sender_subject | bounce_recipient | complaint_recipient |
+    # meeting_party
+    by: str
 
 
 def match(
@@ -103,6 +113,8 @@ def match(
         return found
     if event.kind == EventKind.BOUNCE:
         return _by_bounce_recipient(mailbox_id, event)
+    if event.kind == EventKind.COMPLAINT:
+        return _by_complaint_recipient(mailbox_id, event)
     if event.kind == EventKind.MEETING:
         by_party = _by_meeting_party(mailbox_id, mailbox_email, event)
         return by_party or _by_sender_and_subject(mailbox_id, event)
@@ -175,6 +187,16 @@ def _by_bounce_recipient(mailbox_id: int, event: InboundEvent) -> Match | None:
     return None
 
 
+def _by_complaint_recipient(mailbox_id: int, event: InboundEvent) -> Match | None:
+    # Many receivers blank the recipient out of their reports; those are matched by the
+    # reported message's Message-ID only.
+    if event.complaint is None:
+        return None
+    for enrollment in _open_enrollments_of(mailbox_id, event.complaint.recipients):
+        return Match(enrollment_id=enrollment.pk, email_id=None, by="complaint_recipient")
+    return None
+
+
 def _by_meeting_party(mailbox_id: int, mailbox_email: str, event: InboundEvent) -> Match | None:
     meeting = event.meeting
     if meeting is None:
@@ -225,6 +247,8 @@ class _Action:
             self._auto_reply(enrollment)
         elif kind == EventKind.BOUNCE:
             self._bounce(enrollment)
+        elif kind == EventKind.COMPLAINT:
+            self._complaint(enrollment)
         elif kind == EventKind.MEETING:
             self._meeting(enrollment)
         return enrollment.pk
@@ -390,6 +414,33 @@ class _Action:
         )
         self._record(enrollment, EventKind.BOUNCED, exited=ended, **detail)
 
+    def _complaint(self, enrollment: Enrollment) -> None:
+        complaint = self.event.complaint
+        if complaint is None:  # the classifier always fills it in; nothing to go on
+            return
+        detail: dict[str, Any] = {
+            "feedback_type": complaint.feedback_type,
+            "source": _report_source(self.event.reasons, complaint.reporter),
+            "reporter": complaint.reporter or "",
+            "recipients": list(complaint.recipients),
+        }
+        if not complaint.is_spam_complaint:
+            # An authentication failure report (RFC 6591) or a "not spam": nobody asked
+            # to stop, so it is kept on the timeline for the sender to look into.
+            self._record(enrollment, EventKind.FEEDBACK_REPORT, exited=False, **detail)
+            return
+        ended = self._end(enrollment, EventKind.COMPLAINED)
+        # The scope of an unsubscribe: this address and every mailbox of its owner.
+        suppression.suppress(
+            self.mailbox_email,
+            enrollment.email,
+            reason=EventKind.COMPLAINED,
+            source=f"complaint {self.inbound_id}",
+            member_id=self.arrival.mailbox_owner_id,
+            clock=self.clock,
+        )
+        self._record(enrollment, EventKind.COMPLAINED, exited=ended, suppressed=True, **detail)
+
     def _meeting(self, enrollment: Enrollment) -> None:
         meeting = self.event.meeting
         booked = bool(meeting and meeting.counts_as_booked(self.mailbox_email, enrollment.email))
@@ -405,6 +456,13 @@ class _Action:
             self._record(enrollment, EventKind.MEETING_BOOKED, exited=ended, **detail)
         else:
             self._record(enrollment, EventKind.MEETING, exited=False, **detail)
+
+
+def _report_source(reasons: tuple[str, ...], reporter: str | None) -> str:
+    """Which form the complaint came in: an ARF report, Microsoft's JMRP, or Amazon SES."""
+    if any(reason.startswith("ses:") for reason in reasons):
+        return "ses"
+    return "jmrp" if reporter == "JMRP" else "arf"
 
 
 def _start_of(day: date, zone: str) -> datetime:

@@ -1,7 +1,8 @@
 """How a sequence is doing, per step and overall.
 
-An outcome (a reply, an unsubscribe, a meeting) is counted against the last email the
-recipient had been sent when it happened: that is the email that worked, or did not.
+An outcome (a reply, an unsubscribe, a meeting, a spam complaint) is counted against the
+last email the recipient had been sent when it happened: that is the email that worked,
+or did not.
 Rates are out of the emails sent (per step) or the recipients reached (overall).
 """
 
@@ -19,6 +20,7 @@ OUTCOMES = (
     EventKind.BOUNCED,
     EventKind.UNSUBSCRIBED,
     EventKind.MEETING_BOOKED,
+    EventKind.COMPLAINED,
 )
 
 
@@ -29,6 +31,7 @@ class Figures:
     bounced: int = 0
     unsubscribed: int = 0
     meetings: int = 0
+    complained: int = 0  # marked an email as spam
 
     def rates(self) -> dict[str, float | None]:
         def rate(n: int) -> float | None:
@@ -39,6 +42,7 @@ class Figures:
             "bounce_rate": rate(self.bounced),
             "unsubscribe_rate": rate(self.unsubscribed),
             "meeting_rate": rate(self.meetings),
+            "complaint_rate": rate(self.complained),
         }
 
 
@@ -57,6 +61,7 @@ _FIELD = {
     EventKind.BOUNCED: "bounced",
     EventKind.UNSUBSCRIBED: "unsubscribed",
     EventKind.MEETING_BOOKED: "meetings",
+    EventKind.COMPLAINED: "complained",
 }
 
 

@@ -1,9 +1,10 @@
 """Who must not be emailed by whom, and the signed links that put them on that list.
 
-A recipient who unsubscribes is suppressed for the *sender*: the address the email came
-from, and the member who owns that mailbox. No sequence may email them again from that
-address, nor from any other mailbox of that member (delegated sends included, since they
-go out from the member's mailboxes), and enrolling them is refused with a reason.
+A recipient who unsubscribes (or marks an email as spam) is suppressed for the *sender*:
+the address the email came from, and the member who owns that mailbox. No sequence may
+email them again from that address, nor from any other mailbox of that member (delegated
+sends included, since they go out from the member's mailboxes), and enrolling them is
+refused with a reason.
 Unsubscribe links carry a token signed with the installation's secret key (Django's
 signing, HMAC-SHA256), so nobody can unsubscribe somebody else by guessing a URL.
 Previews show a placeholder link instead (:data:`PREVIEW_UNSUBSCRIBE_PATH`): a token is
@@ -109,16 +110,27 @@ def suppressed_addresses(
 ) -> set[str]:
     """Which of ``recipients`` must not be emailed from ``sender_email``, a mailbox of
     member ``member_id`` (give it: the member's other unsubscribes count too)."""
+    return set(suppression_reasons(sender_email, recipients, member_id=member_id))
+
+
+def suppression_reasons(
+    sender_email: str, recipients: Iterable[str], *, member_id: int | None = None
+) -> dict[str, str]:
+    """:func:`suppressed_addresses` with why each is suppressed (``unsubscribed``,
+    ``complained``, ``bounced``…); a spam complaint wins over the other reasons, since
+    it is the one a member must not argue with."""
     wanted = {r.lower() for r in recipients}
     if not wanted:
-        return set()
-    return set(
-        Suppression.objects.filter(
-            _sender_scope(sender_email, member_id),
-            recipient_email__in=wanted,
-            lifted_at__isnull=True,
-        ).values_list("recipient_email", flat=True)
-    )
+        return {}
+    reasons: dict[str, str] = {}
+    for recipient, reason in Suppression.objects.filter(
+        _sender_scope(sender_email, member_id),
+        recipient_email__in=wanted,
+        lifted_at__isnull=True,
+    ).values_list("recipient_email", "reason"):
+        if reasons.get(recipient) != EventKind.COMPLAINED:
+            reasons[recipient] = reason
+    return reasons
 
 
 def is_suppressed(sender_email: str, recipient_email: str, *, member_id: int | None = None) -> bool:

@@ -13,12 +13,24 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
+from sequencer.domain.complaint_rate import DEFAULT_LIMIT_PERCENT, DEFAULT_MIN_SENDS
+
 
 class Workspace(models.Model):
-    """The single workspace of this installation, created on the first visit."""
+    """The single workspace of this installation, created on the first visit.
+
+    Its settings are set by admins (:mod:`sequencer.workspace.settings`).
+    """
 
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Above this share of spam complaints (percent of emails sent over the last 30 days,
+    # once a mailbox sent ``complaint_min_sends`` in them) a mailbox is paused: see
+    # sequencer.domain.complaint_rate.
+    complaint_limit_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=DEFAULT_LIMIT_PERCENT
+    )
+    complaint_min_sends = models.PositiveIntegerField(default=DEFAULT_MIN_SENDS)
 
     def __str__(self) -> str:
         return self.name

@@ -27,14 +27,17 @@ def test_stats_count_outcomes_against_the_last_email_sent(
     worker.tick()  # three second emails
     exit_enrollment(outcomes[1].enrollment_id, EventKind.REPLIED, clock=clock)
     exit_enrollment(outcomes[2].enrollment_id, EventKind.UNSUBSCRIBED, clock=clock)
+    exit_enrollment(outcomes[3].enrollment_id, EventKind.COMPLAINED, clock=clock)
 
     stats = api.get(f"sequences/{sequence.pk}/stats").data
     assert stats["enrolled"] == 4 and stats["emails_sent"] == 7
     first, second, third = stats["steps"]
     assert (first["sent"], first["replied"], first["reply_rate"]) == (4, 1, 0.25)
     assert (second["sent"], second["replied"], second["unsubscribed"]) == (3, 1, 1)
+    assert (second["complained"], first["complained"]) == (1, 0)
     assert third["sent"] == 0 and third["reply_rate"] is None
     assert stats["overall"]["replied"] == 2 and stats["overall"]["reply_rate"] == 0.5
+    assert stats["overall"]["complaint_rate"] == 0.25
 
 
 def test_admins_see_and_lift_suppressions_with_an_audit_trail(api, api_as, make_member, mailbox):

@@ -112,14 +112,22 @@ def dsn(
     ).encode()
 
 
-def spam_complaint(original_message_id: str, *, recipient: str = ADA) -> bytes:
+def spam_complaint(
+    original_message_id: str | None,
+    *,
+    recipient: str = ADA,
+    feedback_type: str = "abuse",
+    subject: str = "FW: Hello Ada",
+) -> bytes:
     """A feedback report (ARF, RFC 5965) about a message sent to ``recipient``, whose
-    text opens as kindly as a reply would."""
+    text opens as kindly as a reply would. Without ``original_message_id`` the returned
+    headers carry none (a receiver that strips it), so only ``recipient`` can match."""
     boundary = "arf-boundary-1"
+    original_id = f"Message-ID: {original_message_id}\r\n" if original_message_id else ""
     return (
         "From: Feedback Loop <fbl@mailbox-provider.test>\r\n"
         f"To: {ALICE}\r\n"
-        "Subject: FW: Hello Ada\r\n"
+        f"Subject: {subject}\r\n"
         f"Date: {format_datetime(START)}\r\n"
         f"Message-ID: {make_msgid(domain='mailbox-provider.test')}\r\n"
         "MIME-Version: 1.0\r\n"
@@ -130,7 +138,7 @@ def spam_complaint(original_message_id: str, *, recipient: str = ADA) -> bytes:
         "Thanks, sounds interesting! This is an email abuse report.\r\n"
         f"--{boundary}\r\n"
         "Content-Type: message/feedback-report\r\n\r\n"
-        "Feedback-Type: abuse\r\n"
+        f"Feedback-Type: {feedback_type}\r\n"
         "User-Agent: Provider-FBL/1.0\r\n"
         "Version: 1\r\n"
         f"Original-Rcpt-To: {recipient}\r\n"
@@ -139,7 +147,7 @@ def spam_complaint(original_message_id: str, *, recipient: str = ADA) -> bytes:
         f"From: Alice <{ALICE}>\r\n"
         f"To: {recipient}\r\n"
         "Subject: Hello Ada\r\n"
-        f"Message-ID: {original_message_id}\r\n"
+        f"{original_id}"
         f"--{boundary}--\r\n"
     ).encode()
 

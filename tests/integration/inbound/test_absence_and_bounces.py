@@ -1,5 +1,6 @@
 """Out-of-office replies pause until the stated return day and resume by themselves;
-delivery reports end the recipient (permanent) or are only recorded (temporary)."""
+delivery reports end the recipient (permanent) or are only recorded (temporary).
+Complaints (feedback reports) are in test_complaints.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sequencer.crm.models import EmailAddress
-from sequencer.mail.models import InboundMessage
 from sequencer.sequences import enrollment, suppression
 from sequencer.sequences.models import EnrollmentEvent, ScheduledEmail, SequenceVersion
 from tests.integration.inbound import messages
@@ -180,22 +180,3 @@ def test_a_temporary_bounce_is_only_recorded(
     assert EmailAddress.objects.get(email="ada@initech.test").undeliverable_since is None
     assert EnrollmentEvent.objects.get(enrollment=enrolled).kind == "bounce_delayed"
     assert ScheduledEmail.objects.filter(enrollment=enrolled, state="scheduled").count() == 1
-
-
-def test_a_spam_complaint_is_stored_as_a_complaint_and_never_counts_as_a_reply(
-    admin, publish, mailbox, person, clock, worker, dovecot
-):
-    # What a complaint does to the recipient (suppression, its own exit) is not built
-    # yet; until then it is kept for review and, above all, is not taken for a reply.
-    enrolled = enroll_one(admin, publish(), mailbox, person, clock)
-    worker.tick()
-    first = sent_email(enrolled)
-    dovecot.deliver(ALICE, messages.spam_complaint(first.message_id))
-    read_inbox(clock)
-
-    stored = InboundMessage.objects.get(mailbox=mailbox, subject="FW: Hello Ada")
-    assert stored.kind == "complaint"
-    assert stored.processed_at is not None
-    enrolled.refresh_from_db()
-    assert (enrolled.status, enrolled.exit_reason) == ("active", "")
-    assert not EnrollmentEvent.objects.filter(enrollment=enrolled).exists()

@@ -232,4 +232,3 @@ def test_the_editor_costs_the_same_queries_for_2_and_40_steps(admin, browser_of,
         client.get(f"/sequences/{large.pk}/")
 
     assert len(many) == len(few)
-

@@ -50,8 +50,17 @@ STORED = {
         "bounce_delayed",
         "meeting",
         "meeting_booked",
+        "complained",
+        "feedback_report",
     },
-    "exit reasons": {"replied", "meeting_booked", "unsubscribed", "bounced", "removed"},
+    "exit reasons": {
+        "replied",
+        "meeting_booked",
+        "unsubscribed",
+        "bounced",
+        "removed",
+        "complained",
+    },
 }
 
 
@@ -88,6 +97,11 @@ def test_a_reply_asking_to_stop_ends_the_enrollment_as_replied():
     assert ends_as(EventKind.ASKED_TO_STOP) == EventKind.REPLIED
 
 
+def test_a_spam_complaint_ends_the_enrollment_as_complained_and_other_feedback_ends_nothing():
+    assert ends_as(EventKind.COMPLAINED) == EventKind.COMPLAINED
+    assert ENDS_AS[EventKind.FEEDBACK_REPORT] is None
+
+
 def test_an_arrival_ends_nothing_by_itself():
     assert all(ENDS_AS[kind] is None for kind in ARRIVAL_KINDS)
 
@@ -104,7 +118,7 @@ def test_ends_as_answers_an_exit_reason_or_refuses_a_kind_that_never_ends_one(ki
 
 
 @given(st.text(max_size=30))
-def test_only_the_five_exit_reasons_are_exit_reasons(value):
+def test_only_the_six_exit_reasons_are_exit_reasons(value):
     assert is_exit_reason(value) == (value in STORED["exit reasons"])
 
 
