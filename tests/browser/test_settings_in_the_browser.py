@@ -136,9 +136,12 @@ def test_a_member_connects_tests_and_reads_the_outbox_of_an_smtp_imap_mailbox(
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Signatures").click()
     page.get_by_role("link", name=f"New signature for {ALICE}").click()
     page.get_by_label("Name").fill("Formal")
+    # The composer replaces the plain field once its script has loaded.
+    expect(page.get_by_role("toolbar", name="Formatting of the signature")).to_be_visible()
     body = page.get_by_role("textbox", name="Signature")
     body.click()
-    page.get_by_role("button", name="Bold").click()
+    page.keyboard.press("Control+b")
+    expect(page.get_by_role("button", name="Bold")).to_have_attribute("aria-pressed", "true")
     page.keyboard.type("Alice Example")
     page.keyboard.press("Enter")
     page.keyboard.press("Control+b")
