@@ -100,6 +100,8 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     page.get_by_role("combobox", name="Search variables").fill("full name")
     page.keyboard.press("Enter")
     expect(chip).to_have_text("Full name · fallback: there")
+    # The editor takes the focus back on its next frame: type once it has.
+    expect(first.get_by_role("textbox", name="Body")).to_be_focused()
     page.keyboard.type(", a short note.")
 
     page.get_by_role("button", name="Add step to sequence").click()

@@ -62,6 +62,8 @@ def test_a_member_writes_publishes_duplicates_and_archives_a_sequence(
     page.get_by_role("textbox", name="Fallback").fill("there")
     page.get_by_role("button", name="Apply").click()
     expect(first.locator(".variable-chip")).to_have_text("First name · fallback: there")
+    # The editor takes the focus back on its next frame: type once it has.
+    expect(first.get_by_role("textbox", name="Body")).to_be_focused()
     page.keyboard.type(", a quick question.")
     page.get_by_role("button", name="Add step to sequence").click()
     second = page.get_by_role("article", name="Email 2")

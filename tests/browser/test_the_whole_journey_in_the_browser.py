@@ -211,6 +211,8 @@ def test_from_an_empty_install_to_a_reply_that_exits_its_recipient(
     page.get_by_role("textbox", name="Fallback").fill("there")
     page.get_by_role("button", name="Apply").click()
     expect(first.locator(".variable-chip")).to_have_text("First name · fallback: there")
+    # The editor takes the focus back on its next frame: type once it has.
+    expect(first.get_by_role("textbox", name="Body")).to_be_focused()
     page.keyboard.type(", thanks for stopping by our stand.")
     page.get_by_role("button", name="Add step to sequence").click()
     second = page.get_by_role("article", name="Email 2")
