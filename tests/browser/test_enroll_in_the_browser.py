@@ -236,3 +236,36 @@ def test_the_enroll_page_opened_from_a_link_picks_a_sequence_and_enrolls(
         "Ada Lovelace"
     )
     assert Enrollment.objects.get(person=ada).sequence_id == sequence.pk
+
+
+# Chooses Mia's mailbox the moment the next redraw lands, as a quick hand would.
+CHOOSE_MIA_ON_NEXT_SWAP = """() => document.body.addEventListener("htmx:afterSwap", () => {
+  setTimeout(() => {
+    const sender = document.getElementById("enroll-sender");
+    const mia = [...sender.options].find((option) => option.text.includes("mia@acme.test"));
+    sender.value = mia.value;
+    sender.dispatchEvent(new Event("change", { bubbles: true }));
+  }, 0);
+}, { once: true })"""
+
+
+def test_a_sender_chosen_the_moment_the_dialog_redraws_is_not_lost(
+    live_server, page: Page, admin, sign_in
+):
+    sequence = published(admin, name="Welcome series")
+    mailbox_of(admin, "ada@acme.test")
+    mia = services.create_user("mia@acme.test", "a-long-passphrase", name="Mia Member")
+    mia_box = mailbox_of(mia, "mia@acme.test")
+    delegation.set_own_delegation(mia, sequence.pk, enabled=True, clock=system_clock)
+    una = person("Una", "una@initech.test", last="Unger")
+    suppress(mia_box.email, "una@initech.test", reason="unsubscribed", clock=system_clock)
+    sign_in(admin)
+    page.goto(live_server.url + f"/enroll/?person={una.pk}")
+
+    page.evaluate(CHOOSE_MIA_ON_NEXT_SWAP)
+    page.get_by_role("combobox", name="Sequence").select_option(label="Welcome series")
+
+    expect(page.get_by_role("combobox", name="Sender")).to_contain_text("mia@acme.test")
+    refused = page.get_by_role("region", name="Will not be enrolled (1)")
+    expect(refused).to_contain_text("Una Unger")
+    expect(page.get_by_text("0 will be enrolled")).to_be_visible()
