@@ -1,0 +1,1 @@
+"""Text generators (a local model, any OpenAI-compatible server) and AI variables."""
