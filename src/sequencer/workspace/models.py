@@ -13,6 +13,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
+from sequencer.crypto import EncryptedTextField
+from sequencer.domain import ai_settings
 from sequencer.domain.complaint_rate import DEFAULT_LIMIT_PERCENT, DEFAULT_MIN_SENDS
 
 
@@ -34,6 +36,36 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AiSettings(models.Model):
+    """The workspace's AI configuration (one row, made on the first change).
+
+    The rules are :mod:`sequencer.domain.ai_settings`; :mod:`sequencer.workspace.ai_settings`
+    reads and changes them. The server fields are kept while the local model is chosen,
+    so switching back does not mean typing them again.
+    """
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="ai")
+    provider = models.CharField(
+        max_length=20,
+        choices=[(p.value, p.label) for p in ai_settings.Provider],
+        default=ai_settings.Provider.LOCAL.value,
+    )
+    base_url = models.CharField(max_length=ai_settings.MAX_URL_CHARS, blank=True)
+    model = models.CharField(max_length=ai_settings.MAX_MODEL_CHARS, blank=True)
+    # Fernet ciphertext (sequencer.crypto), as mailbox passwords; NULL when no key is set.
+    api_key = EncryptedTextField(null=True, blank=True)
+    api_version = models.CharField(max_length=40, blank=True)
+    max_tries = models.PositiveSmallIntegerField(default=ai_settings.DEFAULT_MAX_TRIES)
+    max_phrase_chars = models.PositiveIntegerField(default=ai_settings.DEFAULT_MAX_PHRASE_CHARS)
+    max_paragraph_chars = models.PositiveIntegerField(
+        default=ai_settings.DEFAULT_MAX_PARAGRAPH_CHARS
+    )
+    concurrency = models.PositiveSmallIntegerField(default=ai_settings.DEFAULT_CONCURRENCY)
+
+    def __str__(self) -> str:
+        return f"AI settings of {self.workspace_id}"
 
 
 class Role(models.TextChoices):
