@@ -12,7 +12,20 @@ from sequencer.workspace.settings import complaint_policy
 
 pytestmark = pytest.mark.django_db
 
-DEFAULTS = {"complaint_limit_percent": 0.3, "complaint_min_sends": 100, "complaint_window_days": 30}
+DEFAULTS = {
+    "complaint_limit_percent": 0.3,
+    "complaint_min_sends": 100,
+    "complaint_window_days": 30,
+    "ai_provider": "local",
+    "ai_base_url": "",
+    "ai_model": "",
+    "ai_api_key_set": False,
+    "ai_api_version": "",
+    "ai_max_tries": 3,
+    "ai_max_phrase_chars": 120,
+    "ai_max_paragraph_chars": 600,
+    "ai_concurrency": 1,
+}
 
 
 def test_signed_out_callers_neither_read_nor_change_the_settings(admin, anonymous_api):
@@ -73,4 +86,64 @@ def test_a_bad_value_is_refused_naming_the_field_and_nothing_changes(api, body, 
     assert response.status_code == 400
     assert response.data["error"]["field"] == field
     assert response.data["error"]["message"]
+    assert api.get("workspace/settings").data == DEFAULTS
+
+
+SERVER = {
+    "ai_provider": "openai_compatible",
+    "ai_base_url": "https://llm.example.test/v1",
+    "ai_model": "qwen2.5-7b",
+    "ai_api_key": "sk-live-SECRET",
+}
+
+
+def test_an_admin_chooses_a_server_and_the_key_is_never_returned(api):
+    response = api.patch("workspace/settings", SERVER)
+
+    assert response.status_code == 200
+    expected = {**DEFAULTS, **SERVER, "ai_api_key_set": True}
+    del expected["ai_api_key"]
+    assert response.data == expected
+    assert api.get("workspace/settings").data == expected
+    assert "SECRET" not in response.content.decode()
+    assert AuditEntry.objects.filter(action="workspace.ai_settings_changed").count() == 1
+
+
+def test_every_member_reads_the_ai_settings_but_only_whether_a_key_is_set(api, make_member, api_as):
+    api.patch("workspace/settings", SERVER)
+    response = api_as(make_member()).get("workspace/settings")
+    assert response.data["ai_api_key_set"] is True and "ai_api_key" not in response.data
+    assert "SECRET" not in response.content.decode()
+
+
+def test_an_empty_key_removes_the_saved_key(api):
+    api.patch("workspace/settings", SERVER)
+    assert api.patch("workspace/settings", {"ai_api_key": ""}).data["ai_api_key_set"] is False
+
+
+def test_a_member_who_is_no_admin_cannot_change_the_ai_settings(make_member, api_as):
+    response = api_as(make_member()).patch("workspace/settings", SERVER)
+    assert response.status_code == 403
+    assert api_as(make_member()).get("workspace/settings").data == DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"ai_provider": "gpt"}, "ai_provider"),
+        ({**SERVER, "ai_base_url": "ftp://llm.example.test"}, "ai_base_url"),
+        ({**SERVER, "ai_model": ""}, "ai_model"),
+        ({"ai_provider": "openai_compatible"}, "ai_base_url"),
+        ({"ai_max_tries": 0}, "ai_max_tries"),
+        ({"ai_max_tries": "3"}, "ai_max_tries"),
+        ({"ai_concurrency": 1000}, "ai_concurrency"),
+        ({"ai_max_phrase_chars": 500, "ai_max_paragraph_chars": 400}, "ai_max_paragraph_chars"),
+        ({"ai_key": "x"}, "ai_key"),
+        ({"ai_api_key_set": True}, "ai_api_key_set"),
+    ],
+)
+def test_a_bad_ai_value_is_refused_naming_the_field_and_nothing_changes(api, body, field):
+    response = api.patch("workspace/settings", {"complaint_min_sends": 7, **body})
+    assert response.status_code == 400
+    assert response.data["error"]["field"] == field
     assert api.get("workspace/settings").data == DEFAULTS

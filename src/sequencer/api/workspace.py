@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field, StrictFloat, StrictInt
@@ -11,8 +13,9 @@ from pydantic import Field, StrictFloat, StrictInt
 from sequencer.api.auth import caller
 from sequencer.api.errors import Forbidden, NotFound
 from sequencer.domain.complaint_rate import WINDOW, ComplaintPolicy
+from sequencer.domain.errors import InvalidInput
 from sequencer.inputs import Input
-from sequencer.workspace import services
+from sequencer.workspace import ai_settings, services
 from sequencer.workspace import settings as workspace_settings
 from sequencer.workspace.models import ApiToken, Team, User
 
@@ -72,6 +75,9 @@ class NewTokenOut(TokenOut):
     token: str
 
 
+AiProvider = Literal["local", "openai_compatible", "azure_openai"]
+
+
 class SettingsOut(Schema):
     complaint_limit_percent: float = Field(
         description="A mailbox whose spam complaints exceed this percentage of the emails "
@@ -81,19 +87,72 @@ class SettingsOut(Schema):
         description="The limit applies once a mailbox sent at least this many emails in the window."
     )
     complaint_window_days: int = Field(description="The window both are counted over.")
+    ai_provider: AiProvider = Field(
+        description="Which model writes AI text: `local` (the small model built in, run on "
+        "this server with no network and no key), `openai_compatible` (any server with "
+        "OpenAI's chat completions API) or `azure_openai`."
+    )
+    ai_base_url: str = Field(
+        description="The server's API base, such as https://api.example.com/v1 (for Azure, "
+        "the resource's endpoint). Kept while the local model is chosen."
+    )
+    ai_model: str = Field(description="The model's name on the server (Azure: the deployment).")
+    ai_api_key_set: bool = Field(
+        description="Whether an API key is saved. The key itself is write-only: it is stored "
+        "encrypted and never returned."
+    )
+    ai_api_version: str = Field(description="Azure OpenAI's api-version, such as 2024-10-21.")
+    ai_max_tries: int = Field(description="How many times one AI slot is asked before it fails.")
+    ai_max_phrase_chars: int = Field(description="The most characters a phrase slot may hold.")
+    ai_max_paragraph_chars: int = Field(
+        description="The most characters a paragraph slot may hold."
+    )
+    ai_concurrency: int = Field(description="How many texts one worker writes at a time.")
 
 
 class SettingsPatch(Input):
     complaint_limit_percent: StrictFloat | None = None  # a whole number is accepted too
     complaint_min_sends: StrictInt | None = None
+    ai_provider: AiProvider | None = None
+    ai_base_url: str | None = Field(default=None, max_length=2_000)
+    ai_model: str | None = Field(default=None, max_length=2_000)
+    ai_api_key: str | None = Field(
+        default=None,
+        max_length=2_000,
+        description="Write-only: a new key replaces the saved one; an empty string removes it.",
+    )
+    ai_api_version: str | None = Field(default=None, max_length=200)
+    ai_max_tries: StrictInt | None = None
+    ai_max_phrase_chars: StrictInt | None = None
+    ai_max_paragraph_chars: StrictInt | None = None
+    ai_concurrency: StrictInt | None = None
 
 
-def _settings(policy: ComplaintPolicy) -> SettingsOut:
+def _settings(policy: ComplaintPolicy, ai: ai_settings.AiSettingsState) -> SettingsOut:
+    chosen = ai.settings
     return SettingsOut(
         complaint_limit_percent=float(policy.limit_percent),
         complaint_min_sends=policy.min_sends,
         complaint_window_days=WINDOW.days,
+        ai_provider=chosen.provider.value,
+        ai_base_url=chosen.base_url,
+        ai_model=chosen.model,
+        ai_api_key_set=ai.api_key_set,
+        ai_api_version=chosen.api_version,
+        ai_max_tries=chosen.max_tries,
+        ai_max_phrase_chars=chosen.max_phrase_chars,
+        ai_max_paragraph_chars=chosen.max_paragraph_chars,
+        ai_concurrency=chosen.concurrency,
     )
+
+
+def _ai_change(payload: SettingsPatch) -> ai_settings.AiSettingsChange | None:
+    given = {
+        name.removeprefix("ai_"): value
+        for name, value in payload.model_dump(exclude_none=True).items()
+        if name.startswith("ai_")
+    }
+    return ai_settings.AiSettingsChange(**given) if given else None
 
 
 def _require_admin(user: User) -> None:
@@ -132,21 +191,31 @@ def me(request: HttpRequest) -> MemberOut:
 def get_settings(request: HttpRequest) -> SettingsOut:
     """The workspace's settings, which every member may read."""
     caller(request)
-    return _settings(workspace_settings.complaint_policy())
+    return _settings(workspace_settings.complaint_policy(), ai_settings.current())
 
 
 @router.patch("/workspace/settings", response=SettingsOut)
 def update_settings(request: HttpRequest, payload: SettingsPatch) -> SettingsOut:
-    """Change the workspace's settings (admins only); fields left out stay as they are."""
+    """Change the workspace's settings (admins only); fields left out stay as they are.
+
+    Nothing changes when one field is refused; the error names the first refused field.
+    """
     actor = caller(request)
     _require_admin(actor)
-    return _settings(
-        workspace_settings.set_complaint_policy(
+    with transaction.atomic():
+        policy = workspace_settings.set_complaint_policy(
             actor,
             limit_percent=payload.complaint_limit_percent,
             min_sends=payload.complaint_min_sends,
         )
-    )
+        change = _ai_change(payload)
+        try:
+            ai = ai_settings.update(actor, change) if change else ai_settings.current()
+        except InvalidInput as refused:
+            # The service names its own fields; the API's carry the ``ai_`` prefix.
+            field = f"ai_{refused.field}" if refused.field else None
+            raise InvalidInput(refused.message, field=field, code=refused.code) from None
+    return _settings(policy, ai)
 
 
 @router.get("/members", response=list[MemberOut])
