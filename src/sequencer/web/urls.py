@@ -25,6 +25,7 @@ from sequencer.web.sequences import (
     template_library,
 )
 from sequencer.web.settings import mailboxes as settings_mailboxes
+from sequencer.web.settings import ai as settings_ai
 from sequencer.web.settings import members, suppressions, tokens
 from sequencer.web.settings import outbox as settings_outbox
 from sequencer.web.settings import signatures as settings_signatures
@@ -247,6 +248,7 @@ urlpatterns = [
     path("settings/tokens/", tokens.tokens_page, name="settings_tokens"),
     path("settings/tokens/<int:token_id>/revoke/", tokens.revoke, name="settings_token_revoke"),
     path("settings/suppressions/", suppressions.suppressions_page, name="settings_suppressions"),
+    path("settings/ai/", settings_ai.ai_page, name="settings_ai"),
     path(
         "settings/suppressions/<int:suppression_id>/lift/",
         suppressions.lift,

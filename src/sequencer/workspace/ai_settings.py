@@ -117,6 +117,26 @@ def _candidate(before: GeneratorSettings, change: AiSettingsChange) -> Generator
     return replace(before, **given)
 
 
+def _checked(
+    before: GeneratorSettings, change: AiSettingsChange
+) -> tuple[GeneratorSettings, list[InvalidInput]]:
+    found: list[InvalidInput] = []
+    provider = before.provider
+    if change.provider is not None:
+        try:
+            provider = parse_provider(change.provider)
+        except InvalidInput as refused:
+            found.append(refused)
+    after = replace(_candidate(before, change), provider=provider)
+    return after, found + problems(after)
+
+
+def problems_of(change: AiSettingsChange) -> list[InvalidInput]:
+    """What :func:`update` would refuse in ``change``, without saving anything (a form
+    shows every refused field at once, even when some others did not parse)."""
+    return _checked(generator_settings(), change)[1]
+
+
 def _audit_view(settings: GeneratorSettings) -> dict[str, Any]:
     shown = asdict(settings)
     shown.pop("api_key")
@@ -135,15 +155,7 @@ def update(actor: User, change: AiSettingsChange) -> AiSettingsState:
         raise InvalidInput("Set the workspace up first.", code="not_set_up")
     row = AiSettings.objects.filter(workspace=workspace).first()
     before = _settings_of(row, api_key=(row.api_key or "") if row is not None else "")
-    found: list[InvalidInput] = []
-    provider = before.provider
-    if change.provider is not None:
-        try:
-            provider = parse_provider(change.provider)
-        except InvalidInput as refused:
-            found.append(refused)
-    after = replace(_candidate(before, change), provider=provider)
-    found += problems(after)
+    after, found = _checked(before, change)
     if found:
         raise InvalidSettings(found)
     if row is None:
@@ -179,5 +191,6 @@ __all__ = [
     "InvalidSettings",
     "current",
     "generator_settings",
+    "problems_of",
     "update",
 ]
