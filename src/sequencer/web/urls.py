@@ -24,8 +24,8 @@ from sequencer.web.sequences import (
     sharing,
     template_library,
 )
-from sequencer.web.settings import mailboxes as settings_mailboxes
 from sequencer.web.settings import ai as settings_ai
+from sequencer.web.settings import mailboxes as settings_mailboxes
 from sequencer.web.settings import members, suppressions, tokens
 from sequencer.web.settings import outbox as settings_outbox
 from sequencer.web.settings import signatures as settings_signatures

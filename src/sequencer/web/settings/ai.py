@@ -130,7 +130,9 @@ def ai_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, "AI settings saved.")
             return redirect("web:settings_ai")
     # The key typed is not written back: a refused form asks for it again.
-    values = {name: request.POST.get(name, "") for name in ai_settings.PLAIN_FIELDS}
+    values: dict[str, object] = {
+        name: request.POST.get(name, "") for name in ai_settings.PLAIN_FIELDS
+    }
     values["remove_api_key"] = request.POST.get("remove_api_key", "")
     values["key_typed"] = bool(request.POST.get("api_key", "").strip())
     return _page(request, ai_settings.current(), values=values, errors=errors, status=400)
