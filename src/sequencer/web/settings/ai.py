@@ -80,6 +80,10 @@ def _page(
         },
         "provider_error": errors.get("provider", ""),
         "errors": errors,
+        # The first refused field takes the focus, in the page's order.
+        "focus": next(
+            (n for n in ("provider", *ai_settings.PLAIN_FIELDS, "api_key") if n in errors), ""
+        ),
         "api_key_set": state.api_key_set,
         "remove_key": bool(values and values.get("remove_api_key")),
         "key_typed": bool(values and values.get("key_typed")),
