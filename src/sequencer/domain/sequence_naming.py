@@ -46,8 +46,10 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _QUOTES = '"“”„«»`'
-_WRAPPING = _QUOTES + "'‘’*_#"
-_LABEL = re.compile(r"^\W*(title|name|description|summary)\W*?\s*[:\-–—]\s*", re.IGNORECASE)
+_WRAPPING = _QUOTES + "'\u2018\u2019*_#"
+_LABEL = re.compile(
+    r"^\W*(title|name|description|summary)\W*?\s*[:\-\u2013\u2014]\s*", re.IGNORECASE
+)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+\S")
 _SPACE = re.compile(r"\s+")
 _BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
@@ -194,7 +196,11 @@ def fallback_title(steps: Sequence[StepText]) -> str:
     subject = next((s.subject for s in steps if _plain(s.subject)), "")
     text = _PLACEHOLDER.sub(" ", _plain(subject))
     text = _one_line("".join(" " if c in _QUOTES else c for c in text))
-    text = _cut(text.strip(" ,;:-–—|/"), MAX_TITLE_CHARS).rstrip(" ,;:-–—|/.").rstrip()
+    text = (
+        _cut(text.strip(" ,;:-\u2013\u2014|/"), MAX_TITLE_CHARS)
+        .rstrip(" ,;:-\u2013\u2014|/.")
+        .rstrip()
+    )
     return text if title_problem(text) is None else ""
 
 
