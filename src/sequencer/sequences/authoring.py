@@ -18,6 +18,7 @@ enrolled with.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from collections.abc import Sequence as Seq
@@ -26,8 +27,10 @@ from typing import Any
 
 from django.db import transaction
 
+from sequencer.ai.generator import TextGenerator
 from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
+from sequencer.domain.sequence_naming import StepText
 from sequencer.domain.sequence_rules import (
     MAX_BODY_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -45,7 +48,7 @@ from sequencer.domain.sequence_rules import (
     validate_settings,
 )
 from sequencer.domain.variables import VariableCatalog
-from sequencer.sequences import access, attachments
+from sequencer.sequences import access, attachments, naming
 from sequencer.sequences.html import sanitize_html
 from sequencer.sequences.models import (
     Attachment,
@@ -56,6 +59,8 @@ from sequencer.sequences.models import (
 )
 from sequencer.sequences.templating import ai_prompts, check_template
 from sequencer.workspace.models import User
+
+log = logging.getLogger(__name__)
 
 # What a step's snapshot holds beyond what is sent: the subject as the author wrote it,
 # restored by "discard" even when threading hides it behind "RE: ...".
@@ -420,15 +425,37 @@ def _catalog() -> VariableCatalog:
     return variable_catalog()
 
 
-@transaction.atomic
 def publish(
     user: User,
     sequence_id: int | str,
     *,
     catalog: VariableCatalog | None = None,
     clock: Clock,
+    generator: TextGenerator | None = None,
 ) -> SequenceVersion:
-    """Check the whole draft and freeze it as the next version; nothing changes on failure."""
+    """Check the whole draft and freeze it as the next version; nothing changes on failure.
+
+    A sequence published without a name is then named from its emails
+    (:mod:`sequencer.sequences.naming`, with ``generator`` or the configured one), after
+    the version is committed: naming never holds the lock, and never refuses or undoes
+    the publish.
+    """
+    created = _publish_draft(user, sequence_id, catalog=catalog, clock=clock)
+    try:
+        written = [
+            StepText(step.get(_AS_WRITTEN, step["subject"]), step["body_html"])
+            for step in created.steps
+        ]
+        naming.name_if_untitled(created.sequence_id, written, generator=generator)
+    except Exception:
+        log.exception("Naming sequence %s after publishing failed.", created.sequence_id)
+    return created
+
+
+@transaction.atomic
+def _publish_draft(
+    user: User, sequence_id: int | str, *, catalog: VariableCatalog | None, clock: Clock
+) -> SequenceVersion:
     sequence, _ = access.require_level(user, sequence_id, Level.READ_WRITE, for_update=True)
     _refuse_archived(sequence, "publish")
     snapshot = draft_snapshot(sequence)

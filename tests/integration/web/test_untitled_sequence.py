@@ -16,11 +16,18 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 UNTITLED = "Untitled Sequence"
 
 
+def _publish_keeping_no_name(admin, sequence) -> None:
+    """Publishing names an unnamed sequence (sequences.naming); its author may take the
+    name off again, and it is untitled from then on."""
+    authoring.publish(admin, sequence.pk, clock=system_clock)
+    authoring.update_draft(admin, sequence.pk, name="", clock=system_clock)
+
+
 def test_an_unnamed_sequence_is_untitled_sequence_in_the_list_editor_and_history(
     admin, browser_of, make_sequence
 ):
     sequence = make_sequence(name="   ")
-    authoring.publish(admin, sequence.pk, clock=system_clock)
+    _publish_keeping_no_name(admin, sequence)
     client = browser_of(admin)
 
     listing = client.get("/sequences/").content.decode()
@@ -40,7 +47,7 @@ def test_an_invitation_for_an_unnamed_sequence_names_it_untitled_sequence(
 ):
     sequence = make_sequence(name="")
     invitee = make_member(name="Ivy Invitee")
-    authoring.publish(admin, sequence.pk, clock=system_clock)
+    _publish_keeping_no_name(admin, sequence)
     set_level(sequence, invitee, "read_only")
     mailbox_of(invitee, "ivy@mail.test")
     delegation.invite(admin, sequence.pk, invitee.pk, clock=system_clock)
