@@ -165,6 +165,32 @@ def test_publish_saves_the_last_edits_then_publishes(admin, browser_of, make_seq
     assert version is not None and version.steps[0]["subject"] == "Last-second subject"
 
 
+def test_publishing_an_untitled_sequence_names_it_from_its_emails_and_says_so(
+    admin, browser_of, make_sequence
+):
+    sequence = make_sequence(name="")
+    answer = browser_of(admin).post(
+        f"/sequences/{sequence.pk}/publish/",
+        _form(sequence, **{"steps-0-subject": "Welcome to Acme"}),
+        follow=True,
+    )
+
+    page = answer.content.decode()
+    assert "Published version 1. It is named “Welcome to Acme” from its emails" in page
+    assert '<h1 id="sequence-title">Welcome to Acme</h1>' in page
+    sequence.refresh_from_db()
+    assert sequence.name == "Welcome to Acme"
+
+
+def test_publishing_a_named_sequence_says_nothing_of_names(admin, browser_of, make_sequence):
+    sequence = make_sequence(name="Onboarding")
+    answer = browser_of(admin).post(
+        f"/sequences/{sequence.pk}/publish/", _form(sequence), follow=True
+    )
+    page = answer.content.decode()
+    assert "Published version 1." in page and "from its emails" not in page
+
+
 def test_discard_puts_the_draft_back_to_the_published_version(admin, browser_of, make_sequence):
     sequence = make_sequence()
     authoring.publish(admin, sequence.pk, clock=system_clock)

@@ -238,6 +238,7 @@ def publish(request: HttpRequest, sequence_id: int) -> HttpResponse:
         sequence, level = authoring.get_sequence(member, sequence_id)
         errors, general = draft_form.errors_by_input([problem])
         return _refused(request, sequence, level, errors, general)
+    untitled = not authoring.get_sequence(member, sequence_id)[0].name
     try:
         created = authoring.publish(member, sequence_id, clock=system_clock)
     except InvalidInput:
@@ -245,7 +246,12 @@ def publish(request: HttpRequest, sequence_id: int) -> HttpResponse:
         problems = authoring.publish_problems(authoring.draft_snapshot(sequence))
         errors, general = draft_form.errors_by_input(problems)
         return _refused(request, sequence, level, errors, general)
-    messages.success(request, f"Published version {created.number}.")
+    done = f"Published version {created.number}."
+    # Publishing names an untitled sequence from its emails: say where the name came from.
+    named = authoring.get_sequence(member, sequence_id)[0].name if untitled else ""
+    if named:
+        done += f" It is named “{named}” from its emails; rename it whenever you like."
+    messages.success(request, done)
     return redirect("web:sequence_editor", sequence_id=sequence_id)
 
 
