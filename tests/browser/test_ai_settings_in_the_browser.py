@@ -27,7 +27,7 @@ def test_an_admin_switches_to_a_server_fixes_the_url_and_the_key_is_never_shown(
     expect(page.get_by_role("heading", name="AI", exact=True)).to_be_visible()
     local = page.get_by_role("radio", name="Local model, built in")
     expect(local).to_be_checked()
-    expect(page.get_by_text("runs on this server, inside the worker")).to_be_visible()
+    expect(page.get_by_text("runs on this server: no network")).to_be_visible()
     # The server's fields are asked for only once a server is chosen.
     expect(page.get_by_label("Base URL")).to_be_hidden()
     axe("AI settings, built-in model")

@@ -2,7 +2,7 @@
 
 An admin chooses the model once for the whole workspace:
 
-* the **local model**, built in: a small model that runs inside the worker on this
+* the **local model**, built in: a small model that runs on this
   server, with no network and no key (the default, so AI works offline from the start);
 * an **OpenAI-compatible server**: any server answering ``POST {base}/chat/completions``
   as OpenAI's API does (a hosted service, vLLM, llama.cpp's server, Ollama...), with a
