@@ -446,11 +446,11 @@ def _continues(after: str) -> bool:
 
 _RULES = (
     _talks_about_the_request,
-    _foreign_links,
-    _markup,
     _placeholder,
     _greeting,
     _sign_off,
+    _foreign_links,
+    _markup,
     _copies_an_example,
     _repeats,
     _sentences,
