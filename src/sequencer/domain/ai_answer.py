@@ -89,8 +89,11 @@ _HERE_IS_A_TEXT = re.compile(
     r"(?i:here(?:'s|\u2019s| is| are) (?:a|an|the|your|my|some|one|two)\b[^.\n]{0,40}?"
     r"\b(?:phrase|sentence|paragraph|text|version|option|line|answer|draft|email)s?\b)"
 )
+# A role label: anywhere for the roles only a chat prompt has, at a line's start for
+# words an email could use ("our user: ...").
 _ROLE_LINE = re.compile(
-    r"(?im:^[ \t]*(?:system|assistant|user|human|ai|bot|instructions?|prompt|note)[ \t]*:)"
+    r"(?i:(?<![a-z])(?:system|assistant|instructions?|prompt)[ \t]*:)"
+    r"|(?im:^[ \t]*(?:user|human|ai|bot|note)[ \t]*:)"
 )
 _INJECTION = re.compile(
     r"(?i:\bignore (?:all |any |the |my |your |these |those )?"
@@ -176,11 +179,58 @@ _SIGN_OFF_END = re.compile(
 _POSTSCRIPT = re.compile(r"(?im:^[ \t]*p\.? ?s\.?(?![\w]))")
 _SIGNATURE_DASH = re.compile(rf"(?:^|[.!?] ?)(?:--|\u2013|\u2014|-) ?{_NAME}$")
 
-# Two sentences: a full stop after an all-lower-case word of three letters or more (not
-# an abbreviation such as "Inc." or "Mr."), or a ! or ?, then a capital.
+# Two sentences: a word and a full stop, or a ! or ?, then a capital. The word must not
+# be an abbreviation ("Mr.", "Inc.") or an initial ("J. Smith"); starting only at a word's
+# start keeps the search linear.
 _SENTENCE_BREAK = re.compile(
-    r"(?<![A-Za-z])[a-z]{3,}\.[\"\u201d\u2019)]? [\"\u201c\u2018(]?[A-Z]"
+    r"(?<!\w)(\w+)\.[\"\u201d\u2019)]? [\"\u201c\u2018(]?[A-Z]"
     r"|[!?][\"\u201d\u2019)]? [\"\u201c\u2018(]?[A-Z]"
+)
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "llc",
+        "co",
+        "corp",
+        "plc",
+        "gmbh",
+        "vs",
+        "etc",
+        "no",
+        "dept",
+        "univ",
+        "ave",
+        "blvd",
+        "mt",
+        "ft",
+        "gen",
+        "gov",
+        "sen",
+        "rep",
+        "est",
+        "approx",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
 )
 _FINAL_PUNCTUATION = frozenset(".!?\u2026")
 _CLOSERS = frozenset("\"')]\u201d\u2019\u00bb")
@@ -428,8 +478,10 @@ def _repeats(text: str, flat: str, context: AnswerContext) -> str | None:
 
 def _sentences(text: str, flat: str, context: AnswerContext) -> str | None:
     if context.phrase:
-        if _SENTENCE_BREAK.search(flat):
-            return "the text has more than one sentence; the slot holds a phrase"
+        for found in _SENTENCE_BREAK.finditer(flat):
+            word = found.group(1)
+            if word is None or (len(word) > 1 and word.casefold() not in _ABBREVIATIONS):
+                return "the text has more than one sentence; the slot holds a phrase"
         return None
     last = flat.rstrip("".join(_CLOSERS))[-1:]
     ends_sentence = last in _FINAL_PUNCTUATION or unicodedata.category(last or " ") == "So"

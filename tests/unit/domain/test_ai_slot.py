@@ -298,8 +298,9 @@ def test_a_paragraph_slot_takes_one_paragraph_not_a_letter():
 def test_a_phrase_with_two_sentences_is_refused_but_abbreviations_are_not_sentences():
     assert "more than one sentence" in refused("launched skates. They look great", phrase_slot())
     assert "more than one sentence" in refused("launched skates! Wow", phrase_slot())
-    assert accepted("hired Mr. Smith from Acme Inc. North", phrase_slot()) == (
-        "hired Mr. Smith from Acme Inc. North"
+    assert "more than one sentence" in refused("opened in Austin. Congrats", phrase_slot())
+    assert accepted("hired Mr. J. Smith from Acme Inc. North", phrase_slot()) == (
+        "hired Mr. J. Smith from Acme Inc. North"
     )
 
 
@@ -621,11 +622,12 @@ def test_judge_is_total_and_whatever_it_accepts_is_clean(raw, slot):
     assert 0 < len(text) <= MAX_CHARS[shape_of(slot.prompt)]
     assert not _has_invisible(text, allow_newline=False)
     assert "\n" not in text
-    assert not any(mark in text for mark in "[]{}<`")
+    assert not any(mark in text for mark in "[]{}`")
+    assert not re.search(r"<[A-Za-z/!?]", text)
     assert "XXX" not in text.upper() and "Your Name" not in text
     assert not text.casefold().startswith(_GREETINGS)
     assert not _SIGN_OFF_LINE.match(text.split(". ")[-1])
-    assert "system:" not in text.casefold()
+    assert not re.search(r"(?<![a-z])system *:", text.casefold())
     assert "evil.test" not in text.casefold()
 
 
