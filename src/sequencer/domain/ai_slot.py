@@ -275,15 +275,17 @@ _SHAPE_WORDS = {
 
 
 @dataclass(frozen=True)
-class _Example:
+class Example:
+    """One exchange shown to the model before the real slot, in the slot's shape."""
+
     slot: SlotRequest
     answer: str
     # Made-up names that no answer for a real recipient should hold.
     names: frozenset[str]
 
 
-_EXAMPLES = {
-    SlotShape.PHRASE: _Example(
+EXAMPLES = {
+    SlotShape.PHRASE: Example(
         SlotRequest(
             prompt="A few words about their newest product",
             record={
@@ -296,7 +298,7 @@ _EXAMPLES = {
         "just launched its solar bike lights",
         frozenset({"lena", "brightwave"}),
     ),
-    SlotShape.PARAGRAPH: _Example(
+    SlotShape.PARAGRAPH: Example(
         SlotRequest(
             prompt="One or two friendly sentences about their recent funding",
             record={
@@ -314,26 +316,13 @@ _EXAMPLES = {
         frozenset({"omar", "northpeak", "denver"}),
     ),
 }
-EXAMPLE_NAMES = frozenset(name for example in _EXAMPLES.values() for name in example.names)
-_SYSTEM_CHARS = 700
-_EXAMPLE_CHARS = 2 * (PROMPT_CHARS + RECORD_CHARS + BEFORE_CHARS + AFTER_CHARS)
-_USER_FRAME_CHARS = 400
-# The longest request (all messages together) whatever the slot holds.
-MAX_REQUEST_CHARS = (
-    _SYSTEM_CHARS
-    + _EXAMPLE_CHARS
-    + _USER_FRAME_CHARS
-    + PROMPT_CHARS
-    + RECORD_CHARS
-    + BEFORE_CHARS
-    + AFTER_CHARS
-)
+EXAMPLE_NAMES = frozenset(name for example in EXAMPLES.values() for name in example.names)
 
 
 def build_request(slot: SlotRequest, *, attempt: int) -> GenerationRequest:
     """The messages for ``slot``; each ``attempt`` gets its own seed, so a retry differs."""
     shape = shape_of(slot.prompt)
-    example = _EXAMPLES[shape]
+    example = EXAMPLES[shape]
     return GenerationRequest(
         messages=(
             ChatMessage("system", _system_message(slot.sender_name, shape)),
@@ -379,6 +368,23 @@ def _block(title: str, content: str) -> str:
     return f"{title}:\n{FENCE}\n{content}\n{FENCE}"
 
 
+def _request_bound() -> int:
+    """The request's own words (for either shape) plus the most each part may add."""
+    frame = max(
+        sum(
+            len(message.content) for message in build_request(SlotRequest(word), attempt=0).messages
+        )
+        for word in ("phrase", "paragraph")
+    )
+    parts = SENDER_CHARS + PROMPT_CHARS + RECORD_CHARS + BEFORE_CHARS + AFTER_CHARS
+    return frame + parts
+
+
+# The longest request (all messages together) whatever the slot holds: about a thousand
+# tokens, so the smallest model reads it quickly and has room to answer.
+MAX_REQUEST_CHARS = _request_bound()
+
+
 # -- the verdict ---------------------------------------------------------------------------
 
 
@@ -397,7 +403,7 @@ def judge(raw: str, slot: SlotRequest) -> Verdict:
         sender_name=as_data(slot.sender_name, limit=SENDER_CHARS),
         record_values=tuple(value for _, value in record_facts(slot.record)),
         example_names=EXAMPLE_NAMES,
-        example_answers=tuple(example.answer for example in _EXAMPLES.values()),
+        example_answers=tuple(example.answer for example in EXAMPLES.values()),
     )
     text, problem = review(raw, context)
     return Verdict(text, problem)

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sequencer.domain.ai_answer import RAW_LIMIT, link_key
+from sequencer.domain.ai_answer import RAW_LIMIT, AnswerContext, allowed_links, link_key, review
 from sequencer.domain.ai_slot import (
+    EXAMPLES,
     FENCE,
     MAX_CHARS,
     MAX_REQUEST_CHARS,
@@ -20,6 +21,7 @@ from sequencer.domain.ai_slot import (
     Verdict,
     build_request,
     judge,
+    record_facts,
     shape_of,
 )
 
@@ -112,7 +114,36 @@ def test_sentences_paragraphs_and_anything_else_get_a_paragraph(prompt):
     assert shape_of(prompt) is SlotShape.PARAGRAPH
 
 
+@given(st.text(max_size=200), st.text(max_size=200), st.sampled_from(["paragraph", "sentence"]))
+def test_naming_a_paragraph_or_a_sentence_always_gives_a_paragraph(head, tail, word):
+    assert shape_of(f"{head} {word} {tail}") is SlotShape.PARAGRAPH
+
+
+@given(st.text())
+def test_every_prompt_has_a_shape(prompt):
+    assert shape_of(prompt) in (SlotShape.PHRASE, SlotShape.PARAGRAPH)
+
+
 # -- request -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", list(SlotShape))
+def test_each_example_is_in_its_shape_and_its_answer_obeys_the_rules_it_teaches(shape):
+    example = EXAMPLES[shape]
+    assert shape_of(example.slot.prompt) is shape
+    values = tuple(v for group in example.slot.record.values() for v in group.values())
+    context = AnswerContext(
+        phrase=shape is SlotShape.PHRASE,
+        max_chars=MAX_CHARS[shape],
+        prompt=example.slot.prompt,
+        before=example.slot.before,
+        after=example.slot.after,
+        record_values=values,
+    )
+    assert review(example.answer, context) == (example.answer, None)
+    if shape is SlotShape.PARAGRAPH:
+        # This example's record holds an instruction; its answer shows it ignored.
+        assert any("instructions" in value for value in values)
 
 
 def test_the_request_has_a_system_rule_an_example_exchange_then_the_slot():
@@ -560,7 +591,7 @@ big_texts = st.builds(lambda unit, times: unit * times, texts, st.integers(0, 2_
 def test_the_request_is_bounded_whatever_the_slot_holds(slot):
     request = build_request(slot, attempt=0)
     assert sum(len(message.content) for message in request.messages) <= MAX_REQUEST_CHARS
-    assert MAX_REQUEST_CHARS <= 10_000
+    assert MAX_REQUEST_CHARS <= 4_500
 
 
 def test_the_request_stays_small_for_a_huge_record():
@@ -629,6 +660,9 @@ def test_judge_is_total_and_whatever_it_accepts_is_clean(raw, slot):
     assert not _SIGN_OFF_LINE.match(text.split(". ")[-1])
     assert not re.search(r"(?<![a-z])system *:", text.casefold())
     assert "evil.test" not in text.casefold()
+    # What the judge reads of the record: bounded, without invisible characters.
+    allowed = allowed_links(tuple(value for _, value in record_facts(slot.record)))
+    assert all(link_key(token) in allowed for token in text.split() if link_key(token))
 
 
 @pytest.mark.parametrize(
