@@ -24,10 +24,13 @@ paragraph would keep its greeting); longer than the shape allows; talking about 
 request instead of writing the text (role labels, "as an AI", "ignore previous
 instructions", the request's own block labels); links or email addresses other than
 those the record holds as a value of their own; markdown or HTML; placeholders; a
-greeting at the start of a line; a sign-off; the names of the prompt's made-up
-examples; the instruction or the email text around the slot repeated; for a phrase,
-more than one sentence; for a paragraph that ends the sentence, no final punctuation
-(the model ran out of tokens).
+greeting at the start of a line; a sign-off (a sign-off line, "Thanks, Sam", a last
+sentence that is only a sign-off, the sender's name on its own, a postscript); five
+words in a row from an example answer, or the example's made-up names (a small model
+copies its example); the whole instruction, or six words in a row of the email text
+around the slot, repeated; for a phrase, more than one sentence (a full stop after a
+word that is not an abbreviation or an initial, or a ! or ?, then a capital); for a
+paragraph that ends the sentence, no final punctuation (the model ran out of tokens).
 
 Every rule reads text of bounded size (answers longer than :data:`RAW_LIMIT` are
 refused before anything else) with regular expressions that cannot backtrack

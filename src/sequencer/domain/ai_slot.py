@@ -391,7 +391,9 @@ MAX_REQUEST_CHARS = _request_bound()
 def judge(raw: str, slot: SlotRequest) -> Verdict:
     """The usable text of ``raw``, or the reason it is unusable (see ``ai_answer``).
 
-    Total: any string and any slot give a verdict, in time linear in their size.
+    Total: any string and any slot give a verdict. The answer is read in linear time
+    and at most ``ai_answer.RAW_LIMIT`` characters of it; the slot's parts are read
+    only as far as the request reads them.
     """
     shape = shape_of(slot.prompt)
     context = AnswerContext(
