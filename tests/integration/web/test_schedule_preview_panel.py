@@ -63,11 +63,12 @@ def test_the_preview_follows_the_window_business_days_and_both_time_zones(admin,
     assert sequence.settings.get("time_zone", "UTC") == "UTC"
 
 
-def test_without_the_viewers_zone_only_the_sequences_is_shown(admin, make_sequence):
+@pytest.mark.parametrize("viewer_tz", ["", "Mars/Olympus"])
+def test_without_a_known_viewer_zone_only_the_sequences_is_shown(admin, make_sequence, viewer_tz):
     sequence = make_sequence(steps=1)
     form = _form(sequence, time_zone="America/New_York", window_start="00:00", window_end="00:00")
 
-    html = _preview(admin, sequence, FakeClock(FRIDAY_AFTERNOON), **form)
+    html = _preview(admin, sequence, FakeClock(FRIDAY_AFTERNOON), viewer_tz=viewer_tz, **form)
 
     assert "enrolled now (Fri 6 Mar, 16:30 New York time)" in html
     assert 'Fri 6 Mar, 16:30 <span class="muted">New York</span>' in html
