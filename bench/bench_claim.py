@@ -17,7 +17,6 @@ a shared machine it is mostly noise.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
@@ -55,23 +54,10 @@ WARM_UP = 2
 
 
 def run() -> dict[str, float]:
-    import psycopg
-
-    names = [f"sequencer_bench_claim_{size}_{os.getpid()}" for size in ("10k", "1m")]
-    server = support.POSTGRES_SERVER.rstrip("/")
-
-    def admin_sql(sql: str) -> None:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(sql)
-
-    try:
-        for name in names:
-            admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin_sql(f'CREATE DATABASE "{name}"')
-        result = support.run_child("bench_claim", *names, database_url=f"{server}/{names[0]}")
-    finally:
-        for name in names:
-            admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with support.own_databases("claim", "10k", "1m") as names:
+        result = support.run_child(
+            "bench_claim", *names, database_url=support.postgres_url(names[0])
+        )
     return {
         "claim_ms_10k": result["small"],
         "claim_ms_1m": result["large"],
@@ -134,18 +120,10 @@ def _load(params: dict[str, Any], lo: int, hi: int) -> None:
         cursor.execute("CHECKPOINT")
 
 
-def _use(database: str) -> None:
-    """Point the default connection at ``database`` (as Django's test runner does)."""
-    from django.db import connection
-
-    connection.close()
-    connection.settings_dict["NAME"] = database
-
-
 def _prepare(database: str, size: int, now: Any) -> None:
     from django.core.management import call_command
 
-    _use(database)
+    support.use_database(database)
     call_command("migrate", verbosity=0)
     admin = support.make_admin()
     sequence = support.publish_sequence(admin)
@@ -168,7 +146,7 @@ def _round(database: str, now: Any) -> list[float]:
     from sequencer.engine.claim import claim_due
     from sequencer.sequences.models import EmailState, ScheduledEmail
 
-    _use(database)
+    support.use_database(database)
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
     lease = timedelta(minutes=5)

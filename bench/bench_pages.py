@@ -19,7 +19,6 @@ that whatever else the machine does weighs on both alike. Each figure is the med
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
@@ -67,23 +66,10 @@ PEOPLE_PAGE = 50
 
 
 def run() -> dict[str, float]:
-    import psycopg
-
-    names = [f"sequencer_bench_pages_{size}_{os.getpid()}" for size in ("100", "10k")]
-    server = support.POSTGRES_SERVER.rstrip("/")
-
-    def admin_sql(sql: str) -> None:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(sql)
-
-    try:
-        for name in names:
-            admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin_sql(f'CREATE DATABASE "{name}"')
-        result = support.run_child("bench_pages", *names, database_url=f"{server}/{names[0]}")
-    finally:
-        for name in names:
-            admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with support.own_databases("pages", "100", "10k") as names:
+        result = support.run_child(
+            "bench_pages", *names, database_url=support.postgres_url(names[0])
+        )
     figures: dict[str, float] = {}
     for key in PAGES:
         small, large = result[key]["small"], result[key]["large"]
@@ -157,19 +143,11 @@ _TABLES = (
 )
 
 
-def _use(database: str) -> None:
-    """Point the default connection at ``database`` (as Django's test runner does)."""
-    from django.db import connection
-
-    connection.close()
-    connection.settings_dict["NAME"] = database
-
-
 def _prepare(database: str, size: int, now: Any) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    _use(database)
+    support.use_database(database)
     call_command("migrate", verbosity=0)
     admin = support.make_admin()
     sequences = [support.publish_sequence(admin, steps=3) for _ in range(SEQUENCES)]
@@ -217,7 +195,7 @@ def _round(database: str, setup: dict[str, Any]) -> dict[str, list[float]]:
 
     from sequencer.workspace.models import User
 
-    _use(database)
+    support.use_database(database)
     client = Client()
     client.force_login(
         User.objects.get(pk=setup["admin_id"]),

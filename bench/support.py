@@ -103,6 +103,32 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 
 @contextmanager
+def own_databases(bench: str, *sizes: str) -> Iterator[list[str]]:
+    """Empty PostgreSQL databases of the benchmark's own on :data:`POSTGRES_SERVER`, one
+    per size (``sequencer_bench_<bench>_<size>_<pid>``); dropped afterwards whatever happens."""
+    import psycopg
+
+    names = [f"sequencer_bench_{bench}_{size}_{os.getpid()}" for size in sizes]
+
+    def admin_sql(sql: str) -> None:
+        with psycopg.connect(postgres_url("postgres"), autocommit=True) as conn:
+            conn.execute(sql)
+
+    try:
+        for name in names:
+            admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin_sql(f'CREATE DATABASE "{name}"')
+        yield names
+    finally:
+        for name in names:
+            admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_url(database: str) -> str:
+    return f"{POSTGRES_SERVER.rstrip('/')}/{database}"
+
+
+@contextmanager
 def sink_smtp_server() -> Iterator[int]:
     """An aiosmtpd server in another process that accepts and discards every message;
     yields its port."""
@@ -145,6 +171,14 @@ def setup_django(*, migrate: bool = True) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+
+
+def use_database(database: str) -> None:
+    """Point the default connection at ``database`` (as Django's test runner does)."""
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = database
 
 
 def emit(result: dict[str, Any]) -> None:

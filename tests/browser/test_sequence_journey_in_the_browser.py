@@ -24,11 +24,18 @@ from sequencer.sequences.access import Level
 from sequencer.sequences.models import DelegatedSender, Sequence, SequenceStatus
 from sequencer.workspace import services
 from sequencer.workspace.models import User
+from tests.browser.composing import (
+    BUSY,
+    add_step,
+    insert_variable,
+    step,
+    type_in_body,
+    wait_for_saves,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDE = {"width": 1280, "height": 900}
-BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
 
 
 def _mailbox(owner: User, email: str) -> Mailbox:
@@ -42,11 +49,6 @@ def _mailbox(owner: User, email: str) -> Mailbox:
         address_proven_at=datetime.now(UTC),
         address_proof="admin",
     )
-
-
-def _wait_for_saves(page: Page) -> None:
-    expect(page.locator(BUSY)).to_have_count(0)
-    expect(page.locator("#save-state")).to_contain_text("saved")
 
 
 def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
@@ -83,16 +85,10 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     expect(page.get_by_label("Meeting booked")).to_be_checked()
 
     # Three steps with waits; a variable with a fallback from the picker, then changed.
-    page.get_by_role("button", name="Add step to sequence").click()
-    first = page.get_by_role("article", name="Email 1")
-    expect(first.get_by_role("button", name="Insert variable")).to_be_visible()
+    first = add_step(page, 1)
     first.get_by_label("Subject").fill("An idea for your team")
     first.get_by_role("textbox", name="Body").fill("Hello ")
-    first.get_by_role("button", name="Insert variable").click()
-    page.get_by_role("combobox", name="Search variables").fill("first")
-    page.get_by_role("option", name=re.compile(r"^First name")).click()
-    page.get_by_role("textbox", name="Fallback").fill("there")
-    page.get_by_role("button", name="Apply").click()
+    insert_variable(page, first, "first", "First name", fallback="there")
     chip = first.locator(".variable-chip")
     expect(chip).to_have_text("First name · fallback: there")
     chip.click()
@@ -100,20 +96,14 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     page.get_by_role("combobox", name="Search variables").fill("full name")
     page.keyboard.press("Enter")
     expect(chip).to_have_text("Full name · fallback: there")
-    # The editor takes the focus back on its next frame: type once it has.
-    expect(first.get_by_role("textbox", name="Body")).to_be_focused()
-    page.keyboard.type(", a short note.")
+    type_in_body(page, first, ", a short note.")
 
-    page.get_by_role("button", name="Add step to sequence").click()
-    second = page.get_by_role("article", name="Email 2")
-    expect(second.get_by_role("button", name="Insert variable")).to_be_visible()
+    second = add_step(page, 2)
     second.get_by_role("textbox", name="Body").fill("Did my note reach you?")
     page.get_by_role("spinbutton", name="Wait").nth(0).fill("2")
-    page.get_by_role("button", name="Add step to sequence").click()
-    third = page.get_by_role("article", name="Email 3")
-    expect(third.get_by_role("button", name="Insert variable")).to_be_visible()
+    add_step(page, 3)
     page.get_by_role("spinbutton", name="Wait").nth(1).fill("4")
-    _wait_for_saves(page)
+    wait_for_saves(page)
 
     # The schedule preview follows: three emails, each at 08:00 New York time or later.
     preview = page.locator("#schedule-preview")
@@ -124,8 +114,7 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     # Publishing with an empty body is refused at that step, next to its body.
     page.get_by_role("button", name="Publish sequence").click()
     expect(page.get_by_role("alert")).to_contain_text("Not published")
-    third = page.get_by_role("article", name="Email 3")
-    expect(third.get_by_role("button", name="Insert variable")).to_be_visible()
+    third = step(page, 3)
     expect(third.get_by_role("textbox", name="Body")).to_have_attribute("aria-invalid", "true")
     expect(third.get_by_role("textbox", name="Body")).to_have_accessible_description(
         re.compile("This email has no body")
@@ -143,7 +132,7 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
         first.get_by_role("button", name="Attach file").click()
     chooser.value.set_files(str(brochure))
     expect(first.get_by_text("brochure.pdf")).to_be_visible()
-    _wait_for_saves(page)
+    wait_for_saves(page)
 
     page.get_by_role("button", name="Publish sequence").click()
     expect(page.locator("#save-state")).to_contain_text("Live · version 1")
@@ -164,8 +153,7 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     axe("editor of the published sequence")
 
     # An edit of the live sequence, then thrown away.
-    second = page.get_by_role("article", name="Email 2")
-    expect(second.get_by_role("button", name="Insert variable")).to_be_visible()
+    second = step(page, 2)
     second.get_by_role("textbox", name="Body").fill("A change I will regret.")
     expect(page.locator("#save-state")).to_contain_text("unpublished changes")
     page.get_by_role("button", name="Discard changes").click()
@@ -177,7 +165,7 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     expect(second.get_by_role("textbox", name="Body")).to_contain_text("Did my note reach you?")
 
     # An edit that is published, then read in the version history.
-    expect(second.get_by_role("button", name="Insert variable")).to_be_visible()
+    step(page, 2)
     second.get_by_role("textbox", name="Body").fill("Did my note reach you last week?")
     expect(page.locator("#save-state")).to_contain_text("unpublished changes")
     page.get_by_role("button", name="Publish sequence").click()

@@ -37,6 +37,7 @@ from sequencer.engine.worker import Worker, inbound_handler
 from sequencer.mail.models import Mailbox
 from sequencer.mail.sync import runner
 from sequencer.sequences.models import Enrollment, Sequence
+from tests.browser.composing import BUSY, add_step, insert_variable, type_in_body, wait_for_saves
 from tests.integration.web.enrolling import mailbox_of, person, published
 from tests.peers.dovecot import Dovecot
 from tests.peers.fixtures import ALICE, DOVECOT_USERS
@@ -47,7 +48,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WIDE = {"width": 1280, "height": 900}
 # Looked at while working on the pages, not kept in the docs.
 SCRATCH = Path(os.environ.get("SEQUENCER_SCRATCH_SCREENSHOTS", "/tmp"))
-BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
 CAROL = "carol@example.test"  # a Dovecot user: she reads and answers her mail there
 # Five people, one of them with an address that is not one.
 TRADE_FAIR = (
@@ -200,32 +200,19 @@ def test_from_an_empty_install_to_a_reply_that_exits_its_recipient(
     page.get_by_label("To", exact=True).fill("00:00")
     page.get_by_role("combobox", name="Time zone").fill("UTC")
     page.get_by_label("Business days only").uncheck()
-    page.get_by_role("button", name="Add step to sequence").click()
-    first = page.get_by_role("article", name="Email 1")
-    expect(first.get_by_role("button", name="Insert variable")).to_be_visible()
+    first = add_step(page, 1)
     first.get_by_label("Subject").fill("Good to meet you at the fair")
     first.get_by_role("textbox", name="Body").fill("Hello ")
-    first.get_by_role("button", name="Insert variable").click()
-    page.get_by_role("combobox", name="Search variables").fill("first")
-    page.get_by_role("option", name=re.compile(r"^First name")).click()
-    page.get_by_role("textbox", name="Fallback").fill("there")
-    page.get_by_role("button", name="Apply").click()
+    insert_variable(page, first, "first", "First name", fallback="there")
     expect(first.locator(".variable-chip")).to_have_text("First name · fallback: there")
-    # The editor takes the focus back on its next frame: type once it has.
-    expect(first.get_by_role("textbox", name="Body")).to_be_focused()
-    page.keyboard.type(", thanks for stopping by our stand.")
-    page.get_by_role("button", name="Add step to sequence").click()
-    second = page.get_by_role("article", name="Email 2")
-    expect(second.get_by_role("button", name="Insert variable")).to_be_visible()
+    type_in_body(page, first, ", thanks for stopping by our stand.")
+    second = add_step(page, 2)
     second.get_by_role("textbox", name="Body").fill("Did my note reach you?")
     page.get_by_role("spinbutton", name="Wait").nth(0).fill("2")
-    page.get_by_role("button", name="Add step to sequence").click()
-    third = page.get_by_role("article", name="Email 3")
-    expect(third.get_by_role("button", name="Insert variable")).to_be_visible()
+    third = add_step(page, 3)
     third.get_by_role("textbox", name="Body").fill("Shall I close your file?")
     page.get_by_role("spinbutton", name="Wait").nth(1).fill("4")
-    expect(page.locator(BUSY)).to_have_count(0)
-    expect(page.locator("#save-state")).to_contain_text("saved")
+    wait_for_saves(page)
 
     # 6. Publish.
     page.get_by_role("button", name="Publish sequence").click()

@@ -20,15 +20,11 @@ from django.views.decorators.http import require_GET, require_POST
 from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.sequences import delegation
+from sequencer.web.members import signed_in_member
 from sequencer.workspace.models import Notification, User
 
 # The newest this many are shown; older ones are kept, but a menu is not an archive.
 SHOWN = 20
-
-
-def _member(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def unread_count(user: User) -> int:
@@ -60,7 +56,7 @@ def _from_htmx(request: HttpRequest) -> bool:
 @login_required
 def panel(request: HttpRequest) -> HttpResponse:
     """The panel's content (htmx) or, without JavaScript, a page of its own."""
-    member = _member(request)
+    member = signed_in_member(request)
     context = _context(member)
     # Rendered as unread (highlighted) this once, then stored as read.
     _mark_read(member, context["notifications"])
@@ -76,14 +72,14 @@ def _answered(request: HttpRequest, status: str, problem: str = "") -> HttpRespo
         else:
             messages.success(request, status)
         return redirect("web:notifications")
-    context = _context(_member(request)) | {"status": status, "problem": problem}
+    context = _context(signed_in_member(request)) | {"status": status, "problem": problem}
     return render(request, "web/_notifications.html#panel_update", context)
 
 
 @require_POST
 @login_required
 def accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    member = _member(request)
+    member = signed_in_member(request)
     try:
         found = delegation.accept_invitation(member, invitation_id, clock=system_clock)
     except delegation.InvitationNotFound:
@@ -103,7 +99,7 @@ def accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
 @login_required
 def decline(request: HttpRequest, invitation_id: int) -> HttpResponse:
     try:
-        delegation.decline_invitation(_member(request), invitation_id)
+        delegation.decline_invitation(signed_in_member(request), invitation_id)
     except delegation.InvitationNotFound:
         raise Http404("No such invitation for you.") from None
     return _answered(request, "Declined: nobody can send that sequence as you.")

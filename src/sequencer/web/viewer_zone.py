@@ -26,13 +26,19 @@ UTC = ZoneInfo("UTC")
 
 
 def viewer_zone(request: HttpRequest) -> ZoneInfo:
+    return said_zone(request) or UTC
+
+
+def said_zone(request: HttpRequest) -> ZoneInfo | None:
+    """The zone the browser said it is in; None before it has, or for an unknown name
+    (for the pages that show the viewer's time only next to another zone's)."""
     name = unquote(request.COOKIES.get(COOKIE, ""))
     if not name:
-        return UTC
+        return None
     try:
         return parse_zone(name[:64], COOKIE)
     except InvalidInput:
-        return UTC
+        return None
 
 
 def place(zone: ZoneInfo) -> str:

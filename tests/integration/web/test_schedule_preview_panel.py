@@ -21,8 +21,10 @@ pytestmark = pytest.mark.django_db
 FRIDAY_AFTERNOON = datetime(2026, 3, 6, 21, 30, tzinfo=UTC)
 
 
-def _preview(user, sequence, clock, **fields: object) -> str:
+def _preview(user, sequence, clock, viewer_tz: str = "", **fields: object) -> str:
     request = RequestFactory().post(f"/sequences/{sequence.pk}/schedule/", fields)
+    if viewer_tz:  # the cookie shell.js sets from the browser's zone
+        request.COOKIES["viewer_tz"] = viewer_tz
     request.user = user
     response = schedule_preview(request, sequence.pk, clock=clock)
     assert response.status_code == 200
@@ -37,11 +39,10 @@ def test_the_preview_follows_the_window_business_days_and_both_time_zones(admin,
         window_end="17:00",
         time_zone="America/New_York",
         business_days_only="on",
-        viewer_time_zone="Europe/Berlin",
         **{"steps-1-delay_days": "1", "steps-2-delay_days": "3"},
     )
 
-    html = _preview(admin, sequence, FakeClock(FRIDAY_AFTERNOON), **form)
+    html = _preview(admin, sequence, FakeClock(FRIDAY_AFTERNOON), viewer_tz="Europe/Berlin", **form)
 
     assert "If someone is enrolled now (Fri 6 Mar, 22:30 your time)" in html
     # Straight away; the next day is a Saturday, so Monday at the window's opening
@@ -62,11 +63,12 @@ def test_the_preview_follows_the_window_business_days_and_both_time_zones(admin,
     assert sequence.settings.get("time_zone", "UTC") == "UTC"
 
 
-def test_without_the_viewers_zone_only_the_sequences_is_shown(admin, make_sequence):
+@pytest.mark.parametrize("viewer_tz", ["", "Mars/Olympus"])
+def test_without_a_known_viewer_zone_only_the_sequences_is_shown(admin, make_sequence, viewer_tz):
     sequence = make_sequence(steps=1)
     form = _form(sequence, time_zone="America/New_York", window_start="00:00", window_end="00:00")
 
-    html = _preview(admin, sequence, FakeClock(FRIDAY_AFTERNOON), **form)
+    html = _preview(admin, sequence, FakeClock(FRIDAY_AFTERNOON), viewer_tz=viewer_tz, **form)
 
     assert "enrolled now (Fri 6 Mar, 16:30 New York time)" in html
     assert 'Fri 6 Mar, 16:30 <span class="muted">New York</span>' in html

@@ -110,15 +110,14 @@ def test_publication_times_are_in_the_viewers_zone_with_the_zone_named(
     client = browser_of(admin)
     url = f"/sequences/{sequence.pk}/versions/"
 
-    # What shell.js asks for once the browser has said where the viewer is.
-    in_tokyo = client.get(f"{url}?viewer_time_zone=Asia/Tokyo", HTTP_HX_REQUEST="true")
-    in_new_york = client.get(f"{url}?viewer_time_zone=America/New_York").content.decode()
     before_the_browser_said = client.get(url).content.decode()
+    # The cookie shell.js sets once the browser has said where the viewer is.
+    client.cookies["viewer_tz"] = "Asia/Tokyo"
+    tokyo = client.get(url).content.decode()
+    client.cookies["viewer_tz"] = "America/New_York"
+    in_new_york = client.get(url).content.decode()
 
-    tokyo = in_tokyo.content.decode()
     assert "5 Dec 2026, 03:20 your time (Asia/Tokyo)" in tokyo  # already the next day there
-    assert '<div id="versions" data-viewer-zone="Asia/Tokyo"' in tokyo
-    assert "page-header" not in tokyo  # only the list, swapped into the page
     assert "4 Dec 2026, 13:20 your time (America/New_York)" in in_new_york
     assert "4 Dec 2026, 18:20 UTC" in before_the_browser_said
     assert 'datetime="2026-12-04T18:20:00+00:00"' in before_the_browser_said
@@ -129,10 +128,8 @@ def test_an_unknown_viewer_zone_falls_back_to_utc(admin, browser_of, make_sequen
     authoring.publish(admin, sequence.pk, clock=system_clock)
     _published_at(sequence, datetime(2026, 12, 4, 18, 20, tzinfo=UTC))
 
-    html = (
-        browser_of(admin)
-        .get(f"/sequences/{sequence.pk}/versions/?viewer_time_zone=Mars/Olympus")
-        .content.decode()
-    )
+    client = browser_of(admin)
+    client.cookies["viewer_tz"] = "Mars/Olympus"
+    html = client.get(f"/sequences/{sequence.pk}/versions/").content.decode()
 
     assert "4 Dec 2026, 18:20 UTC" in html

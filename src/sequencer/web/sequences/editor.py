@@ -32,9 +32,9 @@ from sequencer.sequences import authoring
 from sequencer.sequences.attachments import MAX_EMAIL_BYTES, MAX_FILE_BYTES
 from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Attachment, Sequence, SequenceStatus
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences import draft_form, files, schedule_preview, sharing
 from sequencer.web.sequences.guard import access_answers
-from sequencer.workspace.models import User
 
 TABS = (("editor", "Editor"), ("recipients", "Recipients"), ("settings", "Settings"))
 
@@ -54,11 +54,6 @@ class StepView:
     @property
     def number(self) -> int:
         return self.index + 1
-
-
-def _member(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _steps(sequence: Sequence, snapshot: dict[str, Any], errors: dict[str, str]) -> list[StepView]:
@@ -143,16 +138,20 @@ def _variables() -> dict[str, Any]:
 @login_required
 @access_answers
 def editor(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    member = _member(request)
+    member = signed_in_member(request)
     sequence, level = authoring.get_sequence(member, sequence_id)
     context = _context(sequence, level) | sharing.share_context(sequence, member, level)
     return render(request, "web/sequences/editor.html", context | _variables())
 
 
-def _save(request: HttpRequest, sequence_id: int, steps: list[StepInput] | None = None) -> None:
+def save_draft(
+    request: HttpRequest, sequence_id: int, steps: list[StepInput] | None = None
+) -> None:
+    """Store the editor's posted form as the draft (``steps`` in place of the posted ones);
+    the template library saves the same way before inserting a template."""
     draft = draft_form.read_draft(request.POST)
     authoring.update_draft(
-        _member(request),
+        signed_in_member(request),
         sequence_id,
         name=draft.name,
         description=draft.description,
@@ -178,10 +177,10 @@ def _not_saved(request: HttpRequest, problem: InvalidInput) -> HttpResponse:
 def save(request: HttpRequest, sequence_id: int) -> HttpResponse:
     """Autosave: store the posted draft and answer with the saved state (and the title)."""
     try:
-        _save(request, sequence_id)
+        save_draft(request, sequence_id)
     except InvalidInput as problem:
         return _not_saved(request, problem)
-    sequence, level = authoring.get_sequence(_member(request), sequence_id)
+    sequence, level = authoring.get_sequence(signed_in_member(request), sequence_id)
     return render(
         request,
         "web/sequences/editor.html#saved",
@@ -213,10 +212,10 @@ def change_steps(request: HttpRequest, sequence_id: int) -> HttpResponse:
                 # The new first email keeps "start immediately" unless a wait was set.
                 steps[0].delay_days = 0
     try:
-        _save(request, sequence_id, steps)
+        save_draft(request, sequence_id, steps)
     except InvalidInput as problem:
         return _not_saved(request, problem)
-    sequence, level = authoring.get_sequence(_member(request), sequence_id)
+    sequence, level = authoring.get_sequence(signed_in_member(request), sequence_id)
     context = _context(sequence, level, focus_step=focus)
     response = render(request, "web/sequences/editor.html#canvas_update", context)
     # The schedule preview redraws once the new canvas (and its number of steps) is in
@@ -231,9 +230,9 @@ def change_steps(request: HttpRequest, sequence_id: int) -> HttpResponse:
 @login_required
 @access_answers
 def publish(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    member = _member(request)
+    member = signed_in_member(request)
     try:
-        _save(request, sequence_id)
+        save_draft(request, sequence_id)
     except InvalidInput as problem:
         sequence, level = authoring.get_sequence(member, sequence_id)
         errors, general = draft_form.errors_by_input([problem])
@@ -263,7 +262,7 @@ def _refused(
     general: list[str],
 ) -> HttpResponse:
     context = _context(sequence, level, errors=errors, general=general)
-    context |= sharing.share_context(sequence, _member(request), level) | _variables()
+    context |= sharing.share_context(sequence, signed_in_member(request), level) | _variables()
     context["publish_refused"] = True
     return render(request, "web/sequences/editor.html", context, status=400)
 
@@ -272,7 +271,7 @@ def _refused(
 @login_required
 @access_answers
 def discard(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    member = _member(request)
+    member = signed_in_member(request)
     try:
         authoring.discard(member, sequence_id, clock=system_clock)
     except InvalidInput as problem:

@@ -26,13 +26,8 @@ from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
 from sequencer.sequences import access, attachments
 from sequencer.sequences.models import Attachment, SequenceStatus
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences.guard import access_answers
-from sequencer.workspace.models import User
-
-
-def _member(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def described(found: Attachment) -> dict[str, Any]:
@@ -65,7 +60,7 @@ def upload(request: HttpRequest, sequence_id: int) -> HttpResponse:
     ``attachment_ids`` and ``body_html`` describe the email as the composer has it, so a
     file that would take the email over its size limit is refused before it is stored.
     """
-    member = _member(request)
+    member = signed_in_member(request)
     sequence, _ = access.require_level(member, sequence_id, Level.READ_WRITE)
     if sequence.status == SequenceStatus.ARCHIVED:
         return _refused("This sequence is archived; unarchive it before you edit it.")
@@ -105,7 +100,7 @@ def _content(found: Attachment) -> bytes:
 @require_GET
 @login_required
 def download(request: HttpRequest, attachment_id: int) -> HttpResponse:
-    found = attachments.readable_by(_member(request)).filter(pk=attachment_id).first()
+    found = attachments.readable_by(signed_in_member(request)).filter(pk=attachment_id).first()
     if found is None:
         raise Http404("No such file.")
     response = HttpResponse(_content(found), content_type=found.content_type)
@@ -119,7 +114,9 @@ def download(request: HttpRequest, attachment_id: int) -> HttpResponse:
 def inline_image(request: HttpRequest, content_id: str) -> HttpResponse:
     """An inline image, shown in the composer where the body says ``cid:<content_id>``."""
     found = (
-        attachments.readable_by(_member(request)).filter(inline=True, content_id=content_id).first()
+        attachments.readable_by(signed_in_member(request))
+        .filter(inline=True, content_id=content_id)
+        .first()
     )
     data = _content(found) if found is not None else b""
     # Uploads sniff inline images; checked again so only an image is ever shown inline.

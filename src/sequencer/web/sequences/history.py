@@ -4,10 +4,8 @@ One query for the versions (with their publishers) whatever their number; the
 comparison of each version with the one before is done in memory
 (:mod:`sequencer.web.sequences.version_diff`).
 
-Publication times are shown in the viewer's zone, learnt the way the schedule preview
-learns it: the browser sends its own zone as ``viewer_time_zone``. The first answer,
-before the browser has said, is in UTC; ``shell.js`` then asks for the list again with
-the zone (an htmx request answered with the list alone).
+Publication times are shown in the viewer's zone (:mod:`sequencer.web.viewer_zone`, the
+cookie ``shell.js`` sets on every page); in UTC, saying so, until the browser has said.
 """
 
 from __future__ import annotations
@@ -20,12 +18,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from sequencer.domain.errors import InvalidInput
-from sequencer.domain.schedule import parse_zone
 from sequencer.sequences import authoring
 from sequencer.sequences.models import SequenceVersion
 from sequencer.web.sequences.guard import access_answers
 from sequencer.web.sequences.version_diff import VersionDiff, compare
+from sequencer.web.viewer_zone import UTC, viewer_zone
 from sequencer.workspace.models import User
 
 
@@ -39,27 +36,14 @@ class VersionEntry:
     diff: VersionDiff | None  # None for the first version: nothing to compare with
 
 
-UTC = ZoneInfo("UTC")
-
-
-def viewer_zone(name: str | None) -> ZoneInfo | None:
-    """The zone the browser said it is in, when that is a real zone."""
-    if not name:
-        return None
-    try:
-        return parse_zone(name, "viewer_time_zone")
-    except InvalidInput:
-        return None
-
-
 def when(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
     return f"{local.day} {local:%b %Y, %H:%M}"
 
 
-def zone_label(zone: ZoneInfo | None) -> str:
+def zone_label(zone: ZoneInfo) -> str:
     """How the times name their zone: "UTC", or "your time (Europe/Berlin)"."""
-    if zone is None or zone.key == "UTC":
+    if zone.key == "UTC":
         return "UTC"
     return f"your time ({zone.key})"
 
@@ -97,19 +81,15 @@ def history(request: HttpRequest, sequence_id: int) -> HttpResponse:
     assert isinstance(member, User)
     sequence, level = authoring.get_sequence(member, sequence_id)
     versions = authoring.versions(member, sequence_id)
-    zone = viewer_zone(request.GET.get("viewer_time_zone"))
-    template = "web/sequences/history.html"
-    if getattr(request, "htmx", False):
-        template += "#versions"  # shell.js asking again with the viewer's zone
+    zone = viewer_zone(request)
     return render(
         request,
-        template,
+        "web/sequences/history.html",
         {
             "section": "sequences",
             "sequence": sequence,
             "level": level,
-            "entries": entries(versions, zone or UTC),
-            "viewer_zone": zone.key if zone else "",
+            "entries": entries(versions, zone),
             "zone_label": zone_label(zone),
             "has_unpublished_changes": sequence.has_unpublished_changes,
         },

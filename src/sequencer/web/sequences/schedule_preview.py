@@ -3,8 +3,9 @@
 The times come from the same rule the engine follows (:func:`plan_send_times`, as the
 API's ``POST /schedule-preview``): each step's wait in calendar days at the same wall
 time in the sequence's zone, moved to the next moment the sending window, business days
-and holidays allow. Shown in the sequence's zone and in the viewer's own (the browser
-sends its zone; without one, only the sequence's is shown).
+and holidays allow. Shown in the sequence's zone and in the viewer's own
+(:func:`sequencer.web.viewer_zone.said_zone`, the browser's cookie; until the browser has
+said, only the sequence's is shown).
 
 The preview reads the form as it is being edited, saved or not, so it follows every
 keystroke; a member who cannot edit sees the stored draft.
@@ -29,6 +30,7 @@ from sequencer.domain.sequence_rules import Level, default_delay
 from sequencer.sequences import authoring
 from sequencer.web.sequences import draft_form
 from sequencer.web.sequences.guard import access_answers
+from sequencer.web.viewer_zone import said_zone
 from sequencer.workspace.models import User
 
 
@@ -66,11 +68,12 @@ def plan(
     delays: list[object],
     *,
     now: datetime,
-    viewer_zone: str | None,
+    viewer_zone: ZoneInfo | None,
 ) -> Preview:
     """When each step goes out for someone enrolled at ``now``, in words."""
     zone_name = str(settings.get("time_zone") or "")
-    viewer = _viewer_zone(viewer_zone, zone_name)
+    # The viewer's own time only when it differs from the sequence's.
+    viewer = viewer_zone if viewer_zone is not None and viewer_zone.key != zone_name else None
     shown_zone = viewer or _safe_zone(zone_name)
     empty = Preview(_when(now, shown_zone, now), zone_name, None, [], False)
     if not delays:
@@ -133,17 +136,6 @@ def _safe_zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _viewer_zone(name: str | None, sequence_zone: str) -> ZoneInfo | None:
-    """The viewer's zone when it is known, valid and not the sequence's own."""
-    if not name or name == sequence_zone:
-        return None
-    try:
-        zone = parse_zone(name, "viewer_time_zone")
-    except InvalidInput:
-        return None
-    return zone
-
-
 def context_for(preview: Preview) -> dict[str, Any]:
     return {
         "preview": preview,
@@ -168,7 +160,6 @@ def schedule_preview(
     member = request.user
     assert isinstance(member, User)
     sequence, level = authoring.get_sequence(member, sequence_id)
-    viewer_zone = request.POST.get("viewer_time_zone") or None
     if level >= Level.READ_WRITE and "steps-count" in request.POST:
         draft = draft_form.read_draft(request.POST)
         settings: dict[str, Any] = draft.settings
@@ -178,5 +169,5 @@ def schedule_preview(
         snapshot = authoring.draft_snapshot(sequence)
         settings = snapshot["settings"]
         delays = [step["delay_days"] for step in snapshot["steps"]]
-    preview = plan(settings, delays, now=clock.now(), viewer_zone=viewer_zone)
+    preview = plan(settings, delays, now=clock.now(), viewer_zone=said_zone(request))
     return render(request, "web/sequences/editor.html#schedule", context_for(preview))

@@ -24,9 +24,10 @@ from sequencer.domain.sequence_rules import Level
 from sequencer.domain.text import html_to_text
 from sequencer.sequences import access, authoring, library
 from sequencer.sequences.models import EmailTemplate, SequenceStatus
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences import draft_form
 from sequencer.web.sequences import files as files_view
-from sequencer.web.sequences.editor import _member, _save
+from sequencer.web.sequences.editor import save_draft
 from sequencer.web.sequences.guard import access_answers
 
 # The picker lists this many matches; typing narrows the list further.
@@ -53,7 +54,7 @@ def _preview(body_html: str, labels: dict[str, str]) -> str:
 @access_answers
 def picker(request: HttpRequest, sequence_id: int) -> HttpResponse:
     """The options of the Insert template dialog, for what is typed in its search box."""
-    access.require_level(_member(request), sequence_id, Level.READ_WRITE)
+    access.require_level(signed_in_member(request), sequence_id, Level.READ_WRITE)
     text = request.GET.get("q", "")[:200]
     found: list[EmailTemplate] = list(library.find_templates(text)[: SHOWN + 1])
     labels = {v.path: v.label for v in offered_variables()} if found else {}
@@ -74,7 +75,7 @@ def picker(request: HttpRequest, sequence_id: int) -> HttpResponse:
 @access_answers
 def template_content(request: HttpRequest, sequence_id: int, template_id: int) -> JsonResponse:
     """What inserting the template puts into a step: its subject, body and files."""
-    access.require_level(_member(request), sequence_id, Level.READ_WRITE)
+    access.require_level(signed_in_member(request), sequence_id, Level.READ_WRITE)
     try:
         template = library.get_template(template_id)
     except library.TemplateNotFound:
@@ -112,7 +113,7 @@ def save_as_template(request: HttpRequest, sequence_id: int, position: int) -> J
     gets the step as stored, which the service lets them save; so does a post without
     the editor's form.
     """
-    member = _member(request)
+    member = signed_in_member(request)
     sequence, level = authoring.get_sequence(member, sequence_id)
     editable = level >= Level.READ_WRITE and sequence.status != SequenceStatus.ARCHIVED
     # Only a whole editor form is saved: a post without its steps would empty the draft.
@@ -121,7 +122,7 @@ def save_as_template(request: HttpRequest, sequence_id: int, position: int) -> J
         with transaction.atomic():
             if posted_draft:
                 try:
-                    _save(request, sequence_id)
+                    save_draft(request, sequence_id)
                 except InvalidInput as problem:
                     where = draft_form.label_of(draft_form.input_name(problem.field))
                     return _refused(

@@ -29,6 +29,7 @@ from sequencer.mail.mailbox_input import MailboxChanges
 from sequencer.mail.models import Mailbox, MailboxStatus, Provider, Security
 from sequencer.mail.proof import proven_words
 from sequencer.mail.providers.base import ConnectionReport
+from sequencer.web.members import signed_in_member
 from sequencer.web.settings import mailbox_form
 from sequencer.web.settings.connection_report import ReportView, report_view
 from sequencer.workspace.models import User
@@ -36,11 +37,6 @@ from sequencer.workspace.models import User
 SECTION = "mailboxes"
 _LIMIT_FIELDS = ("per_hour", "per_day", "min_spacing_seconds")
 DEFAULT_LIMITS = MailboxLimits()
-
-
-def _viewer(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # login_required
-    return request.user
 
 
 def _visible(viewer: User, mailbox_id: int) -> Mailbox:
@@ -78,7 +74,7 @@ def settings_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def mailbox_list(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     shown = list(mailboxes.visible_mailboxes(viewer).order_by("owner__email", "email", "id"))
     own = [m for m in shown if m.owner_id == viewer.pk]
     context = _base(request) | {
@@ -96,7 +92,7 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def choose_default(request: HttpRequest) -> HttpResponse:
     """The member's own default mailbox (an admin's choice for others is per mailbox)."""
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     raw = request.POST.get("mailbox_id", "")
     mailbox = (
         mailboxes.list_mailboxes(viewer).filter(pk=int(raw)).first() if raw.isdigit() else None
@@ -148,7 +144,7 @@ def mailbox_new(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=405)
     if request.method == "GET":
         return render(request, "web/settings/mailbox_new.html", _new_context(request))
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     new, errors = mailbox_form.parse_new(request.POST)
     if new is not None:
         try:
@@ -178,7 +174,7 @@ def mailbox_new(request: HttpRequest) -> HttpResponse:
 def test_new(request: HttpRequest) -> HttpResponse:
     """Test connection on the Connect form, before anything is saved (htmx: the result
     and the field errors only, so the passwords typed stay in the form)."""
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     new, errors = mailbox_form.parse_new(request.POST)
     view = None
     if new is not None:
@@ -271,14 +267,14 @@ def _render_detail(
 @require_GET
 @login_required
 def mailbox_detail(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     return _render_detail(request, viewer, _visible(viewer, mailbox_id))
 
 
 @require_POST
 @login_required
 def mailbox_test(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     mailbox = _visible(viewer, mailbox_id)
     report = mailboxes.check_mailbox(mailbox, system_clock)
     if _is_htmx(request):
@@ -287,12 +283,18 @@ def mailbox_test(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return _render_detail(request, viewer, mailbox, report=report)
 
 
-@require_POST
-@login_required
-def mailbox_servers(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    mailbox = _visible(viewer, mailbox_id)
-    changes, errors = mailbox_form.parse_servers(request.POST, mailbox)
+def _save_changes(
+    request: HttpRequest,
+    viewer: User,
+    mailbox: Mailbox,
+    parsed: tuple[MailboxChanges | None, dict[str, str]],
+    *,
+    posted: dict[str, str],
+    saved: str,
+) -> HttpResponse:
+    """Store a form's parsed changes and come back to the mailbox saying ``saved``; or show
+    the form again (400) with what was posted and the problems, the service's included."""
+    changes, errors = parsed
     if changes is not None:
         try:
             mailboxes.update_mailbox(viewer, mailbox, changes)
@@ -300,35 +302,6 @@ def mailbox_servers(request: HttpRequest, mailbox_id: int) -> HttpResponse:
             errors = mailbox_form.errors_of(refused)
             mailbox.refresh_from_db()
     if errors:
-        return _render_detail(
-            request,
-            viewer,
-            mailbox,
-            status=400,
-            errors=errors,
-            values=_posted_values(request),
-            focus=mailbox_form.first_error(errors),
-        )
-    messages.success(request, "Server settings saved. Test the connection to check them.")
-    return redirect("web:settings_mailbox", mailbox_id=mailbox.pk)
-
-
-@require_POST
-@login_required
-def mailbox_limits(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    mailbox = _visible(viewer, mailbox_id)
-    if not viewer.is_admin:
-        raise PermissionDenied("Only workspace admins can change a mailbox's sending limits.")
-    changes, errors = mailbox_form.parse_limits(request.POST)
-    if changes is not None:
-        try:
-            mailboxes.update_mailbox(viewer, mailbox, changes)
-        except InvalidInput as refused:
-            errors = mailbox_form.errors_of(refused)
-            mailbox.refresh_from_db()
-    if errors:
-        posted = {k: str(request.POST.get(k, "")) for k in _LIMIT_FIELDS}
         return _render_detail(
             request,
             viewer,
@@ -338,15 +311,47 @@ def mailbox_limits(request: HttpRequest, mailbox_id: int) -> HttpResponse:
             values=posted,
             focus=mailbox_form.first_error(errors),
         )
-    messages.success(request, "Sending limits saved.")
+    messages.success(request, saved)
     return redirect("web:settings_mailbox", mailbox_id=mailbox.pk)
+
+
+@require_POST
+@login_required
+def mailbox_servers(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    viewer = signed_in_member(request)
+    mailbox = _visible(viewer, mailbox_id)
+    return _save_changes(
+        request,
+        viewer,
+        mailbox,
+        mailbox_form.parse_servers(request.POST, mailbox),
+        posted=_posted_values(request),
+        saved="Server settings saved. Test the connection to check them.",
+    )
+
+
+@require_POST
+@login_required
+def mailbox_limits(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    viewer = signed_in_member(request)
+    mailbox = _visible(viewer, mailbox_id)
+    if not viewer.is_admin:
+        raise PermissionDenied("Only workspace admins can change a mailbox's sending limits.")
+    return _save_changes(
+        request,
+        viewer,
+        mailbox,
+        mailbox_form.parse_limits(request.POST),
+        posted={k: str(request.POST.get(k, "")) for k in _LIMIT_FIELDS},
+        saved="Sending limits saved.",
+    )
 
 
 @require_POST
 @login_required
 def mailbox_state(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     """Resume a paused mailbox, or pause an active one."""
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     mailbox = _visible(viewer, mailbox_id)
     action = request.POST.get("action")
     if action not in ("resume", "pause"):
@@ -367,7 +372,7 @@ def mailbox_state(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def mailbox_default(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     mailbox = _visible(viewer, mailbox_id)
     mailboxes.update_mailbox(viewer, mailbox, MailboxChanges(is_default=True))
     whose = "your" if mailbox.owner_id == viewer.pk else f"{mailbox.owner}'s"

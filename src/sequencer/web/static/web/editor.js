@@ -6,10 +6,6 @@
 (() => {
   const form = document.getElementById("draft");
   if (!form) return;
-  // The schedule preview shows times in the viewer's own zone too. This runs before
-  // htmx's first requests (deferred scripts run before DOMContentLoaded).
-  const viewerZone = document.getElementById("viewer_time_zone");
-  if (viewerZone) viewerZone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
   let inFlight = 0;
   let submitting = false;
   let waiting = null;

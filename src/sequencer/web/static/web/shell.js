@@ -193,17 +193,4 @@
       event.preventDefault();
     }
   });
-
-  // --- Times in the viewer's zone ---------------------------------------------------------
-  // A page first answers in UTC; where it marks a part [data-viewer-zone-url], that part is
-  // asked for again with the browser's zone (the way the schedule preview learns it).
-  document.addEventListener("DOMContentLoaded", () => {
-    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
-    if (!zone || !window.htmx) return;
-    document.querySelectorAll("[data-viewer-zone-url]").forEach((part) => {
-      if (part.dataset.viewerZone === zone || (!part.dataset.viewerZone && zone === "UTC")) return;
-      const url = `${part.dataset.viewerZoneUrl}?viewer_time_zone=${encodeURIComponent(zone)}`;
-      htmx.ajax("GET", url, { target: part, swap: "outerHTML" });
-    });
-  });
 })();

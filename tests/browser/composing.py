@@ -1,0 +1,51 @@
+"""Writing a sequence's steps in the editor, as a member does it, for the browser tests.
+
+Each helper waits for what the page does in between (the composer replacing the plain
+field, the focus coming back, the autosave settling), so a journey reads as its steps.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Locator, Page, expect
+
+# While htmx is in flight or swapping, the page is not settled yet.
+BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
+
+
+def step(page: Page, number: int) -> Locator:
+    """Email ``number``, once its composer has replaced the plain field (its script has
+    loaded), so typing goes to the composer."""
+    article = page.get_by_role("article", name=f"Email {number}")
+    expect(article.get_by_role("button", name="Insert variable")).to_be_visible()
+    return article
+
+
+def add_step(page: Page, number: int) -> Locator:
+    """Add step to sequence, which becomes Email ``number``."""
+    page.get_by_role("button", name="Add step to sequence").click()
+    return step(page, number)
+
+
+def insert_variable(page: Page, email: Locator, search: str, option: str, fallback: str) -> None:
+    """Insert variable from ``email``'s composer: search, pick ``option`` (its label starts
+    so) and give it ``fallback``."""
+    email.get_by_role("button", name="Insert variable").click()
+    page.get_by_role("combobox", name="Search variables").fill(search)
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(option)}")).click()
+    page.get_by_role("textbox", name="Fallback").fill(fallback)
+    page.get_by_role("button", name="Apply").click()
+
+
+def type_in_body(page: Page, email: Locator, text: str) -> None:
+    """Type at the caret of ``email``'s body. The editor takes the focus back (after the
+    variable dialog) on its next frame: type once it has."""
+    expect(email.get_by_role("textbox", name="Body")).to_be_focused()
+    page.keyboard.type(text)
+
+
+def wait_for_saves(page: Page) -> None:
+    """Until the autosaves have all been answered and the draft says it is saved."""
+    expect(page.locator(BUSY)).to_have_count(0)
+    expect(page.locator("#save-state")).to_contain_text("saved")
