@@ -29,12 +29,13 @@ step "test peers"
 bash scripts/ensure-peers.sh
 
 # pytest exits 5 when it collected no test: that is a failure here, like any non-zero.
+# --durations: the slowest tests are named in every run, to keep the suite quick.
 step "tests on SQLite"
-DATABASE_URL="" $VENV/bin/pytest -n 2 -q
+DATABASE_URL="" $VENV/bin/pytest -n 2 -q --durations=20
 
 step "database tests on PostgreSQL"
 if postgres_reachable; then
-    DATABASE_URL="$PG_URL" $VENV/bin/pytest -n 2 -q -m django_db
+    DATABASE_URL="$PG_URL" $VENV/bin/pytest -n 2 -q -m django_db --durations=20
 elif [ "${CI:-}" = "true" ]; then
     echo "CI=true and PostgreSQL is missing: failing. Start it, or set SEQUENCER_TEST_POSTGRES_URL." >&2
     exit 1
