@@ -658,7 +658,7 @@ function setUp(textarea) {
       ],
       leave,
     );
-    aiButton?.setAttribute("aria-expanded", "true");
+    if (returnTo === aiButton) aiButton?.setAttribute("aria-expanded", "true");
     prompt.focus();
   }
 
