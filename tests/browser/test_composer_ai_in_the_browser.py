@@ -158,6 +158,13 @@ def test_typing_slash_ai_opens_the_box_and_the_keyboard_alone_inserts_and_edits_
     search = page.get_by_role("combobox", name="Search variables")
     expect(search).to_be_focused()
     axe("variable picker for an AI prompt")
+    # Escape in the picker goes back to the prompt as it was, not out of the box.
+    page.keyboard.press("Escape")
+    expect(prompt).to_be_focused()
+    expect(prompt).to_have_value("A warm line for ")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(search).to_be_focused()
     page.keyboard.type("first name")
     page.keyboard.press("Enter")
     expect(prompt).to_be_focused()
@@ -241,6 +248,10 @@ def test_clicking_an_ai_chip_edits_its_prompt_and_the_saved_body_follows(
     box.get_by_role("textbox", name="Fallback").fill("Hello again")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator(".step-card").first.screenshot(path=str(SCREENSHOTS / "composer-ai-variable.png"))
+    # Phone-sized, only looked at while working on the composer.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator(".step-card").first.screenshot(path="/tmp/composer-ai-variable-phone.png")
+    page.set_viewport_size(WIDE)
     box.get_by_role("button", name="Apply").click()
     expect(chip.locator(".visually-hidden")).to_have_text(
         "AI variable: Two lines about {{ company.name }} (fallback: Hello again)"
