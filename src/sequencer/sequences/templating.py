@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from html import unescape as html_unescape
 from typing import TYPE_CHECKING, Any, TextIO
 
 from liquid import BoundTemplate, Environment, RenderContext, Undefined, escape
@@ -78,11 +79,16 @@ class AiNode(Node):
         if callable(generator):
             prompt = context.get_buffer(buffer)
             self.block.render(context, prompt)
-            text = generator(prompt.getvalue())
+            # In an HTML body the prompt is HTML text ("R&amp;D", values escaped); a model
+            # reads plain text.
+            written = prompt.getvalue()
+            text = generator(html_unescape(written) if context.autoescape else written)
         if text is None:
             if not self.fallback and context.globals.get(AI_REQUIRED_KEY):
                 raise AiTextMissing()
-            text = self.fallback
+            # The fallback is template source: in an HTML body it is HTML already, as a
+            # default: "..." string is (the composer stores "R&D" as "R&amp;D").
+            return buffer.write(self.fallback)
         # Generated text is untrusted like any attribute value: escaped in HTML bodies.
         return buffer.write(str(escape(text)) if context.autoescape else text)
 

@@ -124,6 +124,20 @@ def test_a_generator_receives_the_prompt_with_variables_filled_in():
     assert out == "&lt;b&gt;Generated&lt;/b&gt;"  # generated text is escaped like any value
 
 
+def test_in_an_html_body_the_fallback_is_html_and_the_prompt_is_read_as_plain_text():
+    prompts = []
+
+    def generate(prompt):
+        prompts.append(prompt)
+        return None
+
+    source = '{% ai fallback: "R&amp;D news" %}About R&amp;D at {{ company.name }}{% endai %}'
+    data = {"company": {"name": "A&B"}}
+    assert render(source, data, html=True, ai_generator=generate) == "R&amp;D news"
+    assert prompts == ["About R&D at A&B"]
+    assert render_html_body(f"<p>{source}</p>", data) == "<p>R&amp;D news</p>"
+
+
 def test_a_generator_that_gives_up_leaves_the_fallback():
     source = '{% ai fallback: "Plain." %}Prompt{% endai %}'
     assert render(source, {}, html=False, ai_generator=lambda prompt: None) == "Plain."

@@ -20,6 +20,43 @@ function liquid(path, fallback) {
   return `{{ ${path} | default: ${quote}${quote === "'" ? text.replaceAll("'", "") : text}${quote} }}`;
 }
 
+// The Liquid an AI chip stands for (templating.py's AiTag): {% ai %}prompt{% endai %}, with
+// an optional fallback: "text". The prompt is kept as written, its variables included:
+// they are part of the prompt, never chips of their own. A tag ends at its first "%}".
+const AI = /\{%-?\s*ai(?:\s+fallback:\s*(?:"((?:[^"%]|%(?!\}))*)"|'((?:[^'%]|%(?!\}))*)'))?\s*-?%\}((?:(?!\{%-?\s*(?:end)?ai\b)[\s\S])*?)\{%-?\s*endai\s*-?%\}/;
+// One pass finds both kinds, so a variable inside an AI prompt stays in the prompt.
+const LIQUID = new RegExp(`${AI.source}|${CHIP.source}`, "g");
+const NESTED_AI = /\{%-?\s*(?:end)?ai\b/;
+
+// Liquid strings have no escapes (python-liquid refuses "it\"s"): a fallback is quoted
+// with the quote it does not hold, and one holding both has its apostrophes made ’.
+function aiFallbackText(text) {
+  const t = text.trim().replaceAll("%}", "% }");
+  return t.includes('"') ? t.replaceAll("'", "\u2019") : t;
+}
+function aiLiquid(prompt, fallback) {
+  if (!fallback) return `{% ai %}${prompt}{% endai %}`;
+  const quote = fallback.includes('"') ? "'" : '"';
+  return `{% ai fallback: ${quote}${fallback}${quote} %}${prompt}{% endai %}`;
+}
+// The chip's short label: the prompt's first words, its variables by their names.
+function aiLabel(prompt) {
+  const text = prompt
+    .replace(CHIP, (_, path) => `[${labelOf(path)}]`)
+    .replace(/\s+/g, " ")
+    .trim();
+  if (!text) return "AI: no prompt yet";
+  if (text.length <= 32) return `AI: ${text}`;
+  const cut = text.slice(0, 32);
+  const space = cut.lastIndexOf(" ");
+  return `AI: ${(space > 16 ? cut.slice(0, space) : cut).replace(/[\s,.;:]+$/, "")}…`;
+}
+// Variables of a prompt that the workspace does not have (publishing refuses them).
+const unknownIn = (prompt) =>
+  catalog.length ? [...new Set([...prompt.matchAll(CHIP)].map((m) => m[1]))].filter((p) => !catalog.some((v) => v.path === p)) : [];
+// The sparkle of the toolbar's AI button, reused in every AI chip.
+const sparkle = () => document.querySelector("[data-insert-ai] svg")?.cloneNode(true);
+
 // Only what the editor's schema holds exactly; anything else is edited as HTML.
 const INLINE = new Set(["STRONG", "B", "EM", "I", "A", "BR", "IMG"]);
 const BLOCK = new Set(["P", "UL", "OL"]);
@@ -54,12 +91,19 @@ function toEditor(html) {
   for (const text of texts) {
     const parts = [];
     let done = 0;
-    for (const match of text.data.matchAll(CHIP)) {
+    for (const match of text.data.matchAll(LIQUID)) {
       parts.push(text.data.slice(done, match.index));
       const chip = document.createElement("span");
-      chip.dataset.variable = match[1];
-      const fallback = match[2] ?? match[3];
-      if (fallback !== undefined) chip.dataset.fallback = fallback;
+      if (match[3] !== undefined) {
+        chip.dataset.ai = "";
+        chip.dataset.prompt = match[3];
+        const fallback = match[1] ?? match[2];
+        if (fallback !== undefined) chip.dataset.fallback = fallback;
+      } else {
+        chip.dataset.variable = match[4];
+        const fallback = match[5] ?? match[6];
+        if (fallback !== undefined) chip.dataset.fallback = fallback;
+      }
       chip.dataset.source = match[0];
       parts.push(chip);
       done = match.index + match[0].length;
@@ -121,6 +165,64 @@ const Variable = P.Node.create({
       return {
         dom,
         update: (n) => n.type.name === "variable" && (draw(n), true),
+      };
+    };
+  },
+});
+
+// An AI variable: text written per recipient from its prompt (see AI above). Shown as a
+// sparkle and the prompt's first words; a screen reader hears the whole prompt.
+const AiVariable = P.Node.create({
+  name: "aiVariable",
+  group: "inline",
+  inline: true,
+  atom: true,
+  selectable: true,
+  addAttributes() {
+    return { prompt: { default: "" }, fallback: { default: null }, source: { default: null } };
+  },
+  parseHTML() {
+    return [
+      {
+        tag: "span[data-ai]",
+        getAttrs: (el) => ({
+          prompt: el.dataset.prompt ?? "",
+          fallback: el.dataset.fallback ?? null,
+          source: el.dataset.source || null,
+        }),
+      },
+    ];
+  },
+  renderHTML({ node }) {
+    return ["span", { "data-liquid": "" }, node.attrs.source || aiLiquid(node.attrs.prompt, node.attrs.fallback)];
+  },
+  addNodeView() {
+    return ({ node }) => {
+      const dom = document.createElement("span");
+      dom.className = "ai-chip";
+      dom.contentEditable = "false";
+      const shown = document.createElement("span");
+      shown.setAttribute("aria-hidden", "true");
+      const spoken = document.createElement("span");
+      spoken.className = "visually-hidden";
+      const icon = sparkle();
+      if (icon) dom.append(icon);
+      dom.append(shown, spoken);
+      const draw = (n) => {
+        const { prompt, fallback } = n.attrs;
+        const unknown = unknownIn(prompt);
+        shown.textContent = aiLabel(prompt);
+        spoken.textContent =
+          `AI variable: ${prompt}` +
+          (fallback ? ` (fallback: ${fallback})` : "") +
+          (unknown.length ? ` (unknown variable: ${unknown.join(", ")})` : "");
+        dom.classList.toggle("unknown", unknown.length > 0);
+        dom.title = n.attrs.source || aiLiquid(prompt, fallback);
+      };
+      draw(node);
+      return {
+        dom,
+        update: (n) => n.type.name === "aiVariable" && (draw(n), true),
       };
     };
   },
@@ -222,6 +324,7 @@ function setUp(textarea) {
       P.ListItem,
       P.UndoRedo || P.History,
       Variable,
+      AiVariable,
       InlineImage,
     ],
     editorProps: { attributes },
@@ -253,7 +356,7 @@ function setUp(textarea) {
       host.remove();
       textarea.id = textarea.id.replace(/-source$/, "");
       textarea.hidden = false;
-      for (const tool of toolbar.querySelectorAll("[data-command]")) tool.hidden = true;
+      for (const tool of toolbar.querySelectorAll("[data-command], [data-insert-ai]")) tool.hidden = true;
       foot.hidden = true;
       box.querySelector(".composer-raw-note").hidden = false;
     } else {
@@ -283,11 +386,14 @@ function setUp(textarea) {
   // Its inputs are not part of the draft: their typing must not trigger an autosave.
   for (const type of ["input", "change"]) panel.addEventListener(type, (e) => e.stopPropagation());
   const variableButton = foot?.querySelector("[data-insert-variable]");
+  // Only a step's body has AI variables (the sparkle button); a signature has none.
+  const aiButton = toolbar.querySelector("[data-insert-ai]");
   let back = null;
   function close(focusEditor = true) {
     panel.hidden = true;
     panel.replaceChildren();
     variableButton?.setAttribute("aria-expanded", "false");
+    aiButton?.setAttribute("aria-expanded", "false");
     if (focusEditor) editor.commands.focus();
     back = null;
   }
@@ -314,7 +420,7 @@ function setUp(textarea) {
   const nextId = (what) => `${textarea.id}-${what}-${++uid}`;
 
   // The picker: a combobox filtering a listbox; arrows move, Enter picks, Escape closes.
-  function openPicker(onPick, title) {
+  function openPicker(onPick, title, onEscape = null) {
     const inputId = nextId("search");
     const listId = nextId("options");
     const input = el("input", {
@@ -373,12 +479,12 @@ function setUp(textarea) {
         if (shown[active]) onPick(shown[active].path);
       }
     });
-    open(title, [
-      el("label", { htmlFor: inputId, textContent: "Search variables" }),
-      input,
-      list,
-    ]);
-    variableButton?.setAttribute("aria-expanded", "true");
+    open(
+      title,
+      [el("label", { htmlFor: inputId, textContent: "Search variables" }), input, list],
+      onEscape,
+    );
+    if (!onEscape) variableButton?.setAttribute("aria-expanded", "true");
     draw();
     input.focus();
   }
@@ -437,6 +543,133 @@ function setUp(textarea) {
     openPicker(insertVariable, "Insert variable");
   });
 
+  // The AI prompt box: the prompt (variables allowed, from the same picker) and an
+  // optional fallback. `pos` is an AI chip being edited; otherwise a chip is inserted
+  // over `range`. Escape goes back to `returnTo` (the sparkle button) or the editor.
+  function openAi({ pos = null, range = null, returnTo = null, draft = null }) {
+    const node = pos === null ? null : editor.state.doc.nodeAt(pos);
+    if (pos !== null && node?.type.name !== "aiVariable") return;
+    const shownPrompt = node ? node.attrs.prompt : "";
+    const shownFallback = node ? (node.attrs.fallback ?? "") : "";
+    const promptId = nextId("ai-prompt");
+    const hintId = nextId("ai-prompt-hint");
+    const errorId = nextId("ai-prompt-error");
+    const fallbackId = nextId("ai-fallback");
+    const fallbackHintId = nextId("ai-fallback-hint");
+    const prompt = el("textarea", { id: promptId, rows: 3, value: draft?.prompt ?? shownPrompt });
+    prompt.setAttribute("aria-describedby", hintId);
+    const error = el("p", { id: errorId, className: "field-error", hidden: true });
+    const fallback = el("input", { id: fallbackId, type: "text", value: draft?.fallback ?? shownFallback });
+    fallback.setAttribute("aria-describedby", fallbackHintId);
+    const leave = () => {
+      if (returnTo) {
+        close(false);
+        returnTo.focus();
+      } else close();
+    };
+    const refuse = (message) => {
+      error.textContent = message;
+      error.hidden = false;
+      prompt.setAttribute("aria-invalid", "true");
+      prompt.setAttribute("aria-describedby", `${hintId} ${errorId}`);
+      prompt.focus();
+    };
+    const apply = () => {
+      if (!prompt.value.trim()) return refuse("Write a prompt: what the AI should write for each recipient.");
+      if (NESTED_AI.test(prompt.value)) return refuse("A prompt cannot hold another AI variable.");
+      const unknown = unknownIn(prompt.value);
+      if (unknown.length) {
+        return refuse(`${unknown.map((p) => `{{ ${p} }}`).join(", ")}: no such variable. Insert one from the list instead.`);
+      }
+      // Applied unchanged, the chip keeps its Liquid as written and the body stays as is.
+      if (node && prompt.value === shownPrompt && fallback.value === shownFallback) {
+        editor.commands.setTextSelection(pos + 1);
+        return close();
+      }
+      const attrs = { prompt: prompt.value.trim(), fallback: aiFallbackText(fallback.value) || null, source: null };
+      if (node) {
+        editor.chain().setNodeSelection(pos).updateAttributes("aiVariable", attrs).setTextSelection(pos + 1).run();
+      } else {
+        const size = editor.state.doc.content.size;
+        const at = { from: Math.min(range.from, size), to: Math.min(range.to, size) };
+        editor.chain().insertContentAt(at, { type: "aiVariable", attrs }).run();
+      }
+      close();
+    };
+    prompt.addEventListener("input", () => {
+      if (error.hidden) return;
+      error.hidden = true;
+      prompt.removeAttribute("aria-invalid");
+      prompt.setAttribute("aria-describedby", hintId);
+    });
+    prompt.addEventListener("keydown", (event) => {
+      // Enter writes a new line in the prompt; Ctrl+Enter (⌘+Enter) inserts, as in forms.
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        apply();
+      }
+    });
+    fallback.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        apply();
+      }
+    });
+    const withVariable = el("button", { type: "button", className: "button small", textContent: "Insert variable in prompt" });
+    withVariable.addEventListener("click", () => {
+      const [start, end] = [prompt.selectionStart, prompt.selectionEnd];
+      const state = { pos, range, returnTo };
+      const again = (text, caret) => {
+        openAi({ ...state, draft: { prompt: text, fallback: fallback.value } });
+        const box = panel.querySelector("textarea");
+        box.setSelectionRange(caret, caret);
+      };
+      openPicker(
+        (path) => {
+          const tag = `{{ ${path} }}`;
+          again(prompt.value.slice(0, start) + tag + prompt.value.slice(end), start + tag.length);
+        },
+        "Variable for the prompt",
+        () => again(prompt.value, end),
+      );
+    });
+    const done = el("button", { type: "button", className: "button primary", textContent: node ? "Apply" : "Insert" });
+    done.addEventListener("click", apply);
+    const cancel = el("button", { type: "button", className: "button", textContent: "Cancel" });
+    cancel.addEventListener("click", leave);
+    const example = "One sentence about {{ company.name }}'s recent news";
+    open(
+      node ? "Edit AI variable" : "AI variable",
+      [
+        el("p", { className: "panel-title ai-title" }, [sparkle() || "", node ? "Edit AI variable" : "AI variable"]),
+        el("label", { htmlFor: promptId, textContent: "Prompt" }),
+        prompt,
+        el("p", {
+          id: hintId,
+          className: "hint",
+          textContent: `What to write for each recipient, e.g. “${example}”. Variables in {{ }} are filled in first.`,
+        }),
+        error,
+        el("div", { className: "panel-actions" }, [withVariable]),
+        el("label", { htmlFor: fallbackId, textContent: "Fallback" }),
+        fallback,
+        el("p", { id: fallbackHintId, className: "hint", textContent: "Optional. Used when no text can be written." }),
+        el("div", { className: "panel-actions" }, [done, cancel]),
+      ],
+      leave,
+    );
+    if (returnTo === aiButton) aiButton?.setAttribute("aria-expanded", "true");
+    prompt.focus();
+  }
+
+  aiButton?.addEventListener("click", () => {
+    if (!panel.hidden) return close();
+    const { from, to, node } = editor.state.selection;
+    // With an AI chip selected, the button opens it rather than replacing it.
+    if (node?.type.name === "aiVariable") return openAi({ pos: from, returnTo: aiButton });
+    openAi({ range: { from, to }, returnTo: aiButton });
+  });
+
   function openLink() {
     const inputId = nextId("link");
     const current = editor.getAttributes("link").href || "";
@@ -467,20 +700,37 @@ function setUp(textarea) {
 
   // A chip opens its popover when clicked, or with Enter once arrowed onto.
   host.addEventListener("click", (event) => {
-    const chip = event.target.closest(".variable-chip");
+    const chip = event.target.closest(".variable-chip, .ai-chip");
     if (!chip) return;
     const pos = editor.view.posAtDOM(chip, 0);
     editor.commands.setNodeSelection(pos);
-    openChip(pos);
+    if (chip.matches(".ai-chip")) openAi({ pos });
+    else openChip(pos);
   });
   host.addEventListener("keydown", (event) => {
     const selection = editor.state.selection;
-    if (event.key === "Enter" && selection.node?.type.name === "variable") {
+    const chip = selection.node?.type.name;
+    if (event.key === "Enter" && (chip === "variable" || chip === "aiVariable")) {
       event.preventDefault();
       event.stopPropagation();
-      openChip(selection.from);
+      if (chip === "aiVariable") openAi({ pos: selection.from });
+      else openChip(selection.from);
+    } else if ((event.key === " " || event.key === "Enter") && aiButton && !event.isComposing && slashAi(selection)) {
+      // "/ai" then Space or Enter: the typed command becomes the AI prompt box.
+      event.preventDefault();
+      event.stopPropagation();
+      const from = selection.from - 3;
+      editor.chain().deleteRange({ from, to: selection.from }).run();
+      openAi({ range: { from, to: from } });
     }
   }, true);
+  // Whether "/ai" was just typed, as a word of its own.
+  function slashAi(selection) {
+    if (!selection.empty || !selection.$from.parent.isTextblock) return false;
+    const offset = selection.$from.parentOffset;
+    const before = selection.$from.parent.textBetween(Math.max(0, offset - 4), offset, null, "\ufffc");
+    return /(?:^|[\s\ufffc])\/ai$/.test(before);
+  }
 }
 
 function setUpAll(root) {
