@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -116,7 +116,8 @@ class AiTexts:
             self,
             step=step,
             field=field,
-            around=_around_slots(source, data, html=html),
+            # Rendered only when the field has a slot: most fields have none.
+            around=lambda: _around_slots(source, data, html=html),
             facts=record_facts(data),
             sender_name=sender_name,
         )
@@ -312,20 +313,25 @@ class FieldSlots:
         *,
         step: int,
         field: str,
-        around: list[tuple[str, str]],
+        around: Callable[[], list[tuple[str, str]]],
         facts: dict[str, dict[str, str]],
         sender_name: str,
     ) -> None:
         self.owner = owner
         self.step = step
         self.field = field
-        self.around = around
+        self._find_around = around
+        self._around: list[tuple[str, str]] | None = None
         self.facts = facts
         self.sender_name = sender_name
         self._next = 0
 
     def request(self, index: int, prompt: str) -> SlotRequest:
-        before, after = self.around[index] if index < len(self.around) else ("", "")
+        """What slot ``index`` (0-based, in render order) of this field is written from."""
+        if self._around is None:
+            self._around = self._find_around()
+        around = self._around
+        before, after = around[index] if index < len(around) else ("", "")
         return SlotRequest(
             prompt=prompt,
             record=self.facts,
