@@ -122,6 +122,17 @@ class AiTexts:
             sender_name=sender_name,
         )
 
+    def stored_only(self) -> AiTexts:
+        """These texts as stored, never written (emails already sent show what they said)."""
+        return AiTexts(
+            version_id=self.version_id,
+            person_id=self.person_id,
+            clock=self.clock,
+            generator=None,
+            mode=Mode.READ,
+            tries=self.tries,
+        )
+
     def write_step(self, snapshot: Mapping[str, Any], step: int, data: Mapping[str, Any]) -> None:
         """Find or write the text of every AI slot of ``step`` (its subject, unless it
         answers the first email's, and its body), without rendering the rest of the

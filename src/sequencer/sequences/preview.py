@@ -104,6 +104,7 @@ def preview_enrollment(
     policy = policy_for(version.settings, enrollment.time_zone)
     for step in range(len(version.steps)):
         row = rows.get(step)
+        sent = row is not None and row.state == EmailState.SENT
         subject, html, text, problem = _render(
             version,
             step,
@@ -113,9 +114,10 @@ def preview_enrollment(
             enrollment.pk,
             first_subject,
             unsubscribe_url,
-            ai_texts,
+            # An email sent shows the text it was sent with; none is written for it now.
+            ai_texts.stored_only() if sent and ai_texts is not None else ai_texts,
         )
-        if row is not None and row.state == EmailState.SENT:
+        if row is not None and sent:
             subject, when, state = row.subject or subject, row.sent_at, "sent"
         elif row is not None:
             when, state = row.due_at, row.state

@@ -167,6 +167,10 @@ class AiTextSource(Protocol):
         self, *, step: int, field: str, source: str, data: Mapping[str, Any], html: bool
     ) -> AiResolver: ...
 
+    def stored_only(self) -> AiTextSource:
+        """The same texts, read as stored and never written: for emails already sent."""
+        ...
+
 
 def steps_waiting_for_ai_text(snapshot: Mapping[str, Any]) -> list[int]:
     """The (0-based) steps that will wait: an AI slot with no fallback, no text yet.

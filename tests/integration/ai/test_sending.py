@@ -196,3 +196,19 @@ def test_a_threaded_follow_up_keeps_the_first_subject_and_writes_its_body(
     assert second["Subject"] == f"RE: {subject_text}"
     assert body_text in bodies(second)[1]
     assert AiText.objects.count() == 2
+
+
+def test_the_enrollment_preview_shows_sent_text_as_stored_and_writes_the_next_emails(
+    admin, api, publish, person, mailbox, clock, generator, worker, smtp_server
+):
+    sequence = publish(one_step() + [(2, "", f"<p>Next: {SLOT}</p>")])
+    enrolled = enroll(admin, sequence, mailbox, person, clock)
+    assert worker.tick().handed_over == 1
+    sent_text = AiText.objects.get(step=0).text
+
+    shown = api.get(f"enrollments/{enrolled.pk}/preview").data
+
+    assert shown[0]["state"] == "sent" and sent_text in shown[0]["html"]
+    next_text = AiText.objects.get(step=1).text
+    assert next_text in shown[1]["html"] and shown[1]["problem"] is None
+    assert len(generator.requests) == 2
