@@ -201,7 +201,7 @@ def test_a_threaded_follow_up_keeps_the_first_subject_and_writes_its_body(
 def test_the_enrollment_preview_shows_sent_text_as_stored_and_writes_the_next_emails(
     admin, api, publish, person, mailbox, clock, generator, worker, smtp_server
 ):
-    sequence = publish(one_step() + [(2, "", f"<p>Next: {SLOT}</p>")])
+    sequence = publish([*one_step(), (2, "", f"<p>Next: {SLOT}</p>")])
     enrolled = enroll(admin, sequence, mailbox, person, clock)
     assert worker.tick().handed_over == 1
     sent_text = AiText.objects.get(step=0).text
