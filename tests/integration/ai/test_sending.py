@@ -17,6 +17,7 @@ from sequencer.ai.models import AiGeneration, AiText
 from sequencer.engine import dispatch
 from sequencer.engine.ai_ahead import write_ahead
 from sequencer.engine.claim import claim_due
+from sequencer.engine.outbox import outbox
 from sequencer.engine.worker import Worker
 from sequencer.sequences.models import ScheduledEmail
 from sequencer.sequences.templating import AiTextMissing
@@ -114,6 +115,10 @@ def test_a_model_failing_three_times_holds_the_email_showing_why_and_sends_nothi
     browser.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
     page = browser.get(f"/sequences/{sequence.pk}/recipients/?recipient={enrolled.pk}")
     assert f"Email 1: {email.last_error}" in page.content.decode()
+    # And the sender's outbox.
+    [queue] = outbox([mailbox], clock)
+    [waiting] = queue.emails
+    assert waiting.reason == email.last_error
 
     # The model works again: the slot is tried again once its wait is over, then sent.
     clock.advance(variables.RETRY_AFTER)
