@@ -8,8 +8,9 @@ transaction. A model that gives no usable text is recorded there with the reason
 the email shows when it comes due and waits.
 
 Each tick writes the text of at most :data:`PER_TICK` emails, among the :data:`SCAN`
-soonest due: the cost of a tick stays bounded whatever the backlog, and the sending of
-the tick (done after this step) is delayed by at most that many emails' writing.
+soonest due, and starts no new one after :data:`BUDGET`: the cost of a tick stays
+bounded whatever the backlog, and the sending of the tick (done after this step) is
+delayed by at most that many emails' writing.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 AHEAD = timedelta(minutes=15)
 PER_TICK = 5
 SCAN = 100
+# No new email is started once a tick has spent this long writing: a slow model delays
+# the tick's sending by about this much at most.
+BUDGET = timedelta(seconds=60)
 
 
 class _Counted:
@@ -66,6 +70,7 @@ def write_ahead(
     per_tick: int = PER_TICK,
     ahead: timedelta = AHEAD,
     scan: int = SCAN,
+    budget: timedelta = BUDGET,
 ) -> int:
     """Write the AI text of emails coming due; how many emails needed the model."""
     if generator is None:
@@ -81,7 +86,7 @@ def write_ahead(
     )
     worked = 0
     for email in due_soon:
-        if worked >= per_tick:
+        if worked >= per_tick or clock.now() - now >= budget:
             break
         enrollment = email.enrollment
         version = enrollment.version

@@ -217,3 +217,22 @@ def test_the_enrollment_preview_shows_sent_text_as_stored_and_writes_the_next_em
     next_text = AiText.objects.get(step=1).text
     assert next_text in shown[1]["html"] and shown[1]["problem"] is None
     assert len(generator.requests) == 2
+
+
+def test_the_writer_starts_no_new_email_once_its_time_budget_is_spent(
+    admin, publish, person, mailbox, clock, generator
+):
+    sequence = publish(one_step())
+    enroll(admin, sequence, mailbox, person, clock)
+    enroll(admin, sequence, mailbox, make_person("Bob", "bob@initech.test"), clock)
+    slow = generator.generate
+
+    def generate_slowly(request):
+        clock.advance(timedelta(seconds=45))
+        return slow(request)
+
+    generator.generate = generate_slowly
+    started = clock.now()
+
+    assert write_ahead(started, clock=clock, generator=generator, budget=timedelta(seconds=40)) == 1
+    assert AiText.objects.count() == 1
