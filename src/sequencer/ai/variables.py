@@ -25,23 +25,21 @@ fallback is used at once, and a slot without one waits saying so.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from django.db import IntegrityError
-
+from sequencer.ai import stored
+from sequencer.ai.around import around_slots
 from sequencer.ai.generator import GenerationFailed, TextGenerator
 from sequencer.ai.models import AiGeneration, AiText, Outcome, TextSource
 from sequencer.ai.source import configured_generator
+from sequencer.ai.stored import SlotKey
 from sequencer.clock import Clock
-from sequencer.domain.ai_context import record_facts, slot_digest, surroundings
+from sequencer.domain.ai_context import record_facts, slot_digest
 from sequencer.domain.ai_slot import SlotRequest, build_request, judge
 from sequencer.domain.chat import Generation
-from sequencer.domain.text import html_to_text
 from sequencer.sequences.templating import (
     AiTextMissing,
     RenderError,
@@ -64,26 +62,6 @@ class Mode(Enum):
     WRITE = "write"  # previews and the engine's writer: write what is missing
     SEND = "send"  # the send: stored text only; hold the email while text may come
     READ = "read"  # showing an email: stored text only, never holds
-
-
-@dataclass(frozen=True)
-class SlotKey:
-    person_id: int
-    version_id: int
-    step: int
-    field: str
-    slot: int
-    digest: str
-
-    def lookup(self) -> dict[str, Any]:
-        return {
-            "person_id": self.person_id,
-            "version_id": self.version_id,
-            "step": self.step,
-            "field": self.field,
-            "slot": self.slot,
-            "digest": self.digest,
-        }
 
 
 class AiTexts:
@@ -117,7 +95,7 @@ class AiTexts:
             step=step,
             field=field,
             # Rendered only when the field has a slot: most fields have none.
-            around=lambda: _around_slots(source, data, html=html),
+            around=lambda: around_slots(source, data, html=html),
             facts=record_facts(data),
             sender_name=sender_name,
         )
@@ -157,7 +135,7 @@ class AiTexts:
         self, key: SlotKey, slot: SlotRequest, *, fallback: str, required: bool
     ) -> str | None:
         """The text for ``key`` (see the module's rules); ``None`` lets the fallback stand."""
-        row = AiText.objects.filter(**key.lookup()).first()
+        row = stored.find(key)
         if row is not None and row.text:
             return row.text
         now = self.clock.now()
@@ -189,15 +167,32 @@ class AiTexts:
         for attempt in range(done, done + self.tries):
             written, problem_now, model = self._try(generator, slot, attempt)
             if written is not None:
-                return self._store(key, written, TextSource.MODEL, "", attempt + 1, model)
+                return stored.store_text(
+                    key,
+                    written,
+                    source=TextSource.MODEL,
+                    now=self.clock.now(),
+                    attempts=attempt + 1,
+                    model=model,
+                )
             problem = problem_now
         reason = f"{problem} ({self.tries} tries)"
         attempts = done + self.tries
+        now = self.clock.now()
         if fallback:
-            return self._store(key, fallback, TextSource.FALLBACK, reason, attempts)
-        stored = self._store_failure(key, reason, attempts)
-        if stored is not None:
-            return stored  # another writer succeeded meanwhile
+            return stored.store_text(
+                key,
+                fallback,
+                source=TextSource.FALLBACK,
+                now=now,
+                problem=reason,
+                attempts=attempts,
+            )
+        written = stored.store_failure(
+            key, reason, attempts=attempts, retry_at=now + RETRY_AFTER, now=now
+        )
+        if written is not None:
+            return written  # another writer succeeded meanwhile
         if required:
             raise AiTextMissing(reason=reason)
         return None
@@ -252,61 +247,6 @@ class AiTexts:
             reason=reason,
             created_at=now,
         )
-
-    def _store(
-        self,
-        key: SlotKey,
-        text: str,
-        source: TextSource,
-        problem: str,
-        attempts: int,
-        model: str = "",
-    ) -> str:
-        """Store ``text`` for ``key`` unless a text is stored already; the stored text."""
-        now = self.clock.now()
-        fields = {
-            "text": text,
-            "source": source,
-            "model": model,
-            "problem": problem,
-            "attempts": attempts,
-            "retry_at": None,
-            "updated_at": now,
-        }
-        row, created = _get_or_create(key, {**fields, "created_at": now})
-        if created or row.text:
-            return row.text  # ours, or the first writer's
-        # Our key held a failure: fill it, unless another writer just did.
-        AiText.objects.filter(pk=row.pk, text="").update(**fields)
-        row.refresh_from_db()
-        return row.text
-
-    def _store_failure(self, key: SlotKey, reason: str, attempts: int) -> str | None:
-        """Remember that ``key`` could not be written; a text stored meanwhile wins."""
-        now = self.clock.now()
-        fields = {
-            "problem": reason,
-            "attempts": attempts,
-            "retry_at": now + RETRY_AFTER,
-            "updated_at": now,
-        }
-        row, created = _get_or_create(key, {**fields, "text": "", "created_at": now})
-        if not created and not row.text:
-            AiText.objects.filter(pk=row.pk, text="").update(**fields)
-            row.refresh_from_db()
-        return row.text or None
-
-
-def _get_or_create(key: SlotKey, defaults: dict[str, Any]) -> tuple[AiText, bool]:
-    """The row for ``key``, created from ``defaults`` if there is none; a writer that
-    loses the race to insert reads the winner's row instead (the unique constraint)."""
-    # get_or_create inserts inside a savepoint and, when the insert hits the unique
-    # constraint, reads the row that won; the second guard covers a read that still
-    # misses it (a writer whose transaction committed in between on another database).
-    try:
-        return AiText.objects.get_or_create(**key.lookup(), defaults=defaults)
-    except IntegrityError:
-        return AiText.objects.get(**key.lookup()), False
 
 
 def provider_name(generator: TextGenerator) -> str:
@@ -364,35 +304,6 @@ class FieldSlots:
             digest=slot_digest(slot),
         )
         return self.owner.text_for(key, slot, fallback=fallback, required=required)
-
-
-class _Markers:
-    """Renders each slot as a marker no template contains, remembering how many."""
-
-    def __init__(self) -> None:
-        # Letters and digits only: escaping, sanitising and the text conversion keep them.
-        self.nonce = uuid.uuid4().hex
-        self.made: list[str] = []
-
-    def resolve(self, prompt: str, *, fallback: str, required: bool) -> str:
-        marker = f"AISLOT{self.nonce}N{len(self.made)}E"
-        self.made.append(marker)
-        return marker
-
-
-def _around_slots(source: str, data: Mapping[str, Any], *, html: bool) -> list[tuple[str, str]]:
-    """The plain text before and after each slot of ``source`` rendered with ``data``."""
-    markers = _Markers()
-    try:
-        if html:
-            text = html_to_text(
-                render_html_body(source, data, ai_generator=markers, strict=False), links=False
-            )
-        else:
-            text = render_subject(source, data, ai_generator=markers, strict=False)
-    except RenderError:
-        return []  # the real render fails the same way and says why
-    return surroundings(text, markers.made)
 
 
 def for_preview(*, version_id: int, person_id: int, clock: Clock) -> AiTexts:

@@ -10,7 +10,7 @@ from django.db import connection
 
 from sequencer.ai import variables
 from sequencer.ai.models import AiGeneration, AiText
-from sequencer.ai.variables import AiTexts, Mode, SlotKey
+from sequencer.ai.stored import SlotKey, store_failure, store_text
 from sequencer.crm.models import Company
 from sequencer.domain.ai_context import record_facts, slot_digest
 from sequencer.domain.ai_slot import SlotRequest
@@ -197,48 +197,32 @@ def test_with_a_fallback_three_failures_store_the_fallback_as_the_text(
 
 
 def test_two_stores_for_the_same_key_keep_one_row_and_both_use_the_first_text(
-    publish, person, clock, generator
+    publish, person, clock
 ):
     version = version_of(publish(one_step()))
     key = SlotKey(person.pk, version.pk, 0, "body", 0, "d" * 64)
-    preview_side = AiTexts(
-        version_id=version.pk,
-        person_id=person.pk,
-        clock=clock,
-        generator=generator,
-        mode=Mode.WRITE,
-    )
-    worker_side = AiTexts(
-        version_id=version.pk,
-        person_id=person.pk,
-        clock=clock,
-        generator=generator,
-        mode=Mode.WRITE,
-    )
 
-    first = preview_side._store(key, "Written by the preview.", "model", "", 1)
-    second = worker_side._store(key, "Written by the worker.", "model", "", 1)
+    first = store_text(key, "Written by the preview.", source="model", now=clock.now())
+    second = store_text(key, "Written by the worker.", source="model", now=clock.now())
 
     assert first == second == "Written by the preview."
     assert AiText.objects.count() == 1
 
 
-def test_a_text_stored_while_a_failure_was_recorded_wins_over_the_failure(
-    publish, person, clock, generator
-):
+def test_a_text_stored_while_a_failure_was_recorded_wins_over_the_failure(publish, person, clock):
     version = version_of(publish(one_step()))
     key = SlotKey(person.pk, version.pk, 0, "body", 0, "e" * 64)
-    texts = AiTexts(
-        version_id=version.pk,
-        person_id=person.pk,
-        clock=clock,
-        generator=generator,
-        mode=Mode.WRITE,
-    )
+    now = clock.now()
+    later = now + variables.RETRY_AFTER
 
-    assert texts._store_failure(key, "the model wrote nothing (3 tries)", 3) is None
-    assert texts._store(key, "Now written.", "model", "", 4) == "Now written."
-    assert texts._store_failure(key, "a late failure", 5) == "Now written."
+    assert (
+        store_failure(key, "the model wrote nothing (3 tries)", attempts=3, retry_at=later, now=now)
+        is None
+    )
+    assert store_text(key, "Now written.", source="model", now=now, attempts=4) == "Now written."
+    assert store_failure(key, "a late failure", attempts=5, retry_at=later, now=now) == (
+        "Now written."
+    )
     row = AiText.objects.get()
     assert (row.text, row.attempts, row.retry_at) == ("Now written.", 4, None)
 
@@ -248,26 +232,18 @@ def test_a_text_stored_while_a_failure_was_recorded_wins_over_the_failure(
 # serialise writers): the race itself is PostgreSQL's.
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a race between connections")
 @pytest.mark.django_db(transaction=True)
-def test_two_writers_storing_the_same_key_at_once_keep_one_row_and_one_text(
-    publish, person, clock, generator
-):
+def test_two_writers_storing_the_same_key_at_once_keep_one_row_and_one_text(publish, person, clock):
     version = version_of(publish(one_step()))
     keys = [SlotKey(person.pk, version.pk, 0, "body", 0, f"{n:064x}") for n in range(20)]
     start = threading.Barrier(2)
     got: dict[str, list[str]] = {"preview": [], "worker": []}
 
     def store(name: str) -> None:
-        texts = AiTexts(
-            version_id=version.pk,
-            person_id=person.pk,
-            clock=clock,
-            generator=generator,
-            mode=Mode.WRITE,
-        )
         try:
             for key in keys:  # both writers start each key together
                 start.wait(timeout=10)
-                got[name].append(texts._store(key, f"Written by {name}.", "model", "", 1))
+                written = store_text(key, f"Written by {name}.", source="model", now=clock.now())
+                got[name].append(written)
         finally:
             connection.close()
 

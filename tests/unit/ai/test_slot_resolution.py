@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sequencer.ai.variables import FieldSlots, SlotKey, _around_slots
+from sequencer.ai.around import around_slots
+from sequencer.ai.stored import SlotKey
+from sequencer.ai.variables import FieldSlots
 from sequencer.domain.ai_context import slot_digest
 from sequencer.domain.ai_slot import SlotRequest
 from sequencer.sequences.templating import AiTextMissing, render, render_html_body
@@ -46,14 +48,14 @@ def slots_for(owner: Recorder, source: str = BODY) -> FieldSlots:
         owner,  # type: ignore[arg-type]
         step=1,
         field="body",
-        around=lambda: _around_slots(source, DATA, html=True),
+        around=lambda: around_slots(source, DATA, html=True),
         facts={"person": {"first_name": "Ada"}, "company": {"name": "Initech"}},
         sender_name="Alice Smith",
     )
 
 
 def test_the_text_around_each_slot_is_the_email_as_text_with_other_slots_elided():
-    assert _around_slots(BODY, DATA, html=True) == [
+    assert around_slots(BODY, DATA, html=True) == [
         ("Hi Ada,\n\n", "\n\nAlso: …\n\nThanks"),
         ("Hi Ada,\n\n…\n\nAlso: ", "\n\nThanks"),
     ]
@@ -61,7 +63,7 @@ def test_the_text_around_each_slot_is_the_email_as_text_with_other_slots_elided(
 
 def test_a_subject_slot_sees_the_rest_of_the_subject():
     source = "Quick idea for {% ai %}a few words on {{ company.name }}{% endai %}!"
-    assert _around_slots(source, DATA, html=False) == [("Quick idea for ", "!")]
+    assert around_slots(source, DATA, html=False) == [("Quick idea for ", "!")]
 
 
 def test_slots_are_numbered_in_render_order_and_keyed_by_what_they_are_written_from():
