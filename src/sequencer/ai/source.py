@@ -8,6 +8,7 @@ what it points at; tests point it at a fake.
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from django.conf import settings
@@ -15,9 +16,17 @@ from django.utils.module_loading import import_string
 
 from sequencer.ai.generator import TextGenerator
 
+log = logging.getLogger(__name__)
+
 
 def configured_generator() -> TextGenerator | None:
+    """The workspace's generator; ``None`` when none is set up or it cannot be built
+    (logged: previews then show fallbacks, and the engine holds slots without one)."""
     path = getattr(settings, "SEQUENCER_AI_GENERATOR", "")
     if not path:
         return None
-    return cast("TextGenerator | None", import_string(path)())
+    try:
+        return cast("TextGenerator | None", import_string(path)())
+    except Exception:
+        log.exception("the text generator named by SEQUENCER_AI_GENERATOR could not be built")
+        return None

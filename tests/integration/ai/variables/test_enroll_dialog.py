@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from sequencer.ai.models import AiText
-from tests.integration.ai.helpers import enroll, one_step
+from tests.integration.ai.variables.helpers import enroll, one_step
 
 pytestmark = pytest.mark.django_db
 

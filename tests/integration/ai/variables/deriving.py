@@ -1,5 +1,5 @@
-"""A scripted text generator for these tests: it answers from a script, then with text
-derived from the request, so that different requests get different text.
+"""A text generator for these tests: it answers from a script, then with text derived
+from the request, so that different requests get different text.
 
 Only for logic around the model (storing, retrying, holding emails): the real local
 model is tested with the providers.
@@ -14,9 +14,9 @@ from sequencer.ai.generator import GenerationFailed
 from sequencer.domain.chat import Generation, GenerationRequest
 
 
-class ScriptedGenerator:
-    model_name = "scripted-1"
-    provider = "scripted"
+class DerivingGenerator:
+    model_name = "deriving-1"
+    provider = "deriving"
 
     def __init__(self, script: Iterable[str | Exception] = ()) -> None:
         self.script = list(script)
@@ -46,8 +46,8 @@ def failing(times: int) -> list[str | Exception]:
 
 
 # What SEQUENCER_AI_GENERATOR points at in these tests (see the ``generator`` fixture).
-ACTIVE: list[ScriptedGenerator] = []
+ACTIVE: list[DerivingGenerator] = []
 
 
-def active() -> ScriptedGenerator | None:
+def active() -> DerivingGenerator | None:
     return ACTIVE[-1] if ACTIVE else None

@@ -1,7 +1,8 @@
 """AI text in sent emails: written in the preview or ahead of the send, never by the send,
 and an email whose text cannot be written waits, saying why, instead of going out broken.
 
-Emails go to the real SMTP peer; the model is a scripted generator (see ``scripted``).
+Emails go to the real SMTP peer; the model is a generator deriving its text from the
+request (see ``deriving``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from sequencer.engine.outbox import outbox
 from sequencer.engine.worker import Worker
 from sequencer.sequences.models import ScheduledEmail
 from sequencer.sequences.templating import AiTextMissing
-from tests.integration.ai.helpers import SLOT, WITH_FALLBACK, enroll, one_step, preview
-from tests.integration.ai.scripted import failing
+from tests.integration.ai.variables.deriving import failing
+from tests.integration.ai.variables.helpers import SLOT, WITH_FALLBACK, enroll, one_step, preview
 from tests.integration.engine.conftest import START, make_person
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,5 @@
 """The engine's published sequence, person, mailbox on the real SMTP peer and fake clock,
-with a scripted text generator set up as the workspace's model."""
+with a generator deriving its text from the request set up as the workspace's model."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from sequencer.engine.worker import Worker
 from sequencer.testing import FakeClock
-from tests.integration.ai import scripted
-from tests.integration.ai.scripted import ScriptedGenerator
+from tests.integration.ai.variables import deriving
+from tests.integration.ai.variables.deriving import DerivingGenerator
 from tests.integration.engine.conftest import START
 from tests.integration.engine.conftest import mailbox as mailbox  # the fixture
 from tests.integration.engine.conftest import person as person  # the fixture
@@ -24,14 +24,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def generator(settings: Any) -> Iterator[ScriptedGenerator]:
-    made = ScriptedGenerator()
-    scripted.ACTIVE.append(made)
-    settings.SEQUENCER_AI_GENERATOR = "tests.integration.ai.scripted.active"
+def generator(settings: Any) -> Iterator[DerivingGenerator]:
+    made = DerivingGenerator()
+    deriving.ACTIVE.append(made)
+    settings.SEQUENCER_AI_GENERATOR = "tests.integration.ai.variables.deriving.active"
     yield made
-    scripted.ACTIVE.remove(made)
+    deriving.ACTIVE.remove(made)
 
 
 @pytest.fixture
-def worker(clock: FakeClock, generator: ScriptedGenerator) -> Worker:
+def worker(clock: FakeClock, generator: DerivingGenerator) -> Worker:
     return Worker(clock=clock, name="ai-worker", ai_generator=lambda: generator)

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 
 def attempt(at, outcome, seconds, tokens=(0, 0)):
     AiGeneration.objects.create(
-        provider="scripted",
-        model="scripted-1",
+        provider="deriving",
+        model="deriving-1",
         seconds=seconds,
         prompt_tokens=tokens[0],
         completion_tokens=tokens[1],

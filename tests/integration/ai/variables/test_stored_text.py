@@ -14,8 +14,8 @@ from sequencer.ai.stored import SlotKey, store_failure, store_text
 from sequencer.crm.models import Company
 from sequencer.domain.ai_context import record_facts, slot_digest
 from sequencer.domain.ai_slot import SlotRequest
-from tests.integration.ai.helpers import WITH_FALLBACK, one_step, preview, version_of
-from tests.integration.ai.scripted import failing
+from tests.integration.ai.variables.deriving import failing
+from tests.integration.ai.variables.helpers import WITH_FALLBACK, one_step, preview, version_of
 from tests.integration.engine.conftest import make_person
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_a_stored_text_is_used_again_and_a_second_render_asks_no_model(
         "body",
         0,
         "model",
-        "scripted-1",
+        "deriving-1",
     )
     assert first.problem is None
 
@@ -139,7 +139,7 @@ def test_each_attempt_is_recorded_with_its_provider_model_latency_and_tokens(
     preview(publish(one_step()), person, mailbox, clock)
 
     failed, ok = AiGeneration.objects.order_by("pk")
-    assert (failed.provider, failed.model, failed.outcome) == ("scripted", "scripted-1", "failed")
+    assert (failed.provider, failed.model, failed.outcome) == ("deriving", "deriving-1", "failed")
     assert failed.reason == "the model server did not answer"
     assert (failed.prompt_tokens, failed.completion_tokens) == (0, 0)
     assert (ok.outcome, ok.seconds, ok.prompt_tokens, ok.completion_tokens) == ("ok", 0.5, 40, 9)
