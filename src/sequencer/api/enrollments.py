@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, model_validator
 
+from sequencer.ai.variables import for_preview
 from sequencer.api.auth import caller
 from sequencer.api.errors import NotFound
 from sequencer.api.pagination import Page
@@ -311,7 +312,10 @@ def preview_for_person(
         )
     # The sending mailbox is a mail row; the preview still names its model type.
     sender = cast(Mailbox, mailbox)
-    return _preview_out(preview_person(version, person, address, sender, system_clock.now()))
+    ai_texts = for_preview(version_id=version.pk, person_id=person.pk, clock=system_clock)
+    return _preview_out(
+        preview_person(version, person, address, sender, system_clock.now(), ai_texts=ai_texts)
+    )
 
 
 @router.get("/sequences/{sequence_id}/stats", response=StatsOut)
@@ -370,7 +374,8 @@ def raw_message(request: HttpRequest, enrollment_id: int, message_id: int) -> Ht
 @router.get("/enrollments/{enrollment_id}/preview", response=list[PreviewOut])
 def preview(request: HttpRequest, enrollment_id: int) -> list[PreviewOut]:
     e = enrollment.get_enrollment(caller(request), enrollment_id)
-    return _preview_out(preview_enrollment(e))
+    ai_texts = for_preview(version_id=e.version_id, person_id=e.person_id, clock=system_clock)
+    return _preview_out(preview_enrollment(e, ai_texts=ai_texts))
 
 
 def _control(request: HttpRequest, enrollment_id: int, action: str) -> EnrollmentOut:

@@ -65,6 +65,9 @@ def _database() -> dict[str, Any]:
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("SEQUENCER_DEBUG", "") == "1"
 BASE_URL = os.environ.get("SEQUENCER_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The dotted path of the function that returns the workspace's text generator (or None
+# when no model is set up); see sequencer.ai.source. Empty: AI slots use their fallback.
+SEQUENCER_AI_GENERATOR = ""
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("SEQUENCER_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -103,6 +106,7 @@ INSTALLED_APPS = [
     "sequencer.sequences",
     "sequencer.mail",
     "sequencer.calendars",
+    "sequencer.ai",
     "sequencer.web",
 ]
 

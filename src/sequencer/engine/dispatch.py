@@ -24,6 +24,8 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.urls import reverse
 
+from sequencer.ai.generator import TextGenerator
+from sequencer.ai.variables import AiTexts, Mode
 from sequencer.clock import Clock
 from sequencer.crm.emails import mark_undeliverable
 from sequencer.domain.backoff import Backoff, Random
@@ -57,8 +59,10 @@ __all__ = ["RETRY", "Prepared", "deliver", "prepare", "record_sent", "send_one"]
 MAX_ATTEMPTS = 10
 # While a mailbox is disconnected its emails wait, and are looked at again this often.
 DISCONNECTED_RECHECK = timedelta(hours=1)
-# An email whose AI text is not written yet is looked at again this often.
-AI_TEXT_RECHECK = timedelta(hours=1)
+# An email whose AI text is not written yet is looked at again this often: soon enough
+# that the engine's writer (engine/ai_ahead.py, which looks 15 minutes ahead) has it
+# in view at once, so the email goes out as soon as its text exists.
+AI_TEXT_RECHECK = timedelta(minutes=10)
 # After a transient failure: one minute, doubling to an hour, scattered by ±20 % so that
 # a mailbox's retries do not all return at once.
 RETRY = Backoff(first=timedelta(minutes=1), cap=timedelta(hours=1), spread=0.2)
@@ -133,8 +137,19 @@ def _thread(
     return ref, [e.message_id for e in earlier], first_subject
 
 
-def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepared | None:
-    """Step 1: re-check and commit *sending*; ``None`` when nothing is to be sent now."""
+def prepare(
+    email_id: int,
+    owner: str,
+    clock: Clock,
+    lease: timedelta,
+    ai_generator: TextGenerator | None = None,
+) -> Prepared | None:
+    """Step 1: re-check and commit *sending*; ``None`` when nothing is to be sent now.
+
+    AI slots take their stored text only: no model is called while the lease is held.
+    ``ai_generator`` (never called here) says a model is set up, so that a slot with no
+    text yet waits for the engine's writer instead of sending its fallback.
+    """
     with transaction.atomic():
         # The lifecycle's lock order: enrollment, email, then mailbox (as exits and
         # pauses do), so concurrent transactions cannot deadlock on PostgreSQL. Holding
@@ -189,6 +204,13 @@ def prepare(email_id: int, owner: str, clock: Clock, lease: timedelta) -> Prepar
                 mailbox=mailbox,
                 enrollment_id=enrollment.pk,
                 first_subject=first_subject,
+                ai_texts=AiTexts(
+                    version_id=enrollment.version_id,
+                    person_id=enrollment.person_id,
+                    clock=clock,
+                    generator=ai_generator,
+                    mode=Mode.SEND,
+                ),
             )
         except AiTextMissing as exc:
             # Never sent with the slot empty: the recipient stays active and waits,
@@ -324,9 +346,10 @@ def send_one(
     lease: timedelta,
     provider_for: Callable[[Mailbox], MailProvider],
     random: Random,
+    ai_generator: TextGenerator | None = None,
 ) -> bool:
     """Re-check and send one claimed email; whether something was handed over."""
-    prepared = prepare(email_id, owner, clock, lease)
+    prepared = prepare(email_id, owner, clock, lease, ai_generator)
     if prepared is None:
         return False
     try:

@@ -167,6 +167,9 @@ def _project(
             kind, reason = _window_reason(now, at, policy)
         elif email.last_error and email.attempts:
             kind, reason = RETRY, f"Trying again after a problem: {email.last_error}"
+        elif email.last_error:
+            # Held before any attempt, saying why (its AI text is not written yet).
+            kind, reason = SCHEDULED, email.last_error
         else:
             kind = SCHEDULED
             reason = f"Email {email.step + 1} of the sequence: its delay runs until then."

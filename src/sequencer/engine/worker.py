@@ -21,11 +21,14 @@ from typing import Protocol, runtime_checkable
 
 from django.db import close_old_connections
 
+from sequencer.ai.generator import TextGenerator
+from sequencer.ai.source import configured_generator
 from sequencer.calendars.sync import sync_calendars
 from sequencer.clock import Clock
 from sequencer.domain.backoff import Random
 from sequencer.domain.events import EventKind
 from sequencer.domain.inbound import Arrival, InboundHandler
+from sequencer.engine.ai_ahead import write_ahead
 from sequencer.engine.claim import claim_due
 from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
@@ -110,6 +113,7 @@ class TickReport:
     released: int = 0
     lost: int = 0
     settled: int = 0
+    ai_written: int = 0  # emails whose AI text a model was asked for
 
 
 class Worker:
@@ -122,8 +126,11 @@ class Worker:
         provider_for: Callable[[Mailbox], MailProvider] | None = None,
         name: str | None = None,
         random: Random = random_module.random,
+        ai_generator: Callable[[], TextGenerator | None] = configured_generator,
     ) -> None:
         self.clock = clock
+        # Asked on each tick: an admin may set up, change or remove the model any time.
+        self.ai_generator = ai_generator
         self.random = random
         self.batch_size = batch_size
         self.lease = lease
@@ -148,6 +155,13 @@ class Worker:
         report.settled = settle_unknown(
             now, self.provider_for, lambda email, at: record_sent(email, at)
         )
+        # AI text for emails coming due, before any is claimed: the send never calls a
+        # model (it holds a lease), it only reads what was written here or in a preview.
+        generator = self._generator()
+        try:
+            report.ai_written = write_ahead(now, clock=self.clock, generator=generator)
+        except Exception:
+            log.exception("writing AI text ahead failed")
         ids = claim_due(now, limit=self.batch_size, lease=self.lease, owner=self.name)
         report.claimed = len(ids)
         providers = _TickProviders(self.provider_for)
@@ -160,6 +174,7 @@ class Worker:
                     lease=self.lease,
                     provider_for=providers,
                     random=self.random,
+                    ai_generator=generator,
                 ):
                     report.handed_over += 1
         finally:
@@ -167,6 +182,13 @@ class Worker:
         # Meetings booked in senders' calendars (bounded in time; never raises).
         sync_calendars(now, owner=self.name, clock=self.clock)
         return report
+
+    def _generator(self) -> TextGenerator | None:
+        try:
+            return self.ai_generator()
+        except Exception:  # a broken model setting must not stop sending
+            log.exception("the text generator could not be set up")
+            return None
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
         log.info("worker %s started", self.name)

@@ -303,13 +303,13 @@ def enroll(
 
 
 def ai_text_warnings(settings: dict, steps: list) -> list[str]:
-    """One warning per step of a version whose emails will wait for AI text: an AI slot
-    without a fallback, and text generation does not exist yet, so nothing is sent with
-    the slot left empty (the engine holds each such email; see ``AiTextMissing``)."""
+    """One warning per step of a version whose emails may wait for AI text: an AI slot
+    without a fallback is never sent empty, so while a recipient's text is not written
+    (no model set up, or its answers unusable) the engine holds the email (see
+    ``AiTextMissing`` and ``sequencer.ai.variables``)."""
     return [
-        f"Step {index + 1} has an AI slot whose text has not been written yet and has no "
-        "fallback: its emails will wait, and recipients will show why, until the text "
-        "exists."
+        f"Step {index + 1} has an AI slot with no fallback: its emails will wait, and "
+        "recipients will show why, until each recipient's text is written."
         for index in steps_waiting_for_ai_text({"settings": settings, "steps": steps})
     ]
 

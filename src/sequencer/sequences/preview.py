@@ -15,10 +15,23 @@ from sequencer.crm.models import Person
 from sequencer.domain.schedule import step_due
 from sequencer.domain.sender import Sender
 from sequencer.sequences.models import EmailState, Enrollment, SequenceVersion
-from sequencer.sequences.rendering import MailboxLike, policy_for, recipient_zone, render_step
+from sequencer.sequences.rendering import (
+    AiTextSource,
+    MailboxLike,
+    policy_for,
+    recipient_zone,
+    render_step,
+)
 from sequencer.sequences.templating import AiTextMissing, MissingVariable, RenderError
 
 AI_TEXT_NOTE = "AI text not written yet: this email will wait until it is."
+
+
+def ai_text_note(exc: AiTextMissing) -> str:
+    """What a preview says about a slot without text: why, when a model was tried."""
+    if exc.reason:
+        return f"AI text could not be written: {exc.reason}. This email waits until it is."
+    return AI_TEXT_NOTE
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ def _render(
     enrollment_id: int | None,
     first_subject: str | None,
     unsubscribe_url: str | None,
+    ai_texts: AiTextSource | None,
 ) -> tuple[str, str, str, str | None]:
     render = partial(
         render_step,
@@ -53,13 +67,14 @@ def _render(
         first_subject=first_subject,
         unsubscribe_url=unsubscribe_url,
         preview=True,
+        ai_texts=ai_texts,
     )
     try:
         rendered = render()
         return rendered.subject, rendered.html, rendered.text, None
     except (MissingVariable, AiTextMissing) as exc:
         # Show the email anyway, with the gap left empty, and say why it would not send.
-        problem = AI_TEXT_NOTE if isinstance(exc, AiTextMissing) else str(exc)
+        problem = ai_text_note(exc) if isinstance(exc, AiTextMissing) else str(exc)
     except RenderError as exc:
         problem = str(exc)
     try:
@@ -70,8 +85,16 @@ def _render(
 
 
 def preview_enrollment(
-    enrollment: Enrollment, *, unsubscribe_url: str | None = None
+    enrollment: Enrollment,
+    *,
+    unsubscribe_url: str | None = None,
+    ai_texts: AiTextSource | None = None,
 ) -> list[PreviewEmail]:
+    """Each email of ``enrollment``, as sent or as it will be.
+
+    ``ai_texts`` gives the AI slots their text: the stored text (what was sent), or
+    text written now for emails still to come (see ``sequencer.ai.variables``).
+    """
     version = enrollment.version
     rows = {e.step: e for e in enrollment.emails.exclude(state=EmailState.CANCELLED)}
     out: list[PreviewEmail] = []
@@ -81,6 +104,7 @@ def preview_enrollment(
     policy = policy_for(version.settings, enrollment.time_zone)
     for step in range(len(version.steps)):
         row = rows.get(step)
+        sent = row is not None and row.state == EmailState.SENT
         subject, html, text, problem = _render(
             version,
             step,
@@ -90,8 +114,10 @@ def preview_enrollment(
             enrollment.pk,
             first_subject,
             unsubscribe_url,
+            # An email sent shows the text it was sent with; none is written for it now.
+            ai_texts.stored_only() if sent and ai_texts is not None else ai_texts,
         )
-        if row is not None and row.state == EmailState.SENT:
+        if row is not None and sent:
             subject, when, state = row.subject or subject, row.sent_at, "sent"
         elif row is not None:
             when, state = row.due_at, row.state
@@ -115,15 +141,28 @@ def preview_person(
     now: datetime,
     *,
     unsubscribe_url: str | None = None,
+    ai_texts: AiTextSource | None = None,
 ) -> list[PreviewEmail]:
-    """The emails ``person`` would get if enrolled now from ``sender``."""
+    """The emails ``person`` would get if enrolled now from ``sender``.
+
+    With ``ai_texts`` writing (``sequencer.ai.variables.Mode.WRITE``), AI text is
+    written and stored here, so the emails sent after enrolling say what this showed.
+    """
     policy = policy_for(version.settings, recipient_zone(version.settings, person))
     out: list[PreviewEmail] = []
     first_subject: str | None = None
     when = now
     for step, source in enumerate(version.steps):
         subject, html, text, problem = _render(
-            version, step, person, address, sender, None, first_subject, unsubscribe_url
+            version,
+            step,
+            person,
+            address,
+            sender,
+            None,
+            first_subject,
+            unsubscribe_url,
+            ai_texts,
         )
         if step == 0:
             first_subject = subject

@@ -37,6 +37,7 @@ from sequencer.domain.text import html_to_text
 from sequencer.sequences import suppression
 from sequencer.sequences.models import Attachment
 from sequencer.sequences.templating import (
+    AiResolver,
     AiTextMissing,
     MissingVariable,
     RenderError,
@@ -154,6 +155,23 @@ def _footer_html(phrase_id: str, url: str) -> str:
     return f'<p style="font-size:12px;color:#6b7280">{body}</p>'
 
 
+class AiTextSource(Protocol):
+    """Where the text of a recipient's AI slots comes from (``sequencer.ai.variables``).
+
+    Asked once per rendered field (``"subject"`` or ``"body"``) of a step, with the
+    field's template and the data it is rendered with; the resolver it returns is called
+    for each slot of that field in order, the n-th call being slot n of that field.
+    """
+
+    def resolver(
+        self, *, step: int, field: str, source: str, data: Mapping[str, Any], html: bool
+    ) -> AiResolver: ...
+
+    def stored_only(self) -> AiTextSource:
+        """The same texts, read as stored and never written: for emails already sent."""
+        ...
+
+
 def steps_waiting_for_ai_text(snapshot: Mapping[str, Any]) -> list[int]:
     """The (0-based) steps that will wait: an AI slot with no fallback, no text yet.
 
@@ -183,6 +201,7 @@ def render_step(
     strict: bool = True,
     unsubscribe_url: str | None = None,
     preview: bool = False,
+    ai_texts: AiTextSource | None = None,
 ) -> RenderedEmail:
     """Step ``step`` of a version ``snapshot`` for ``person`` at ``address``, from ``sender``.
 
@@ -194,7 +213,8 @@ def render_step(
     (sending, and the first try of a preview), an empty value printed without a fallback
     raises :class:`MissingVariable` and an AI slot without text raises
     :class:`AiTextMissing`; any other failure of the templates is a :class:`RenderError`
-    naming the step and field.
+    naming the step and field. ``ai_texts`` gives the AI slots their text (without it,
+    every slot shows its fallback).
     """
     given = sender if sender is not None else mailbox
     if given is None:
@@ -207,17 +227,39 @@ def render_step(
         **recipient_data(person, address),
         "sender": dict(sender_values(from_)),
     }
+
+    def slots(at: int, field: str, template: str, html: bool) -> AiResolver | None:
+        if ai_texts is None:
+            return None
+        return ai_texts.resolver(step=at, field=field, source=template, data=data, html=html)
+
     with _about(step, "subject"):
         if step > 0 and settings.get("thread_emails"):
             first = first_subject
             if first is None:
                 with _about(0, "subject"):
-                    first = render_subject(steps[0]["subject"], data, strict=strict)
+                    first_source = steps[0]["subject"]
+                    first = render_subject(
+                        first_source,
+                        data,
+                        ai_generator=slots(0, "subject", first_source, False),
+                        strict=strict,
+                    )
             subject = threaded_subject(first)
         else:
-            subject = render_subject(source["subject"], data, strict=strict)
+            subject = render_subject(
+                source["subject"],
+                data,
+                ai_generator=slots(step, "subject", source["subject"], False),
+                strict=strict,
+            )
     with _about(step, "body"):
-        body = render_html_body(source["body_html"], data, strict=strict)
+        body = render_html_body(
+            source["body_html"],
+            data,
+            ai_generator=slots(step, "body", source["body_html"], True),
+            strict=strict,
+        )
     if preview:
         url = unsubscribe_url or suppression.preview_unsubscribe_url()
     else:
@@ -268,7 +310,7 @@ def _about(step: int, field: str) -> Iterator[None]:
     except AiTextMissing as exc:
         if exc.step is not None:
             raise
-        raise AiTextMissing(step) from None
+        raise AiTextMissing(step, exc.reason) from None
     except (MissingVariable, StepRenderError):
         raise
     except RenderError as exc:

@@ -9,8 +9,9 @@ AI variables are a block tag whose body is the prompt::
 
 The prompt is ordinary template text, so standard variables inside it are checked like
 any other and filled in before the prompt is sent to a model. ``fallback`` is what the
-email says when no text could be generated (none is generated yet: that arrives in a
-later issue, through the ``ai_generator`` argument of :func:`render`).
+email says when no text could be written. The text comes through the ``ai_generator``
+argument of :func:`render`: a plain callable of the prompt, or an :class:`AiResolver`
+(``sequencer.ai.variables``: stored text, written by a model ahead of time).
 
 The environment is a sandbox: no ``include``/``render`` (there are no partials to
 load), and limits on loops, output size and nesting so that one template cannot stall
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from html import unescape as html_unescape
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
 from liquid import BoundTemplate, Environment, RenderContext, Undefined, escape
 from liquid.ast import BlockNode, Node
@@ -55,6 +56,19 @@ AI_REQUIRED_KEY = "ai:required"
 
 AiGenerator = Callable[[str], "str | None"]
 
+
+@runtime_checkable
+class AiResolver(Protocol):
+    """Finds a slot's text knowing its fallback and whether the email is being sent.
+
+    The richer alternative to an :data:`AiGenerator`: it may raise :class:`AiTextMissing`
+    itself (with a reason) to hold an email even when the slot has a fallback, e.g.
+    while the text is still to be written.
+    """
+
+    def resolve(self, prompt: str, *, fallback: str, required: bool) -> str | None: ...
+
+
 _inside_ai: ContextVar[bool] = ContextVar("inside_ai", default=False)
 
 
@@ -75,16 +89,21 @@ class AiNode(Node):
 
     def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
         generator = context.globals.get(AI_GENERATOR_KEY)
+        required = bool(context.globals.get(AI_REQUIRED_KEY))
         text: str | None = None
-        if callable(generator):
+        if isinstance(generator, AiResolver) or callable(generator):
             prompt = context.get_buffer(buffer)
             self.block.render(context, prompt)
-            # In an HTML body the prompt is HTML text ("R&amp;D", values escaped); a model
-            # reads plain text.
-            written = prompt.getvalue()
-            text = generator(html_unescape(written) if context.autoescape else written)
+            # In an HTML body the prompt and the fallback are HTML text ("R&amp;D", values
+            # escaped); a model reads, and a resolver stores, plain text.
+            plain = html_unescape if context.autoescape else str
+            written = plain(prompt.getvalue())
+            if isinstance(generator, AiResolver):
+                text = generator.resolve(written, fallback=plain(self.fallback), required=required)
+            else:
+                text = generator(written)
         if text is None:
-            if not self.fallback and context.globals.get(AI_REQUIRED_KEY):
+            if not self.fallback and required:
                 raise AiTextMissing()
             # The fallback is template source: in an HTML body it is HTML already, as a
             # default: "..." string is (the composer stores "R&D" as "R&amp;D").
@@ -200,16 +219,25 @@ class AiTextMissing(RenderError):
     Such an email is never sent with the slot left empty: the recipient waits, showing
     this message, until the text exists. ``step`` is 0-based; rendering one template
     alone does not know it (``None``), :func:`~sequencer.sequences.rendering.render_step`
-    does.
+    does. ``reason`` says why the text could not be written, when an attempt was made
+    ("the model wrote a greeting (3 tries)").
     """
 
-    def __init__(self, step: int | None = None) -> None:
+    def __init__(self, step: int | None = None, reason: str | None = None) -> None:
         which = "This email" if step is None else f"Step {step + 1}"
-        super().__init__(
-            f"{which} has an AI slot whose text has not been written for this "
-            "recipient yet; the email waits until it is."
-        )
+        if reason:
+            message = (
+                f"{which} waits: its AI text could not be written for this recipient: "
+                f"{reason}. It is tried again later."
+            )
+        else:
+            message = (
+                f"{which} has an AI slot whose text has not been written for this "
+                "recipient yet; the email waits until it is."
+            )
+        super().__init__(message)
         self.step = step
+        self.reason = reason
 
 
 class MissingVariable(RenderError):
@@ -430,7 +458,7 @@ def render(
     data: Mapping[str, Any],
     *,
     html: bool,
-    ai_generator: AiGenerator | None = None,
+    ai_generator: AiGenerator | AiResolver | None = None,
     strict: bool = False,
 ) -> str:
     """``source`` rendered with ``data`` (``{"person": {...}, "company": {...}}``).
@@ -527,7 +555,7 @@ def render_html_body(
     source: str,
     data: Mapping[str, Any],
     *,
-    ai_generator: AiGenerator | None = None,
+    ai_generator: AiGenerator | AiResolver | None = None,
     strict: bool = False,
 ) -> str:
     """A body rendered for one recipient and cleaned again, ready to send or preview.
@@ -545,7 +573,7 @@ def render_subject(
     source: str,
     data: Mapping[str, Any],
     *,
-    ai_generator: AiGenerator | None = None,
+    ai_generator: AiGenerator | AiResolver | None = None,
     strict: bool = False,
 ) -> str:
     """A subject rendered for one recipient, on one line."""

@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from sequencer.ai.variables import for_preview
 from sequencer.clock import system_clock
 from sequencer.crm.models import EmailAddress, Person, PersonList
 from sequencer.domain.errors import InvalidInput
@@ -158,7 +159,12 @@ def _preview(
     )
     zone = viewer_zone(request)
     now = system_clock.now()
-    emails = preview_person(version, row.person, row.address, cast(Mailbox, sender), now)
+    # AI text is written here if missing (one recipient at a time: it may take seconds)
+    # and stored, so what is previewed is what is sent.
+    ai_texts = for_preview(version_id=version.pk, person_id=row.person.pk, clock=system_clock)
+    emails = preview_person(
+        version, row.person, row.address, cast(Mailbox, sender), now, ai_texts=ai_texts
+    )
     return {
         "preview_row": row,
         "preview_steps": [

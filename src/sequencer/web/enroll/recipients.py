@@ -160,10 +160,20 @@ def _detail(
         raise Http404("No such recipient.") from None
     if chosen.sequence_id != sequence.pk:
         raise Http404("No such recipient.")
-    waiting = chosen.emails.filter(state=EmailState.SCHEDULED).exists()
+    upcoming = chosen.emails.filter(state=EmailState.SCHEDULED).order_by("step").first()
+    waiting = upcoming is not None
     row = _rows(sequence, "").get(pk=chosen.pk)
     return {
         "detail": _describe(row, zone, now),
+        # Why the next email waits, when the engine held it (AI text not written, a
+        # disconnected mailbox, a failure it retries after).
+        "waiting_reason": (
+            f"Email {upcoming.step + 1}: {upcoming.last_error}"
+            if upcoming is not None
+            and upcoming.last_error
+            and chosen.status == EnrollmentStatus.ACTIVE
+            else ""
+        ),
         "timeline": timeline_items.items(chosen, zone, now),
         "can_pause": chosen.status == EnrollmentStatus.ACTIVE,
         "can_resume": chosen.status in (EnrollmentStatus.PAUSED, EnrollmentStatus.FAILED),

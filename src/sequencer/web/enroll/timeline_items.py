@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
+from sequencer.ai.variables import as_stored
+from sequencer.clock import system_clock
 from sequencer.domain.events import EventKind
 from sequencer.sequences.models import Enrollment
 from sequencer.sequences.preview import preview_enrollment
@@ -114,7 +116,11 @@ def _icon(kind: str) -> str:
 
 def items(enrollment: Enrollment, zone: ZoneInfo, now: datetime) -> list[Item]:
     """Newest first, as an activity feed reads."""
-    bodies = {p.step: p.html for p in preview_enrollment(enrollment)}
+    # Emails as sent: their AI text as stored, never written again here.
+    stored = as_stored(
+        version_id=enrollment.version_id, person_id=enrollment.person_id, clock=system_clock
+    )
+    bodies = {p.step: p.html for p in preview_enrollment(enrollment, ai_texts=stored)}
     out: list[Item] = []
     for entry in timeline(enrollment):
         body = None
