@@ -113,10 +113,13 @@ def test_a_changed_record_gets_new_text_and_the_old_text_is_kept(
     assert before.html != after.html
 
 
+GREETING = "the text starts with a greeting; the email already has its own"
+
+
 def test_an_unusable_answer_is_asked_again_with_a_new_seed(
     publish, person, mailbox, clock, generator
 ):
-    generator.script = ["   ", "x" * 5000, "Initech's new plant looks impressive."]
+    generator.script = ["   ", "Hi Kim, hope you are well.", "Initech's new plant looks impressive."]
     sequence = publish(one_step())
 
     shown = preview(sequence, person, mailbox, clock)
@@ -126,7 +129,7 @@ def test_an_unusable_answer_is_asked_again_with_a_new_seed(
     outcomes = list(AiGeneration.objects.order_by("pk").values_list("outcome", "reason"))
     assert outcomes == [
         ("rejected", "the model wrote nothing"),
-        ("rejected", "the text is longer than the slot allows"),
+        ("rejected", GREETING),
         ("ok", ""),
     ]
     assert AiText.objects.get().attempts == 3
