@@ -119,13 +119,13 @@ GREETING = "the text starts with a greeting; the email already has its own"
 def test_an_unusable_answer_is_asked_again_with_a_new_seed(
     publish, person, mailbox, clock, generator
 ):
-    generator.script = ["   ", "Hi Kim, hope you are well.", "Initech's new plant looks impressive."]
+    generator.script = ["   ", "Hi Kim, hope you are well.", "Initech's new plant is impressive."]
     sequence = publish(one_step())
 
     shown = preview(sequence, person, mailbox, clock)
 
     assert [r.seed for r in generator.requests] == [0, 1, 2]
-    assert "<p>Initech's new plant looks impressive.</p>" in shown.html
+    assert "<p>Initech's new plant is impressive.</p>" in shown.html
     outcomes = list(AiGeneration.objects.order_by("pk").values_list("outcome", "reason"))
     assert outcomes == [
         ("rejected", "the model wrote nothing"),
