@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import httpx
 
@@ -46,13 +47,14 @@ class LlamaServer:
         self.port = _free_port()
         self._log_path = log
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def __enter__(self) -> LlamaServer:
-        log = open(self._log_path, "wb") if self._log_path else subprocess.DEVNULL
+        self._log = open(self._log_path, "wb") if self._log_path else None
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -75,7 +77,7 @@ class LlamaServer:
                 "--api_key",
                 self.api_key,
             ],
-            stdout=log,
+            stdout=self._log if self._log else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -113,6 +115,9 @@ class LlamaServer:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __exit__(
         self,

@@ -91,6 +91,12 @@ class OpenAICompatible:
     def close(self) -> None:
         self._client.close()
 
+    def __enter__(self) -> OpenAICompatible:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _failed(self, message: str) -> GenerationFailed:
         if self._key:  # never hand the key to a log, a page or an exception
             message = message.replace(self._key, "[the API key]")
