@@ -13,11 +13,19 @@ setup: $(STAMP)
 # then installs the hash-pinned lock file into .venv.
 $(UV):
 	@$(PYTHON) -m venv $(TOOLS)
-	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv>=0.9,<1'
+
+# llama-cpp-python has no wheel for this platform: uv compiles llama.cpp once (a few
+# minutes on 2 cores) and keeps the wheel in its cache. The build is portable (AVX2, no
+# -march=native): a native build uses AMX tiles on CPUs that announce them, and a
+# virtual machine that announces AMX without enabling it crashes on the first token.
+# The multimodal library (LLAVA_BUILD) is not needed for text and is skipped.
+LLAMA_BUILD := --config-settings-package llama-cpp-python:cmake.define.GGML_NATIVE=OFF \
+	--config-settings-package llama-cpp-python:cmake.define.LLAVA_BUILD=OFF
 
 $(STAMP): requirements.lock pyproject.toml $(UV)
 	@test -x $(VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	@VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet --require-hashes requirements.lock
+	@VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet --require-hashes $(LLAMA_BUILD) requirements.lock
 	@VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 

@@ -4,7 +4,7 @@ Only glue lives here. Every value a self-hoster may change is an environment var
 documented in the README: SEQUENCER_DATA_DIR, DATABASE_URL, SEQUENCER_SECRET_KEY,
 SEQUENCER_BASE_URL, SEQUENCER_DEBUG, SEQUENCER_ALLOWED_HOSTS, SEQUENCER_PROXY_COUNT,
 SEQUENCER_SIGNIN_FAILURE_LIMIT, SEQUENCER_SIGNIN_COOLOFF_MINUTES,
-SEQUENCER_BLOCK_PRIVATE_HOSTS.
+SEQUENCER_BLOCK_PRIVATE_HOSTS, SEQUENCER_AI_*.
 """
 
 from __future__ import annotations
@@ -258,3 +258,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SEQUENCER_LOG_LEVEL", "INFO")},
 }
+
+# The text generator behind AI slots (sequencer/ai/providers.py): "local" runs the GGUF
+# model shipped with the install; "openai" talks to any OpenAI-compatible server.
+SEQUENCER_AI_PROVIDER = os.environ.get("SEQUENCER_AI_PROVIDER", "local").strip().lower()
+SEQUENCER_AI_MODEL_PATH = os.environ.get("SEQUENCER_AI_MODEL_PATH", "")
+SEQUENCER_AI_BASE_URL = os.environ.get("SEQUENCER_AI_BASE_URL", "")
+SEQUENCER_AI_MODEL = os.environ.get("SEQUENCER_AI_MODEL", "")
+SEQUENCER_AI_API_KEY = os.environ.get("SEQUENCER_AI_API_KEY", "")
+SEQUENCER_AI_AZURE_API_VERSION = os.environ.get("SEQUENCER_AI_AZURE_API_VERSION", "")
+SEQUENCER_AI_TIMEOUT = float(os.environ.get("SEQUENCER_AI_TIMEOUT", "60") or 60)

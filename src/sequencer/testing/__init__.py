@@ -2,5 +2,6 @@
 
 from sequencer.testing.capture import Captured, CaptureProvider
 from sequencer.testing.clock import FakeClock
+from sequencer.testing.generator import ScriptedGenerator
 
-__all__ = ["CaptureProvider", "Captured", "FakeClock"]
+__all__ = ["CaptureProvider", "Captured", "FakeClock", "ScriptedGenerator"]
