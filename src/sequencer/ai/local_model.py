@@ -8,6 +8,7 @@ safe to share between threads, so generations take turns behind one lock.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import threading
@@ -66,6 +67,18 @@ _loaded_lock = threading.Lock()
 def _slot(path: Path) -> _Loaded:
     with _loaded_lock:
         return _loaded.setdefault(path.resolve(), _Loaded())
+
+
+@atexit.register
+def _close_all() -> None:
+    # Freed while the interpreter still works: left to garbage collection at shutdown,
+    # llama-cpp-python's finaliser runs after its own module globals are gone and
+    # prints a traceback on every exit.
+    for slot in _loaded.values():
+        with slot.lock:
+            if slot.llama is not None:
+                slot.llama.close()
+                slot.llama = None
 
 
 class LocalModel:
