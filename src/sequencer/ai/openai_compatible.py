@@ -1,7 +1,7 @@
 """Any server that speaks OpenAI's chat completions API: OpenAI, Azure OpenAI, Ollama,
 llama.cpp's server, vLLM, LM Studio, OpenRouter and the like.
 
-The server is the one the administrator configures (SEQUENCER_AI_BASE_URL), not one a
+The server is the one an admin configures (Settings → AI), not one a
 member types in, so ``netguard`` does not apply: a model server on the same host
 (Ollama on 127.0.0.1:11434) is the common self-hosted setup.
 """
@@ -129,7 +129,7 @@ class OpenAICompatible:
         except httpx.ConnectError as error:
             raise self._failed(
                 f"Could not connect to the AI server at {self.url} ({error}): is it running, "
-                "and is SEQUENCER_AI_BASE_URL right?"
+                "and is the base URL in Settings → AI right?"
             ) from error
         except httpx.HTTPError as error:
             raise self._failed(
@@ -149,7 +149,7 @@ class OpenAICompatible:
             raise self._failed(
                 f"The AI server at {self.url} answered with something that is not an "
                 f"OpenAI chat completion ({type(error).__name__}: {error}): is "
-                "SEQUENCER_AI_BASE_URL the server's API address?"
+                "the base URL in Settings → AI the server's API address?"
             ) from error
         return Generation(
             text=text,
@@ -165,12 +165,12 @@ class OpenAICompatible:
         where = f"The AI server at {self.url} answered HTTP {status}"
         if status in {401, 403}:
             if not self._key:
-                return f"{where}{said}: it needs an API key; set SEQUENCER_AI_API_KEY."
-            return f"{where}{said}: it refused the API key; check SEQUENCER_AI_API_KEY."
+                return f"{where}{said}: it needs an API key; set one in Settings → AI."
+            return f"{where}{said}: it refused the API key; check the key in Settings → AI."
         if status == 404:
             return (
                 f"{where}{said}: the model {self._model!r} or the address is unknown there; "
-                "check SEQUENCER_AI_MODEL and SEQUENCER_AI_BASE_URL."
+                "check the model and base URL in Settings → AI."
             )
         if status == 429:
             return f"{where}{said}: too many requests or the quota is used up; try again later."

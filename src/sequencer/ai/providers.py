@@ -1,91 +1,67 @@
-"""Which text generator this installation uses, from the SEQUENCER_AI_* settings.
+"""Which text generator this installation uses: the one chosen in Settings → AI.
 
-``local`` (the default) runs the model shipped with the install; ``openai`` talks to the
-OpenAI-compatible server at SEQUENCER_AI_BASE_URL. A setting that cannot work is
-reported as :class:`GenerationFailed` with the variable to fix, so a page that asks for
-text shows that instead of an error page.
+The built-in model (the default) runs the GGUF shipped with the install; a server
+provider talks to any OpenAI-compatible API, or to an Azure OpenAI deployment. Two
+things stay with the installation rather than the page, because they are about the
+machine: ``SEQUENCER_AI_MODEL_PATH`` (another GGUF file for the built-in model) and
+``SEQUENCER_AI_TIMEOUT`` (seconds to wait for a server).
+
+Settings that cannot work raise :class:`GenerationFailed` naming the field to fix, so a
+page that asks for text shows that rather than an error page.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 
 from sequencer.ai.generator import GenerationFailed, TextGenerator
 from sequencer.ai.local_model import LocalModel
 from sequencer.ai.openai_compatible import OpenAICompatible
+from sequencer.domain.ai_settings import GeneratorSettings, Provider
+from sequencer.workspace.ai_settings import generator_settings
 
-PROVIDERS = ("local", "openai")
 
-
-@dataclass(frozen=True)
-class AISettings:
-    provider: str = "local"
-    model_path: str = ""
-    base_url: str = ""
-    model: str = ""
-    api_key: str = ""
-    azure_api_version: str = ""
-    timeout: float = 60.0
-
-    def __repr__(self) -> str:
-        # Settings printed in a log or a traceback keep the key out.
-        shown = "set" if self.api_key else "unset"
-        return (
-            f"AISettings(provider={self.provider!r}, base_url={self.base_url!r}, "
-            f"model={self.model!r}, api_key={shown})"
+@functools.lru_cache(maxsize=8)
+def build_generator(
+    chosen: GeneratorSettings, *, model_path: str = "", timeout: float = 60.0
+) -> TextGenerator:
+    """The generator for ``chosen``, built once per distinct settings (the local model
+    loads once per process; a server client keeps its connections)."""
+    if chosen.provider is Provider.LOCAL:
+        return LocalModel(model_path or None)
+    if not chosen.base_url:
+        raise GenerationFailed("Settings → AI: the server's base URL is empty.")
+    if not chosen.model:
+        raise GenerationFailed(
+            "Settings → AI: the model name is empty; give the model (or Azure deployment) "
+            "the server knows."
         )
-
-    @classmethod
-    def from_django(cls, source: Any = settings) -> AISettings:
-        return cls(
-            provider=source.SEQUENCER_AI_PROVIDER,
-            model_path=source.SEQUENCER_AI_MODEL_PATH,
-            base_url=source.SEQUENCER_AI_BASE_URL,
-            model=source.SEQUENCER_AI_MODEL,
-            api_key=source.SEQUENCER_AI_API_KEY,
-            azure_api_version=source.SEQUENCER_AI_AZURE_API_VERSION,
-            timeout=source.SEQUENCER_AI_TIMEOUT,
+    base = chosen.base_url
+    if chosen.provider is Provider.AZURE_OPENAI:
+        # Azure addresses one deployment under the resource's endpoint.
+        base = f"{base.rstrip('/')}/openai/deployments/{quote(chosen.model, safe='')}"
+    try:
+        return OpenAICompatible(
+            base,
+            chosen.model,
+            api_key=chosen.api_key,
+            timeout=timeout,
+            azure_api_version=chosen.api_version
+            if chosen.provider is Provider.AZURE_OPENAI
+            else "",
         )
+    except ValueError as error:
+        raise GenerationFailed(f"Settings → AI: the base URL: {error}.") from error
 
 
-def build_generator(ai: AISettings) -> TextGenerator:
-    """A new generator for ``ai``; raises :class:`GenerationFailed` for settings that
-    cannot work."""
-    if ai.provider == "local":
-        return LocalModel(ai.model_path or None)
-    if ai.provider == "openai":
-        if not ai.base_url:
-            raise GenerationFailed(
-                "SEQUENCER_AI_PROVIDER is openai but SEQUENCER_AI_BASE_URL is empty: set it "
-                "to the server's API address, e.g. https://api.openai.com/v1 or "
-                "http://127.0.0.1:11434 for Ollama."
-            )
-        if not ai.model:
-            raise GenerationFailed(
-                "SEQUENCER_AI_PROVIDER is openai but SEQUENCER_AI_MODEL is empty: set it to "
-                "the model (or Azure deployment) name the server knows."
-            )
-        try:
-            return OpenAICompatible(
-                ai.base_url,
-                ai.model,
-                api_key=ai.api_key,
-                timeout=ai.timeout,
-                azure_api_version=ai.azure_api_version,
-            )
-        except ValueError as error:
-            raise GenerationFailed(f"SEQUENCER_AI_BASE_URL: {error}.") from error
-    raise GenerationFailed(
-        f"SEQUENCER_AI_PROVIDER is {ai.provider!r}; it must be one of {', '.join(PROVIDERS)}."
-    )
-
-
-@functools.cache
 def configured_generator() -> TextGenerator:
-    """This process's generator, built once from the settings (the local model loads
-    once per process)."""
-    return build_generator(AISettings.from_django())
+    """The generator the workspace chose in Settings → AI (the built-in model until an
+    admin chooses otherwise)."""
+    return build_generator(
+        generator_settings(),
+        model_path=settings.SEQUENCER_AI_MODEL_PATH,
+        timeout=settings.SEQUENCER_AI_TIMEOUT,
+    )

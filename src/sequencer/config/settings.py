@@ -67,7 +67,8 @@ DEBUG = os.environ.get("SEQUENCER_DEBUG", "") == "1"
 BASE_URL = os.environ.get("SEQUENCER_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The dotted path of the function that returns the workspace's text generator (or None
 # when no model is set up); see sequencer.ai.source. Empty: AI slots use their fallback.
-SEQUENCER_AI_GENERATOR = ""
+# The default is what an admin chooses in Settings → AI (the built-in model at first).
+SEQUENCER_AI_GENERATOR = "sequencer.ai.providers.configured_generator"
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("SEQUENCER_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -259,12 +260,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("SEQUENCER_LOG_LEVEL", "INFO")},
 }
 
-# The text generator behind AI slots (sequencer/ai/providers.py): "local" runs the GGUF
-# model shipped with the install; "openai" talks to any OpenAI-compatible server.
-SEQUENCER_AI_PROVIDER = os.environ.get("SEQUENCER_AI_PROVIDER", "local").strip().lower()
+# The provider, server and key are chosen in Settings → AI (sequencer/ai/providers.py);
+# these two are about this machine: another GGUF file for the built-in model, and how
+# long to wait for a server's answer.
 SEQUENCER_AI_MODEL_PATH = os.environ.get("SEQUENCER_AI_MODEL_PATH", "")
-SEQUENCER_AI_BASE_URL = os.environ.get("SEQUENCER_AI_BASE_URL", "")
-SEQUENCER_AI_MODEL = os.environ.get("SEQUENCER_AI_MODEL", "")
-SEQUENCER_AI_API_KEY = os.environ.get("SEQUENCER_AI_API_KEY", "")
-SEQUENCER_AI_AZURE_API_VERSION = os.environ.get("SEQUENCER_AI_AZURE_API_VERSION", "")
 SEQUENCER_AI_TIMEOUT = float(os.environ.get("SEQUENCER_AI_TIMEOUT", "60") or 60)

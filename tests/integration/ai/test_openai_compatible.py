@@ -77,7 +77,7 @@ def test_a_wrong_key_is_refused_and_the_message_never_shows_a_key(
         generator.generate(ask("Hello"))
     message = str(failure.value)
     assert "refused the API key" in message
-    assert "SEQUENCER_AI_API_KEY" in message
+    assert "the key in Settings → AI" in message
     assert "401" in message
     assert wrong not in message
     assert SERVER_KEY not in message
@@ -87,7 +87,7 @@ def test_no_key_for_a_server_that_wants_one_says_to_set_it(
     client: Client, llama_server: LlamaServer
 ) -> None:
     generator = client(llama_server.base_url, llama_server.alias)
-    with pytest.raises(GenerationFailed, match="needs an API key; set SEQUENCER_AI_API_KEY"):
+    with pytest.raises(GenerationFailed, match="needs an API key; set one in Settings → AI"):
         generator.generate(ask("Hello"))
 
 
@@ -102,7 +102,7 @@ def test_a_wrong_path_is_a_404_naming_the_url_and_what_to_check(
     message = str(failure.value)
     assert f"{base}/chat/completions" in message
     assert "HTTP 404" in message
-    assert "SEQUENCER_AI_BASE_URL" in message
+    assert "base URL in Settings → AI" in message
 
 
 def test_nothing_listening_is_a_failure_naming_the_url(client: Client, closed_port: int) -> None:

@@ -3,11 +3,14 @@ everyone else is kept out, as on the other admin settings pages."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from sequencer.ai.models import AiGeneration
 from sequencer.domain.ai_settings import Provider
-from sequencer.web.settings import ai as ai_page
 from sequencer.workspace import ai_settings
 from sequencer.workspace.ai_settings import AiSettingsChange
 
@@ -104,25 +107,32 @@ def test_azure_asks_for_an_api_version(admin, browser_of):
     )
 
 
-def test_recent_generations_are_left_out_until_their_figures_are_supplied(
-    admin, browser_of, monkeypatch
-):
-    assert "Recent generations" not in browser_of(admin).get(URL).content.decode()
-
-    monkeypatch.setattr(ai_page, "recent_generations", lambda: ai_page.RecentGenerations(total=0))
+def test_recent_generations_show_the_last_week_of_model_calls(admin, browser_of):
     page = browser_of(admin).get(URL).content.decode()
-    assert "Recent generations" in page and "No text has been written yet." in page
+    assert "Recent generations" in page and "No text has been written in the last 7 days" in page
 
-    figures = ai_page.RecentGenerations(
-        total=12,
-        outcomes=(("Used", 10), ("Refused", 2)),
-        median_seconds=0.84,
-        prompt_tokens=3400,
-        completion_tokens=560,
+    now = timezone.now()
+
+    def call(outcome: str, seconds: float, days_ago: float = 0) -> AiGeneration:
+        return AiGeneration(
+            provider="local",
+            model="smollm2",
+            seconds=seconds,
+            prompt_tokens=300,
+            completion_tokens=20,
+            outcome=outcome,
+            created_at=now - timedelta(days=days_ago),
+        )
+
+    AiGeneration.objects.bulk_create(
+        [call("ok", 0.5), call("ok", 0.7), call("rejected", 0.6), call("ok", 9.0, days_ago=8)]
     )
-    monkeypatch.setattr(ai_page, "recent_generations", lambda: figures)
     page = browser_of(admin).get(URL).content.decode()
-    assert "0.8 s" in page and "3400 / 560" in page and "Refused: <strong>2</strong>" in page
+    # The call eight days ago is not counted.
+    assert "<dt>Calls</dt><dd>3</dd>" in page
+    assert "<dt>Used in an email</dt><dd>2</dd>" in page
+    assert "<dt>Rejected and asked again</dt><dd>1</dd>" in page
+    assert "0.60 s" in page and "900 / 60" in page
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

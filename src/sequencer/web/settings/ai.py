@@ -9,8 +9,7 @@ changed (they are hidden, and kept for switching back).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from sequencer.ai.figures import recent_figures
+from sequencer.clock import system_clock
 from sequencer.domain import ai_settings as rules
 from sequencer.domain.ai_settings import Provider
 from sequencer.web.settings.admin_only import admin_only, viewer
@@ -31,24 +32,6 @@ NUMBER_FIELDS = {
     "max_paragraph_chars": rules.PARAGRAPH_CHARS_RANGE,
     "concurrency": rules.CONCURRENCY_RANGE,
 }
-
-
-@dataclass(frozen=True)
-class RecentGenerations:
-    """Figures on the texts written lately, for the "Recent generations" block."""
-
-    total: int
-    # (outcome in words, count), most frequent first.
-    outcomes: tuple[tuple[str, int], ...] = ()
-    median_seconds: float | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-# Where the "Recent generations" block gets its figures: the store of generations
-# (sequencer.ai.models) supplies a function here. While none is set the block is left
-# out, rather than claim that nothing was written.
-recent_generations: Callable[[], RecentGenerations] | None = None
 
 
 def _field(name: str, value: object, errors: Mapping[str, str]) -> dict[str, Any]:
@@ -88,7 +71,7 @@ def _page(
         "remove_key": bool(values and values.get("remove_api_key")),
         "key_typed": bool(values and values.get("key_typed")),
         "ranges": NUMBER_FIELDS,
-        "recent": recent_generations() if recent_generations is not None else None,
+        "recent": recent_figures(system_clock),
     }
     return render(request, "web/settings/ai.html", context, status=status)
 
