@@ -15,6 +15,13 @@ from sequencer.workspace.models import Role, User
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(autouse=True)
+def no_model_unless_asked(settings: Any) -> None:
+    """Tests run without a text generator unless they choose one: those about AI text use
+    the real local model (or a server), and nothing else waits on a model."""
+    settings.SEQUENCER_AI_GENERATOR = ""
+
+
 class ApiClient:
     """A JSON client for ``/api/v1`` that authenticates as one member with a real token."""
 

@@ -12,9 +12,10 @@ author typed meanwhile is never overwritten.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sequencer.ai.generator import TextGenerator
+from sequencer.ai.source import configured_generator
 from sequencer.domain.sequence_naming import Naming, StepText, build_request, fallback, judge
 from sequencer.sequences.models import Sequence as SequenceRow
 
@@ -24,22 +25,10 @@ log = logging.getLogger(__name__)
 # call the author waits for at publish, so few.
 NAMING_TRIES = 2
 
-# Where publish gets the workspace's configured text generator when none is passed: the
-# AI providers module sets a function here that builds it from the AI settings. While
-# it is None (or returns None), untitled sequences get the fallback title at once.
-naming_generator: Callable[[], TextGenerator | None] | None = None
-
-
 def _configured() -> TextGenerator | None:
-    if naming_generator is None:
-        return None
-    try:
-        return naming_generator()
-    except Exception:
-        # A broken configuration (an unreadable key, a missing model file) must not stop a
-        # publish; the AI settings page is where it is seen and fixed.
-        log.warning("No text generator for naming sequences; using the first subject.")
-        return None
+    # A broken configuration (an unreadable key, a missing model file) gives None and
+    # never stops a publish; Settings → AI is where it is seen and fixed.
+    return configured_generator()
 
 
 def suggest(steps: Sequence[StepText], generator: TextGenerator | None) -> Naming:

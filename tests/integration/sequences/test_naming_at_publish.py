@@ -122,21 +122,22 @@ def test_a_name_typed_while_the_model_wrote_is_not_overwritten(admin):
 
 
 def test_without_a_configured_generator_the_first_subject_names_it(admin, monkeypatch):
-    monkeypatch.setattr(naming, "naming_generator", None)
+    monkeypatch.setattr(naming, "configured_generator", lambda: None)
     assert _publish(admin, _unnamed(admin)).name == SUBJECT
 
 
 def test_the_configured_generator_is_used_when_none_is_passed(admin, monkeypatch):
     model = ScriptedGenerator(GOOD)
-    monkeypatch.setattr(naming, "naming_generator", lambda: model)
+    monkeypatch.setattr(naming, "configured_generator", lambda: model)
     assert _publish(admin, _unnamed(admin)).name == "Trial ending reminders"
 
 
-def test_a_configuration_that_cannot_build_a_generator_falls_back(admin, monkeypatch):
-    def broken():
-        raise RuntimeError("model file missing")
+def broken_generator() -> ScriptedGenerator:
+    raise RuntimeError("model file missing")
 
-    monkeypatch.setattr(naming, "naming_generator", broken)
+
+def test_a_configuration_that_cannot_build_a_generator_falls_back(admin, settings):
+    settings.SEQUENCER_AI_GENERATOR = f"{__name__}.broken_generator"
     assert _publish(admin, _unnamed(admin)).name == SUBJECT
 
 
@@ -164,7 +165,7 @@ def _create(api, **overrides):
 
 
 def test_publishing_an_unnamed_sequence_through_the_api_gives_it_a_name(api, monkeypatch):
-    monkeypatch.setattr(naming, "naming_generator", lambda: ScriptedGenerator(GOOD))
+    monkeypatch.setattr(naming, "configured_generator", lambda: ScriptedGenerator(GOOD))
     sequence_id = _create(api, name="", description="")
 
     assert api.post(f"sequences/{sequence_id}/publish").data == {"version": 1}
@@ -176,7 +177,7 @@ def test_publishing_an_unnamed_sequence_through_the_api_gives_it_a_name(api, mon
 
 
 def test_publishing_a_named_sequence_through_the_api_keeps_its_name(api, monkeypatch):
-    monkeypatch.setattr(naming, "naming_generator", lambda: ScriptedGenerator(GOOD))
+    monkeypatch.setattr(naming, "configured_generator", lambda: ScriptedGenerator(GOOD))
     sequence_id = _create(api, name="Demo follow-up")
     api.post(f"sequences/{sequence_id}/publish")
     assert api.get(f"sequences/{sequence_id}").data["name"] == "Demo follow-up"
@@ -184,7 +185,7 @@ def test_publishing_a_named_sequence_through_the_api_keeps_its_name(api, monkeyp
 
 def test_a_model_failure_through_the_api_still_publishes_with_the_first_subject(api, monkeypatch):
     failing = ScriptedGenerator(GenerationFailed("The server at https://llm.test refused"))
-    monkeypatch.setattr(naming, "naming_generator", lambda: failing)
+    monkeypatch.setattr(naming, "configured_generator", lambda: failing)
     sequence_id = _create(api, name="", description="")
 
     response = api.post(f"sequences/{sequence_id}/publish")
