@@ -8,7 +8,8 @@ One :class:`AiTexts` serves the renders of one person's emails of one published 
    name this gives the slot's digest, part of its key (see ``ai.models``);
 2. a stored text for the key is used, whoever wrote it;
 3. otherwise, in :attr:`Mode.WRITE` (previews, and the engine writing ahead of the send),
-   a model is asked up to :data:`MAX_TRIES` times, each time with a new seed, every
+   a model is asked up to the workspace's number of tries (Settings → AI, 3 by
+   default), each time with a new seed, every
    attempt recorded as an :class:`~sequencer.ai.models.AiGeneration`; the first usable
    answer (``domain.ai_slot.judge``) is stored, and concurrent writers keep the first
    one stored;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -38,7 +40,8 @@ from sequencer.ai.source import configured_generator
 from sequencer.ai.stored import SlotKey
 from sequencer.clock import Clock
 from sequencer.domain.ai_context import record_facts, slot_digest
-from sequencer.domain.ai_slot import SlotRequest, build_request, judge
+from sequencer.domain.ai_settings import GeneratorSettings
+from sequencer.domain.ai_slot import SlotRequest, SlotShape, build_request, judge
 from sequencer.domain.chat import Generation
 from sequencer.sequences.templating import (
     AiTextMissing,
@@ -47,12 +50,10 @@ from sequencer.sequences.templating import (
     render_html_body,
     render_subject,
 )
+from sequencer.workspace.ai_settings import generator_settings
 
 log = logging.getLogger(__name__)
 
-# Tries per slot before giving up for a while: a small model's unusable answer is often
-# fixed by another seed, and three bound the wait of a preview.
-MAX_TRIES = 3
 # A slot without a fallback whose tries all failed is tried again after this long.
 RETRY_AFTER = timedelta(hours=1)
 NO_MODEL = "no AI model is set up for the workspace"
@@ -75,7 +76,7 @@ class AiTexts:
         clock: Clock,
         generator: TextGenerator | None,
         mode: Mode,
-        tries: int = MAX_TRIES,
+        tries: int | None = None,
     ) -> None:
         self.version_id = version_id
         self.person_id = person_id
@@ -83,7 +84,30 @@ class AiTexts:
         # In SEND mode the generator is never called: it only says a writer is at work.
         self.generator = generator
         self.mode = mode
-        self.tries = tries
+        # Unless given, the tries and lengths are the workspace's (Settings → AI), read
+        # once and only when a text is written.
+        self._tries = tries
+        self._limits: GeneratorSettings | None = None
+
+    @property
+    def limits(self) -> GeneratorSettings:
+        if self._limits is None:
+            self._limits = generator_settings()
+        return self._limits
+
+    @property
+    def tries(self) -> int:
+        return self._tries if self._tries is not None else self.limits.max_tries
+
+    def with_limits(self, slot: SlotRequest) -> SlotRequest:
+        """``slot`` judged against the workspace's longest phrase and paragraph."""
+        return replace(
+            slot,
+            max_chars={
+                SlotShape.PHRASE: self.limits.max_phrase_chars,
+                SlotShape.PARAGRAPH: self.limits.max_paragraph_chars,
+            },
+        )
 
     def resolver(
         self, *, step: int, field: str, source: str, data: Mapping[str, Any], html: bool
@@ -108,7 +132,7 @@ class AiTexts:
             clock=self.clock,
             generator=None,
             mode=Mode.READ,
-            tries=self.tries,
+            tries=self._tries,
         )
 
     def write_step(self, snapshot: Mapping[str, Any], step: int, data: Mapping[str, Any]) -> None:
@@ -164,6 +188,7 @@ class AiTexts:
     ) -> str | None:
         done = row.attempts if row is not None else 0
         problem = "the model gave no usable answer"
+        slot = self.with_limits(slot)
         for attempt in range(done, done + self.tries):
             written, problem_now, model = self._try(generator, slot, attempt)
             if written is not None:

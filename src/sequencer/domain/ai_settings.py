@@ -56,7 +56,8 @@ DEFAULT_CONCURRENCY = 1
 # What an admin may set, inclusive.
 MAX_TRIES_RANGE = (1, 10)
 PHRASE_CHARS_RANGE = (20, 1_000)
-PARAGRAPH_CHARS_RANGE = (50, 5_000)
+# The judge reads at most ai_answer.RAW_LIMIT characters of an answer.
+PARAGRAPH_CHARS_RANGE = (50, 4_000)
 CONCURRENCY_RANGE = (1, 32)
 MAX_URL_CHARS = 500
 MAX_MODEL_CHARS = 200

@@ -46,6 +46,10 @@ class SlotShape(Enum):
     PARAGRAPH = "paragraph"
 
 
+# The longest text a slot takes by default, per shape.
+MAX_CHARS: Mapping[SlotShape, int] = {SlotShape.PHRASE: 120, SlotShape.PARAGRAPH: 600}
+
+
 @dataclass(frozen=True)
 class SlotRequest:
     """Everything one slot's text is written from.
@@ -60,6 +64,8 @@ class SlotRequest:
     before: str = ""
     after: str = ""
     sender_name: str = ""
+    # The longest text the slot takes, per shape (Settings → AI may change them).
+    max_chars: Mapping[SlotShape, int] = field(default_factory=lambda: dict(MAX_CHARS))
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,6 @@ class Verdict:
     problem: str | None = None
 
 
-MAX_CHARS = {SlotShape.PHRASE: 120, SlotShape.PARAGRAPH: 600}
 # About four characters to a token in English: room for the longest text allowed, and a
 # little more, so a too-long answer is seen as too long rather than cut mid-sentence.
 MAX_TOKENS = {SlotShape.PHRASE: 32, SlotShape.PARAGRAPH: 160}
@@ -330,11 +335,17 @@ def build_request(slot: SlotRequest, *, attempt: int) -> GenerationRequest:
             ChatMessage("assistant", example.answer),
             ChatMessage("user", _user_message(slot, shape)),
         ),
-        max_tokens=MAX_TOKENS[shape],
+        max_tokens=_max_tokens(slot, shape),
         temperature=TEMPERATURE,
         seed=attempt,
         stop=STOP,
     )
+
+
+def _max_tokens(slot: SlotRequest, shape: SlotShape) -> int:
+    """The default budget, grown in proportion when the workspace allows longer text."""
+    limit = slot.max_chars.get(shape, MAX_CHARS[shape])
+    return max(MAX_TOKENS[shape], -(-MAX_TOKENS[shape] * limit // MAX_CHARS[shape]))
 
 
 def _system_message(sender_name: str, shape: SlotShape) -> str:
@@ -398,7 +409,7 @@ def judge(raw: str, slot: SlotRequest) -> Verdict:
     shape = shape_of(slot.prompt)
     context = AnswerContext(
         phrase=shape is SlotShape.PHRASE,
-        max_chars=MAX_CHARS[shape],
+        max_chars=slot.max_chars.get(shape, MAX_CHARS[shape]),
         prompt=as_data(slot.prompt, limit=PROMPT_CHARS),
         before=as_data(slot.before, limit=BEFORE_CHARS, lines=True, keep="end"),
         after=as_data(slot.after, limit=AFTER_CHARS, lines=True),

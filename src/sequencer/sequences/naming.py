@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # call the author waits for at publish, so few.
 NAMING_TRIES = 2
 
+
 def _configured() -> TextGenerator | None:
     # A broken configuration (an unreadable key, a missing model file) gives None and
     # never stops a publish; Settings → AI is where it is seen and fixed.

@@ -675,3 +675,19 @@ def test_judge_finishes_on_long_adversarial_answers(unit):
     for raw in (just_under, unit * 1_000_000):
         verdict = judge(raw, slot)
         assert (verdict.text is None) != (verdict.problem is None)
+
+
+def test_a_workspace_limit_shorter_than_the_default_refuses_a_longer_phrase() -> None:
+    slot = SlotRequest(prompt="A short phrase about their team", max_chars={SlotShape.PHRASE: 20})
+    assert judge("a growing team in Lyon", slot).problem is not None
+    assert judge("a growing team", slot).text == "a growing team"
+
+
+def test_a_workspace_limit_longer_than_the_default_gives_the_model_more_tokens() -> None:
+    default = SlotRequest(prompt="One paragraph about their news")
+    longer = SlotRequest(
+        prompt="One paragraph about their news", max_chars={SlotShape.PARAGRAPH: 1_200}
+    )
+    assert build_request(longer, attempt=0).max_tokens == 2 * (
+        build_request(default, attempt=0).max_tokens
+    )

@@ -14,6 +14,8 @@ from sequencer.ai.stored import SlotKey, store_failure, store_text
 from sequencer.crm.models import Company
 from sequencer.domain.ai_context import record_facts, slot_digest
 from sequencer.domain.ai_slot import SlotRequest
+from sequencer.workspace import ai_settings
+from sequencer.workspace.ai_settings import AiSettingsChange
 from tests.integration.ai.variables.deriving import failing
 from tests.integration.ai.variables.helpers import WITH_FALLBACK, one_step, preview, version_of
 from tests.integration.engine.conftest import make_person
@@ -167,6 +169,25 @@ def test_after_three_failures_the_preview_says_why_and_the_slot_is_not_tried_aga
     assert "Hi Ada," in shown.html  # shown anyway, with the slot left empty
     row = AiText.objects.get()
     assert (row.text, row.attempts, row.retry_at) == ("", 3, clock.now() + variables.RETRY_AFTER)
+
+
+def test_the_tries_and_lengths_are_the_ones_set_in_settings_ai(
+    admin, publish, person, mailbox, clock, generator
+):
+    ai_settings.update(admin, AiSettingsChange(max_tries=2, max_phrase_chars=50, max_paragraph_chars=60))
+    generator.script = ["Initech's new plant in Lyon is the largest of its kind in Europe."]
+    generator.script += failing(1)
+    sequence = publish(one_step())
+
+    shown = preview(sequence, person, mailbox, clock)
+
+    assert len(generator.requests) == 2
+    assert shown.problem == (
+        "AI text could not be written: the model server did not answer (2 tries). "
+        "This email waits until it is."
+    )
+    too_long, _ = AiGeneration.objects.order_by("pk")
+    assert too_long.outcome == "rejected" and "60" in too_long.reason
 
 
 def test_a_failed_slot_is_tried_again_later_with_seeds_it_never_had(
