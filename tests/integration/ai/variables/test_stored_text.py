@@ -174,7 +174,9 @@ def test_after_three_failures_the_preview_says_why_and_the_slot_is_not_tried_aga
 def test_the_tries_and_lengths_are_the_ones_set_in_settings_ai(
     admin, publish, person, mailbox, clock, generator
 ):
-    ai_settings.update(admin, AiSettingsChange(max_tries=2, max_phrase_chars=50, max_paragraph_chars=60))
+    ai_settings.update(
+        admin, AiSettingsChange(max_tries=2, max_phrase_chars=50, max_paragraph_chars=60)
+    )
     generator.script = ["Initech's new plant in Lyon is the largest of its kind in Europe."]
     generator.script += failing(1)
     sequence = publish(one_step())
