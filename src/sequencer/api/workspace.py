@@ -107,7 +107,6 @@ class SettingsOut(Schema):
     ai_max_paragraph_chars: int = Field(
         description="The most characters a paragraph slot may hold."
     )
-    ai_concurrency: int = Field(description="How many texts one worker writes at a time.")
 
 
 class SettingsPatch(Input):
@@ -125,7 +124,6 @@ class SettingsPatch(Input):
     ai_max_tries: StrictInt | None = None
     ai_max_phrase_chars: StrictInt | None = None
     ai_max_paragraph_chars: StrictInt | None = None
-    ai_concurrency: StrictInt | None = None
 
 
 def _settings(policy: ComplaintPolicy, ai: ai_settings.AiSettingsState) -> SettingsOut:
@@ -142,7 +140,6 @@ def _settings(policy: ComplaintPolicy, ai: ai_settings.AiSettingsState) -> Setti
         ai_max_tries=chosen.max_tries,
         ai_max_phrase_chars=chosen.max_phrase_chars,
         ai_max_paragraph_chars=chosen.max_paragraph_chars,
-        ai_concurrency=chosen.concurrency,
     )
 
 

@@ -49,16 +49,12 @@ PROVIDER_LABELS = {
 DEFAULT_MAX_TRIES = 3
 DEFAULT_MAX_PHRASE_CHARS = 120
 DEFAULT_MAX_PARAGRAPH_CHARS = 600
-# The local model uses the worker's own cores: one generation at a time leaves the rest
-# of the worker (sending, syncing mailboxes) room to run on a small machine.
-DEFAULT_CONCURRENCY = 1
 
 # What an admin may set, inclusive.
 MAX_TRIES_RANGE = (1, 10)
 PHRASE_CHARS_RANGE = (20, 1_000)
 # The judge reads at most ai_answer.RAW_LIMIT characters of an answer.
 PARAGRAPH_CHARS_RANGE = (50, 4_000)
-CONCURRENCY_RANGE = (1, 32)
 MAX_URL_CHARS = 500
 MAX_MODEL_CHARS = 200
 MAX_KEY_CHARS = 1_000
@@ -82,7 +78,6 @@ class GeneratorSettings:
     max_tries: int = DEFAULT_MAX_TRIES
     max_phrase_chars: int = DEFAULT_MAX_PHRASE_CHARS
     max_paragraph_chars: int = DEFAULT_MAX_PARAGRAPH_CHARS
-    concurrency: int = DEFAULT_CONCURRENCY
 
     @property
     def chat_completions_url(self) -> str:
@@ -211,7 +206,6 @@ def _range_problems(settings: GeneratorSettings) -> list[InvalidInput]:
         ("max_tries", MAX_TRIES_RANGE, "tries"),
         ("max_phrase_chars", PHRASE_CHARS_RANGE, "characters"),
         ("max_paragraph_chars", PARAGRAPH_CHARS_RANGE, "characters"),
-        ("concurrency", CONCURRENCY_RANGE, "generations at a time"),
     ):
         value = getattr(settings, name)
         if not low <= value <= high:

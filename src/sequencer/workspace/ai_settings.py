@@ -28,7 +28,6 @@ PLAIN_FIELDS = (
     "max_tries",
     "max_phrase_chars",
     "max_paragraph_chars",
-    "concurrency",
 )
 
 
@@ -62,7 +61,6 @@ class AiSettingsChange:
     max_tries: int | None = None
     max_phrase_chars: int | None = None
     max_paragraph_chars: int | None = None
-    concurrency: int | None = None
 
 
 def _settings_of(row: AiSettings | None, *, api_key: str = "") -> GeneratorSettings:
@@ -77,7 +75,6 @@ def _settings_of(row: AiSettings | None, *, api_key: str = "") -> GeneratorSetti
         max_tries=row.max_tries,
         max_phrase_chars=row.max_phrase_chars,
         max_paragraph_chars=row.max_paragraph_chars,
-        concurrency=row.concurrency,
     )
 
 

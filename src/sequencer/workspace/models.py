@@ -62,7 +62,6 @@ class AiSettings(models.Model):
     max_paragraph_chars = models.PositiveIntegerField(
         default=ai_settings.DEFAULT_MAX_PARAGRAPH_CHARS
     )
-    concurrency = models.PositiveSmallIntegerField(default=ai_settings.DEFAULT_CONCURRENCY)
 
     def __str__(self) -> str:
         return f"AI settings of {self.workspace_id}"

@@ -23,7 +23,6 @@ LIMITS = {
     "max_tries": "3",
     "max_phrase_chars": "120",
     "max_paragraph_chars": "600",
-    "concurrency": "1",
 }
 SERVER = {
     **LIMITS,

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sequencer.domain.ai_settings import (
-    CONCURRENCY_RANGE,
     MAX_TRIES_RANGE,
     PARAGRAPH_CHARS_RANGE,
     PHRASE_CHARS_RANGE,
@@ -39,7 +38,7 @@ def _fields(settings: GeneratorSettings) -> list[str | None]:
     return [p.field for p in problems(settings)]
 
 
-def test_the_defaults_are_the_local_model_with_three_tries_120_and_600_characters_one_at_a_time():
+def test_the_defaults_are_the_local_model_with_three_tries_120_and_600_characters():
     settings = GeneratorSettings()
     assert settings.provider is Provider.LOCAL
     assert (settings.max_tries, settings.max_phrase_chars, settings.max_paragraph_chars) == (
@@ -47,7 +46,6 @@ def test_the_defaults_are_the_local_model_with_three_tries_120_and_600_character
         120,
         600,
     )
-    assert settings.concurrency == 1
     assert problems(settings) == []
 
 
@@ -137,7 +135,6 @@ def any_settings(draw: st.DrawFn) -> GeneratorSettings:
         max_tries=draw(numbers),
         max_phrase_chars=draw(numbers),
         max_paragraph_chars=draw(numbers),
-        concurrency=draw(numbers),
     )
 
 
@@ -157,7 +154,6 @@ def test_accepted_settings_obey_every_rule(settings):
     assert PHRASE_CHARS_RANGE[0] <= settings.max_phrase_chars <= PHRASE_CHARS_RANGE[1]
     assert PARAGRAPH_CHARS_RANGE[0] <= settings.max_paragraph_chars <= PARAGRAPH_CHARS_RANGE[1]
     assert settings.max_phrase_chars <= settings.max_paragraph_chars
-    assert CONCURRENCY_RANGE[0] <= settings.concurrency <= CONCURRENCY_RANGE[1]
     if settings.provider.is_server:
         parts = urlsplit(settings.base_url)
         assert parts.scheme in ("http", "https") and parts.hostname

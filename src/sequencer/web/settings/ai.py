@@ -30,7 +30,6 @@ NUMBER_FIELDS = {
     "max_tries": rules.MAX_TRIES_RANGE,
     "max_phrase_chars": rules.PHRASE_CHARS_RANGE,
     "max_paragraph_chars": rules.PARAGRAPH_CHARS_RANGE,
-    "concurrency": rules.CONCURRENCY_RANGE,
 }
 
 

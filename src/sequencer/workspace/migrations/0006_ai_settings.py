@@ -39,7 +39,6 @@ class Migration(migrations.Migration):
                 ("max_tries", models.PositiveSmallIntegerField(default=3)),
                 ("max_phrase_chars", models.PositiveIntegerField(default=120)),
                 ("max_paragraph_chars", models.PositiveIntegerField(default=600)),
-                ("concurrency", models.PositiveSmallIntegerField(default=1)),
                 (
                     "workspace",
                     models.OneToOneField(
