@@ -131,7 +131,7 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     with page.expect_file_chooser() as chooser:
         first.get_by_role("button", name="Attach file").click()
     chooser.value.set_files(str(brochure))
-    expect(first.get_by_text("brochure.pdf")).to_be_visible()
+    expect(first.get_by_role("link", name="brochure.pdf")).to_be_visible()
     wait_for_saves(page)
 
     page.get_by_role("button", name="Publish sequence").click()
