@@ -22,6 +22,13 @@ def no_model_unless_asked(settings: Any) -> None:
     settings.SEQUENCER_AI_GENERATOR = ""
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashing(settings: Any) -> None:
+    """Passwords hashed in a blink: the real hasher spends about a quarter of a second
+    on purpose, and nearly every test makes a member or signs one in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 class ApiClient:
     """A JSON client for ``/api/v1`` that authenticates as one member with a real token."""
 

@@ -22,9 +22,8 @@ COOL_OFF: timedelta = settings.AXES_COOLOFF_TIME
 
 @pytest.fixture(autouse=True)
 def quick_attempts(settings) -> None:
-    # Every attempt hashes a password: a small limit and a fast hasher keep this quick.
+    # Every attempt hashes a password: a small limit keeps this quick.
     settings.AXES_FAILURE_LIMIT = LIMIT
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

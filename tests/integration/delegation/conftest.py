@@ -15,12 +15,6 @@ from sequencer.sequences.models import AccessLevel, Sequence, SequenceGrant
 from sequencer.workspace.models import User
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Several members are created per test; PBKDF2 would dominate the run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def make_mailbox(db: None) -> Callable[..., Mailbox]:
     """``make_mailbox(owner, email=None, *, default=False, status="active", proven=True)``:

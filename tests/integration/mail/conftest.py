@@ -2,13 +2,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Members are created in almost every test here; PBKDF2's deliberate slowness
-    (about 0.3 s a password) would dominate the run time without testing anything."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def short_inbox_wait(monkeypatch):
     """The connection test looks for its test message in the INBOX for up to 15 s; the
     peers deliver at once (or never, when a test does not ask them to), so 1 s is plenty
