@@ -22,6 +22,8 @@ def test_a_newcomer_creates_the_workspace_on_the_first_visit_and_signs_out_and_i
     assert Workspace.objects.get().name == "Acme Sales"
     assert User.objects.get(email="ada@acme.test").role == "admin"
 
+    # The menu opens through shell.js, a deferred script: the heading can show first.
+    page.wait_for_load_state()
     page.get_by_role("button", name="Account: Ada").click()
     page.get_by_role("menuitem", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
