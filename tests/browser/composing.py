@@ -49,3 +49,14 @@ def wait_for_saves(page: Page) -> None:
     """Until the autosaves have all been answered and the draft says it is saved."""
     expect(page.locator(BUSY)).to_have_count(0)
     expect(page.locator("#save-state")).to_contain_text("saved")
+
+
+def caret_at_end(page: Page, body: Locator) -> None:
+    """Put the caret at the end of ``body``'s last paragraph with a click at its right
+    edge, as a person would. (Focusing the field and pressing End races the editor,
+    which sets its own selection just after it takes the focus.)"""
+    last = body.locator("p").last
+    box = last.bounding_box()
+    assert box is not None
+    last.click(position={"x": box["width"] - 2, "y": box["height"] / 2})
+    expect(body).to_be_focused()

@@ -14,6 +14,7 @@ from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Sequence
 from sequencer.sequences.templating import ai_prompts, render_html_body
+from tests.browser.composing import caret_at_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,8 +84,7 @@ def test_the_sparkle_button_inserts_an_ai_chip_whose_liquid_is_saved_exactly(
     sign_in(admin)
     _open_editor(page, live_server, sequence)
     body = page.get_by_role("textbox", name="Body")
-    body.focus()
-    page.keyboard.press("End")
+    caret_at_end(page, body)
     page.keyboard.type(" ")
 
     button = page.get_by_role("button", name="AI variable")
@@ -143,8 +143,7 @@ def test_typing_slash_ai_opens_the_box_and_the_keyboard_alone_inserts_and_edits_
     sign_in(admin)
     _open_editor(page, live_server, sequence)
     body = page.get_by_role("textbox", name="Body")
-    body.focus()
-    page.keyboard.press("End")
+    caret_at_end(page, body)
     page.keyboard.type(" /ai")
     page.keyboard.press("Space")
     prompt = page.get_by_role("textbox", name="Prompt")

@@ -11,6 +11,7 @@ from sequencer.clock import system_clock
 from sequencer.sequences import authoring
 from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Sequence
+from tests.browser.composing import caret_at_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,8 +121,7 @@ def test_a_variable_with_a_fallback_is_inserted_and_changed_with_the_keyboard_on
     # The composer replaces the plain field once its script has loaded.
     expect(page.get_by_role("button", name="Insert variable")).to_be_visible()
     body = page.get_by_role("textbox", name="Body")
-    body.focus()
-    page.keyboard.press("End")
+    caret_at_end(page, body)
     page.keyboard.type(" ")
     # The autosave of what is typed is let through before moving on.
     with page.expect_response(lambda r: r.url.endswith("/save/")):
@@ -184,8 +184,7 @@ def test_the_picker_offers_the_senders_fields_in_a_sender_group(
     page.goto(live_server.url + f"/sequences/{sequence.pk}/")
     expect(page.get_by_role("button", name="Insert variable")).to_be_visible()
     body = page.get_by_role("textbox", name="Body")
-    body.focus()
-    page.keyboard.press("End")
+    caret_at_end(page, body)
     page.keyboard.type(" ")
 
     page.get_by_role("button", name="Insert variable").click()
