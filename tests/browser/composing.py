@@ -60,3 +60,11 @@ def caret_at_end(page: Page, body: Locator) -> None:
     assert box is not None
     last.click(position={"x": box["width"] - 2, "y": box["height"] / 2})
     expect(body).to_be_focused()
+
+
+def new_sequence(page: Page) -> None:
+    """New sequence, from the list: its editor opens, with its scripts running (the
+    heading shows before the deferred scripts that autosave what is typed)."""
+    page.get_by_role("button", name="New sequence").click()
+    expect(page.get_by_role("heading", name="Untitled Sequence")).to_be_visible()
+    page.wait_for_load_state()

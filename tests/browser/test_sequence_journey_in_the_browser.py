@@ -28,6 +28,7 @@ from tests.browser.composing import (
     BUSY,
     add_step,
     insert_variable,
+    new_sequence,
     step,
     type_in_body,
     wait_for_saves,
@@ -71,8 +72,7 @@ def test_a_member_writes_publishes_revises_shares_and_delegates_a_sequence(
     sign_in(admin)
     page.set_viewport_size(WIDE)
     page.goto(live_server.url + "/sequences/")
-    page.get_by_role("button", name="New sequence").click()
-    expect(page.get_by_role("heading", name="Untitled Sequence")).to_be_visible()
+    new_sequence(page)
 
     # The sidebar: name and delivery.
     page.get_by_label("Name").fill("Q4 outreach")

@@ -13,6 +13,7 @@ from sequencer.sequences import access, authoring
 from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Sequence, SequenceStatus
 from sequencer.workspace import services
+from tests.browser.composing import new_sequence
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,8 +36,7 @@ def test_a_member_writes_publishes_duplicates_and_archives_a_sequence(
     expect(page.get_by_role("heading", name="No sequences yet")).to_be_visible()
     axe("empty sequences list")
 
-    page.get_by_role("button", name="New sequence").click()
-    expect(page.get_by_role("heading", name="Untitled Sequence")).to_be_visible()
+    new_sequence(page)
     expect(page.get_by_role("status")).to_contain_text("Draft · all changes saved")
 
     page.get_by_label("Name").fill("Q3 outreach")

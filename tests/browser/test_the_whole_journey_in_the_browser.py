@@ -37,7 +37,14 @@ from sequencer.engine.worker import Worker, inbound_handler
 from sequencer.mail.models import Mailbox
 from sequencer.mail.sync import runner
 from sequencer.sequences.models import Enrollment, Sequence
-from tests.browser.composing import BUSY, add_step, insert_variable, type_in_body, wait_for_saves
+from tests.browser.composing import (
+    BUSY,
+    add_step,
+    insert_variable,
+    new_sequence,
+    type_in_body,
+    wait_for_saves,
+)
 from tests.integration.web.enrolling import mailbox_of, person, published
 from tests.peers.dovecot import Dovecot
 from tests.peers.fixtures import ALICE, DOVECOT_USERS
@@ -192,8 +199,7 @@ def test_from_an_empty_install_to_a_reply_that_exits_its_recipient(
 
     # 5. Three steps; the first greets by first name, with "there" as the fallback.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sequences").click()
-    page.get_by_role("button", name="New sequence").click()
-    expect(page.get_by_role("heading", name="Untitled Sequence")).to_be_visible()
+    new_sequence(page)
     page.get_by_label("Name").fill("Trade fair follow-up")
     # All day, every day, so that the first email is due as soon as it is enrolled.
     page.get_by_label("From").fill("00:00")
