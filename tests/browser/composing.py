@@ -10,6 +10,11 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from sequencer.clock import system_clock
+from sequencer.sequences import authoring
+from sequencer.sequences.authoring import StepInput
+from sequencer.sequences.models import Sequence
+
 # While htmx is in flight or swapping, the page is not settled yet.
 BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
 
@@ -68,3 +73,18 @@ def new_sequence(page: Page) -> None:
     page.get_by_role("button", name="New sequence").click()
     expect(page.get_by_role("heading", name="Untitled Sequence")).to_be_visible()
     page.wait_for_load_state()
+
+
+def sequence_with_body(admin: object, name: str, body: str) -> Sequence:
+    """A draft sequence of one email whose body is ``body``, as the API stores it."""
+    return authoring.create_sequence(
+        admin,  # type: ignore[arg-type]
+        name=name,
+        steps=[StepInput(subject="Hello", body_html=body)],
+        clock=system_clock,
+    )
+
+
+def stored_body(sequence: Sequence) -> str:
+    """The first email's body as the draft now stores it."""
+    return authoring.draft_snapshot(Sequence.objects.get(pk=sequence.pk))["steps"][0]["body_html"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import ConsoleMessage, Page
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls made by
 # fixtures in that same thread are still synchronous and safe.
@@ -105,3 +107,27 @@ def axe(page: Any) -> Any:
         assert violations == [], f"{label}: {violations}"
 
     return check
+
+
+# Records what the Content Security Policy blocks, for the pages' tests that assert none.
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture
+def violations(page: Page) -> Iterator[list[str]]:
+    """What the policy blocked on the pages this test opens (console and DOM events)."""
+    found: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    page.on("console", on_console)
+    page.add_init_script(RECORD_VIOLATIONS)
+    yield found
+    found.extend(page.evaluate("window.__cspViolations || []"))

@@ -3,59 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
-from sequencer.clock import system_clock
 from sequencer.sequences import authoring
-from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Sequence
 from sequencer.sequences.templating import ai_prompts, render_html_body
-from tests.browser.composing import caret_at_end
+from tests.browser.composing import caret_at_end, sequence_with_body, stored_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDE = {"width": 1280, "height": 900}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
-
 PROMPT = "One sentence about {{ company.name }}'s recent news"
-
-
-@pytest.fixture
-def violations(page: Page) -> Iterator[list[str]]:
-    found: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            found.append(message.text)
-
-    page.on("console", on_console)
-    page.add_init_script(RECORD_VIOLATIONS)
-    yield found
-    found.extend(page.evaluate("window.__cspViolations || []"))
-
-
-def _sequence(admin, body: str) -> Sequence:
-    return authoring.create_sequence(
-        admin,
-        name="AI round trip",
-        steps=[StepInput(subject="Hello", body_html=body)],
-        clock=system_clock,
-    )
-
-
-def _stored_body(sequence: Sequence) -> str:
-    return authoring.draft_snapshot(Sequence.objects.get(pk=sequence.pk))["steps"][0]["body_html"]
 
 
 def _published_body(sequence: Sequence) -> str:
@@ -80,7 +43,7 @@ def _publish(page: Page) -> None:
 def test_the_sparkle_button_inserts_an_ai_chip_whose_liquid_is_saved_exactly(
     live_server, page: Page, admin, sign_in, axe, violations
 ):
-    sequence = _sequence(admin, "<p>Hello</p>")
+    sequence = sequence_with_body(admin, "AI round trip", "<p>Hello</p>")
     sign_in(admin)
     _open_editor(page, live_server, sequence)
     body = page.get_by_role("textbox", name="Body")
@@ -139,7 +102,7 @@ def test_the_sparkle_button_inserts_an_ai_chip_whose_liquid_is_saved_exactly(
 def test_typing_slash_ai_opens_the_box_and_the_keyboard_alone_inserts_and_edits_a_chip(
     live_server, page: Page, admin, sign_in, axe, violations
 ):
-    sequence = _sequence(admin, "<p>Hello</p>")
+    sequence = sequence_with_body(admin, "AI round trip", "<p>Hello</p>")
     sign_in(admin)
     _open_editor(page, live_server, sequence)
     body = page.get_by_role("textbox", name="Body")
@@ -224,8 +187,9 @@ def test_typing_slash_ai_opens_the_box_and_the_keyboard_alone_inserts_and_edits_
 def test_clicking_an_ai_chip_edits_its_prompt_and_the_saved_body_follows(
     live_server, page: Page, admin, sign_in, violations
 ):
-    sequence = _sequence(
+    sequence = sequence_with_body(
         admin,
+        "AI round trip",
         "<p>Hi {{ person.first_name }}, {% ai %}One line about {{ company.name }}{% endai %}</p>",
     )
     sign_in(admin)
@@ -269,7 +233,7 @@ def test_clicking_an_ai_chip_edits_its_prompt_and_the_saved_body_follows(
     page.keyboard.press("Backspace")
     expect(chip).to_have_count(0)
     expect(page.locator("#save-state")).to_contain_text("Saved · unpublished changes")
-    assert _stored_body(sequence) == "<p>Hi {{ person.first_name }}, </p>"
+    assert stored_body(sequence) == "<p>Hi {{ person.first_name }}, </p>"
     assert violations == []
 
 
@@ -287,8 +251,8 @@ AI_BODY = (
 def test_a_body_with_ai_blocks_opens_as_chips_and_saves_byte_for_byte(
     live_server, page: Page, admin, sign_in, violations
 ):
-    sequence = _sequence(admin, AI_BODY)
-    stored = _stored_body(sequence)
+    sequence = sequence_with_body(admin, "AI round trip", AI_BODY)
+    stored = stored_body(sequence)
     assert len(ai_prompts(stored)) == 4
     sign_in(admin)
     _open_editor(page, live_server, sequence)
@@ -305,7 +269,7 @@ def test_a_body_with_ai_blocks_opens_as_chips_and_saves_byte_for_byte(
     page.get_by_role("button", name="Apply").click()
     page.get_by_label("Description").fill("Saved without touching the body")
     _publish(page)
-    assert _stored_body(sequence) == stored
+    assert stored_body(sequence) == stored
     assert _published_body(sequence) == stored
 
     # After an edit elsewhere the body is written again: each AI block as it was.
@@ -314,14 +278,16 @@ def test_a_body_with_ai_blocks_opens_as_chips_and_saves_byte_for_byte(
     page.keyboard.type(", bye")
     expect(page.locator("#save-state")).to_contain_text("Saved · unpublished changes")
     assert stored.endswith("<p>Thanks</p>")
-    assert _stored_body(sequence) == stored.removesuffix("</p>") + ", bye</p>"
+    assert stored_body(sequence) == stored.removesuffix("</p>") + ", bye</p>"
     assert violations == []
 
 
 def test_an_ai_prompt_with_an_unknown_variable_is_refused_at_publish_under_the_body(
     live_server, page: Page, admin, sign_in, axe
 ):
-    sequence = _sequence(admin, "<p>Hi, {% ai %}About {{ company.shoe_size }}{% endai %}</p>")
+    sequence = sequence_with_body(
+        admin, "AI round trip", "<p>Hi, {% ai %}About {{ company.shoe_size }}{% endai %}</p>"
+    )
     sign_in(admin)
     _open_editor(page, live_server, sequence)
     page.get_by_role("button", name="Publish sequence").click()

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
-from sequencer.clock import system_clock
 from sequencer.sequences import authoring
-from sequencer.sequences.authoring import StepInput
 from sequencer.sequences.models import Sequence
-from tests.browser.composing import caret_at_end
+from tests.browser.composing import caret_at_end, sequence_with_body, stored_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDE = {"width": 1280, "height": 900}
-
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
 
 # Formatting, a link, both list kinds, variables with and without a fallback (one written
 # without spaces), and Liquid that is no chip: all of it as the API stores it.
@@ -35,38 +24,11 @@ API_BODY = (
 )
 
 
-@pytest.fixture
-def violations(page: Page) -> Iterator[list[str]]:
-    found: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            found.append(message.text)
-
-    page.on("console", on_console)
-    page.add_init_script(RECORD_VIOLATIONS)
-    yield found
-    found.extend(page.evaluate("window.__cspViolations || []"))
-
-
-def _sequence(admin, body: str) -> Sequence:
-    return authoring.create_sequence(
-        admin,
-        name="Round trip",
-        steps=[StepInput(subject="Hello", body_html=body)],
-        clock=system_clock,
-    )
-
-
-def _stored_body(sequence: Sequence) -> str:
-    return authoring.draft_snapshot(Sequence.objects.get(pk=sequence.pk))["steps"][0]["body_html"]
-
-
 def test_a_body_written_through_the_api_opens_with_chips_and_saves_unchanged(
     live_server, page: Page, admin, sign_in, violations
 ):
-    sequence = _sequence(admin, API_BODY)
-    stored = _stored_body(sequence)
+    sequence = sequence_with_body(admin, "Round trip", API_BODY)
+    stored = stored_body(sequence)
     sign_in(admin)
     page.set_viewport_size(WIDE)
     page.goto(live_server.url + f"/sequences/{sequence.pk}/")
@@ -89,7 +51,7 @@ def test_a_body_written_through_the_api_opens_with_chips_and_saves_unchanged(
     page.get_by_role("button", name="Publish sequence").click()
     expect(page.locator("#save-state")).to_contain_text("Live · version 1")
     assert Sequence.objects.get(pk=sequence.pk).description == "Saved without touching the body"
-    assert _stored_body(sequence) == stored
+    assert stored_body(sequence) == stored
     assert violations == []
 
 
@@ -97,8 +59,8 @@ def test_a_body_the_editor_cannot_show_is_edited_as_html_and_kept(
     live_server, page: Page, admin, sign_in
 ):
     body = '<table><tr><td style="color: red">{{ person.first_name }}</td></tr></table>'
-    sequence = _sequence(admin, body)
-    stored = _stored_body(sequence)
+    sequence = sequence_with_body(admin, "Round trip", body)
+    stored = stored_body(sequence)
     sign_in(admin)
     page.goto(live_server.url + f"/sequences/{sequence.pk}/")
 
@@ -108,13 +70,13 @@ def test_a_body_the_editor_cannot_show_is_edited_as_html_and_kept(
     expect(page.locator("#save-state")).to_contain_text("all changes saved")
     page.get_by_role("button", name="Publish sequence").click()
     expect(page.locator("#save-state")).to_contain_text("Live · version 1")
-    assert _stored_body(sequence) == stored
+    assert stored_body(sequence) == stored
 
 
 def test_a_variable_with_a_fallback_is_inserted_and_changed_with_the_keyboard_only(
     live_server, page: Page, admin, sign_in, axe, violations
 ):
-    sequence = _sequence(admin, "<p>Hello</p>")
+    sequence = sequence_with_body(admin, "Round trip", "<p>Hello</p>")
     sign_in(admin)
     page.set_viewport_size(WIDE)
     page.goto(live_server.url + f"/sequences/{sequence.pk}/")
@@ -178,7 +140,7 @@ def test_a_variable_with_a_fallback_is_inserted_and_changed_with_the_keyboard_on
 def test_the_picker_offers_the_senders_fields_in_a_sender_group(
     live_server, page: Page, admin, sign_in, axe, violations
 ):
-    sequence = _sequence(admin, "<p>Best,</p>")
+    sequence = sequence_with_body(admin, "Round trip", "<p>Best,</p>")
     sign_in(admin)
     page.set_viewport_size(WIDE)
     page.goto(live_server.url + f"/sequences/{sequence.pk}/")
@@ -201,5 +163,5 @@ def test_the_picker_offers_the_senders_fields_in_a_sender_group(
     expect(page.locator("#save-state")).to_contain_text("all changes saved")
     page.get_by_role("button", name="Publish sequence").click()
     expect(page.locator("#save-state")).to_contain_text("Live · version 1")
-    assert _stored_body(sequence) == "<p>Best, {{ sender.first_name }}</p>"
+    assert stored_body(sequence) == "<p>Best, {{ sender.first_name }}</p>"
     assert violations == []
