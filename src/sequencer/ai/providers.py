@@ -57,7 +57,7 @@ def build_generator(
         raise GenerationFailed(f"Settings → AI: the base URL: {error}.") from error
 
 
-def configured_generator() -> TextGenerator:
+def workspace_generator() -> TextGenerator:
     """The generator the workspace chose in Settings → AI (the built-in model until an
     admin chooses otherwise)."""
     return build_generator(

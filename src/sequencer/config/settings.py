@@ -68,7 +68,7 @@ BASE_URL = os.environ.get("SEQUENCER_BASE_URL", "http://127.0.0.1:8000").rstrip(
 # The dotted path of the function that returns the workspace's text generator (or None
 # when no model is set up); see sequencer.ai.source. Empty: AI slots use their fallback.
 # The default is what an admin chooses in Settings → AI (the built-in model at first).
-SEQUENCER_AI_GENERATOR = "sequencer.ai.providers.configured_generator"
+SEQUENCER_AI_GENERATOR = "sequencer.ai.providers.workspace_generator"
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("SEQUENCER_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")

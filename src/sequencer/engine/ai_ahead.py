@@ -80,6 +80,8 @@ def write_ahead(
             state=EmailState.SCHEDULED,
             due_at__lte=now + ahead,
             enrollment__status=EnrollmentStatus.ACTIVE,
+            # Only versions with an AI variable: without one the scan reads nothing.
+            enrollment__version__has_ai_slots=True,
         )
         .select_related("enrollment__version", "enrollment__person", "mailbox__owner")
         .order_by("due_at", "pk")[:scan]

@@ -469,6 +469,10 @@ def _publish_draft(
         steps=snapshot["steps"],
         published_at=now,
         published_by=user,
+        has_ai_slots=any(
+            ai_prompts(step["subject"]) or ai_prompts(step["body_html"])
+            for step in snapshot["steps"]
+        ),
     )
     created.attachments.set(
         Attachment.objects.filter(steps__sequence=sequence).distinct().values_list("pk", flat=True)

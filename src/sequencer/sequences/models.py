@@ -143,6 +143,10 @@ class SequenceVersion(models.Model):
     steps = models.JSONField()
     published_at = models.DateTimeField()
     published_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Whether any step has an AI variable ({% ai %}), decided at publish: the worker's
+    # write-ahead reads only the emails of such versions, so it costs nothing when no
+    # sequence uses AI (sequencer.engine.ai_ahead).
+    has_ai_slots = models.BooleanField(default=False)
     # The files the snapshot refers to, so that none is deleted while a version needs it.
     attachments = models.ManyToManyField(Attachment, blank=True, related_name="versions")
 

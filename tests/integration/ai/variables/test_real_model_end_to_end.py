@@ -55,7 +55,7 @@ SIGN_OFFS = ("ceo", "regards", "sincerely", "best,", "cheers")
 def local_model_is_the_workspace_model(local_model: Any, settings: Any) -> None:
     """The workspace's model is the installed local model (``local_model`` skips when it
     is missing)."""
-    settings.SEQUENCER_AI_GENERATOR = "sequencer.ai.providers.configured_generator"
+    settings.SEQUENCER_AI_GENERATOR = "sequencer.ai.providers.workspace_generator"
 
 
 @pytest.fixture

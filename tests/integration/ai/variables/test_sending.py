@@ -20,7 +20,7 @@ from sequencer.engine.ai_ahead import write_ahead
 from sequencer.engine.claim import claim_due
 from sequencer.engine.outbox import outbox
 from sequencer.engine.worker import Worker
-from sequencer.sequences.models import ScheduledEmail
+from sequencer.sequences.models import ScheduledEmail, SequenceVersion
 from sequencer.sequences.templating import AiTextMissing
 from tests.integration.ai.variables.deriving import failing
 from tests.integration.ai.variables.helpers import SLOT, WITH_FALLBACK, enroll, one_step, preview
@@ -181,6 +181,31 @@ def test_the_writer_looks_only_at_emails_due_soon_and_writes_a_few_each_round(
     assert len(generator.requests) == 2
 
 
+def test_a_version_is_marked_at_publish_for_whether_any_step_has_an_ai_variable(publish):
+    plain = publish([(0, "Hello", "<p>Hi,</p>")])
+    later_slot = publish([(0, "Hello", "<p>Hi,</p>"), (2, "", f"<p>{SLOT}</p>")])
+    in_subject = publish([(0, "{% ai %}A subject{% endai %}", "<p>Hi,</p>")])
+
+    assert [s.versions.get().has_ai_slots for s in (plain, later_slot, in_subject)] == [
+        False,
+        True,
+        True,
+    ]
+
+
+def test_the_writer_reads_nothing_when_no_due_email_belongs_to_a_version_with_ai(
+    admin, publish, mailbox, clock, generator, django_assert_num_queries
+):
+    plain = publish([(0, "Hello", "<p>Hi {{ person.first_name }},</p>")])
+    for n in range(5):
+        enroll(admin, plain, mailbox, make_person(f"P{n}", f"p{n}@initech.test"), clock)
+
+    # One query that finds no candidate: no email, version or setting is read.
+    with django_assert_num_queries(1):
+        assert write_ahead(clock.now(), clock=clock, generator=generator) == 0
+    assert generator.requests == []
+
+
 def test_a_threaded_follow_up_keeps_the_first_subject_and_writes_its_body(
     admin, publish, person, mailbox, clock, generator, worker, smtp_server
 ):
@@ -237,3 +262,19 @@ def test_the_writer_starts_no_new_email_once_its_time_budget_is_spent(
 
     assert write_ahead(started, clock=clock, generator=generator, budget=timedelta(seconds=40)) == 1
     assert AiText.objects.count() == 1
+
+
+def test_versions_published_before_the_flag_existed_are_marked_by_the_migration(publish):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("sequencer.sequences.migrations.0009_version_has_ai_slots")
+    plain = publish([(0, "Hello", "<p>Hi,</p>")])
+    with_ai = publish([(0, "Hello", "<p>{%- ai -%}A line{% endai %}</p>")])
+    SequenceVersion.objects.update(has_ai_slots=False)  # as every row was before it ran
+
+    migration.mark_versions(apps, None)
+
+    assert not plain.versions.get().has_ai_slots
+    assert with_ai.versions.get().has_ai_slots
