@@ -88,6 +88,8 @@ class AiTexts:
         # once and only when a text is written.
         self._tries = tries
         self._limits: GeneratorSettings | None = None
+        # step -> why the fallback stood in, per slot resolved to it (for previews).
+        self._fallbacks: dict[int, list[str]] = {}
 
     @property
     def limits(self) -> GeneratorSettings:
@@ -135,6 +137,12 @@ class AiTexts:
             tries=self._tries,
         )
 
+    def fallback_reasons(self, step: int) -> list[str]:
+        return list(self._fallbacks.get(step, ()))
+
+    def _fell_back(self, key: SlotKey, reason: str) -> None:
+        self._fallbacks.setdefault(key.step, []).append(reason)
+
     def write_step(self, snapshot: Mapping[str, Any], step: int, data: Mapping[str, Any]) -> None:
         """Find or write the text of every AI slot of ``step`` (its subject, unless it
         answers the first email's, and its body), without rendering the rest of the
@@ -161,6 +169,8 @@ class AiTexts:
         """The text for ``key`` (see the module's rules); ``None`` lets the fallback stand."""
         row = stored.find(key)
         if row is not None and row.text:
+            if row.source == TextSource.FALLBACK:
+                self._fell_back(key, row.problem)
             return row.text
         now = self.clock.now()
         may_try = row is None or row.retry_at is None or row.retry_at <= now
@@ -169,12 +179,15 @@ class AiTexts:
         if row is not None:  # tried and failed, not to be tried again yet
             if required and not fallback:
                 raise AiTextMissing(reason=row.problem or None)
+            self._fell_back(key, row.problem)
             return None
         if self.mode is Mode.SEND and required:
             if self.generator is not None:
                 raise AiTextMissing()  # the engine's writer has not reached it yet
             if not fallback:
                 raise AiTextMissing(reason=NO_MODEL)
+        if self.mode is not Mode.READ and self.generator is None and fallback:
+            self._fell_back(key, NO_MODEL)
         return None
 
     def _write(
@@ -205,7 +218,7 @@ class AiTexts:
         attempts = done + self.tries
         now = self.clock.now()
         if fallback:
-            return stored.store_text(
+            kept = stored.store_text(
                 key,
                 fallback,
                 source=TextSource.FALLBACK,
@@ -213,6 +226,9 @@ class AiTexts:
                 problem=reason,
                 attempts=attempts,
             )
+            if kept == fallback:  # not a model's text another writer stored meanwhile
+                self._fell_back(key, reason)
+            return kept
         written = stored.store_failure(
             key, reason, attempts=attempts, retry_at=now + RETRY_AFTER, now=now
         )

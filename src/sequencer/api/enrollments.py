@@ -117,6 +117,8 @@ class PreviewOut(Schema):
     html: str
     text: str
     problem: str | None
+    # Set when a fallback stands in for AI text the model could not write (and why).
+    note: str | None = None
 
 
 class FiguresOut(Schema):
@@ -221,6 +223,7 @@ def _preview_out(items: list[PreviewEmail]) -> list[PreviewOut]:
             html=p.html,
             text=p.text,
             problem=p.problem,
+            note=p.note,
         )
         for p in items
     ]

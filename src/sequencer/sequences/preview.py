@@ -34,6 +34,16 @@ def ai_text_note(exc: AiTextMissing) -> str:
     return AI_TEXT_NOTE
 
 
+def fallback_note(reasons: list[str]) -> str | None:
+    """What a preview says when a slot's fallback stands in for model text (it is what
+    will be sent), with why; ``None`` when every slot has model text."""
+    known = list(dict.fromkeys(r for r in reasons if r))
+    if not reasons:
+        return None
+    why = f" ({'; '.join(known)})" if known else ""
+    return f"AI text could not be written{why}, so the fallback you wrote is sent instead."
+
+
 @dataclass(frozen=True)
 class PreviewEmail:
     step: int
@@ -43,6 +53,7 @@ class PreviewEmail:
     html: str
     text: str
     problem: str | None = None  # why this email would fail to send
+    note: str | None = None  # what the recipient gets instead of model text, and why
 
 
 def _render(
@@ -129,7 +140,8 @@ def preview_enrollment(
         if step == 0:
             first_subject = subject
         previous = when
-        out.append(PreviewEmail(step, when, state, subject, html, text, problem))
+        note = fallback_note(ai_texts.fallback_reasons(step)) if ai_texts is not None else None
+        out.append(PreviewEmail(step, when, state, subject, html, text, problem, note))
     return out
 
 
@@ -168,5 +180,6 @@ def preview_person(
             first_subject = subject
         # Each step's base is the previous step's send (enrollment, for the first).
         when = step_due(when, source["delay_days"], policy)
-        out.append(PreviewEmail(step, when, "planned", subject, html, text, problem))
+        note = fallback_note(ai_texts.fallback_reasons(step)) if ai_texts is not None else None
+        out.append(PreviewEmail(step, when, "planned", subject, html, text, problem, note))
     return out

@@ -171,6 +171,11 @@ class AiTextSource(Protocol):
         """The same texts, read as stored and never written: for emails already sent."""
         ...
 
+    def fallback_reasons(self, step: int) -> list[str]:
+        """Why a fallback stood in for model text in ``step``'s slots resolved so far
+        (one reason per slot; empty when every slot had model text)."""
+        ...
+
 
 def steps_waiting_for_ai_text(snapshot: Mapping[str, Any]) -> list[int]:
     """The (0-based) steps that will wait: an AI slot with no fallback, no text yet.
