@@ -148,9 +148,19 @@ def create_list(request: HttpRequest, payload: ListIn) -> Status[ListOut]:
     return Status(201, _list(_get_list(person_list.pk)))
 
 
+class ListFilters(Page):
+    person_id: int | None = Field(
+        default=None, description="Only the lists this person is in (as the person page shows)."
+    )
+
+
 @router.get("/lists", response=ListPage)
-def list_lists(request: HttpRequest, page: Query[Page]) -> ListPage:
-    items, count = page_of(_lists().order_by("name", "id"), page)
+def list_lists(request: HttpRequest, page: Query[ListFilters]) -> ListPage:
+    found = _lists()
+    if page.person_id is not None:
+        lists_of_person = ListEntry.objects.filter(person_id=page.person_id)
+        found = found.filter(pk__in=lists_of_person.values("person_list_id"))
+    items, count = page_of(found.order_by("name", "id"), page)
     return ListPage(items=[_list(pl) for pl in items], count=count)
 
 
