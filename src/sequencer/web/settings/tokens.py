@@ -47,7 +47,11 @@ class TokenForm(forms.Form):
 
 
 def _page(
-    request: HttpRequest, form: TokenForm, secret: str = "", status: int = 200
+    request: HttpRequest,
+    form: TokenForm,
+    secret: str = "",
+    status: int = 200,
+    secret_read_only: bool = False,
 ) -> HttpResponse:
     tokens = list(viewer(request).api_tokens.order_by("-created_at", "-pk"))
     return render(
@@ -59,6 +63,7 @@ def _page(
             "form": form,
             "tokens": tokens,
             "secret": secret,
+            "secret_read_only": secret_read_only,
             "scopes": [
                 (value, label, SCOPE_HINTS[TokenScope(value)])
                 for value, label in TokenScope.choices
@@ -79,10 +84,11 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=400)
-    _, secret = services.create_token(
+    token, secret = services.create_token(
         viewer(request), form.cleaned_data["name"], form.cleaned_data["scope"]
     )
-    return _page(request, TokenForm(), secret=secret)
+    read_only = token.scope == TokenScope.READ_ONLY
+    return _page(request, TokenForm(), secret=secret, secret_read_only=read_only)
 
 
 @require_POST
