@@ -87,9 +87,9 @@ WEB_TO_API: dict[str, tuple[str, ...]] = {
     "company_details": (op("companies", "get_company"), op("attributes", "list_attributes")),
     "lists": (op("lists", "list_lists"),),
     "list_new": (op("lists", "create_list"),),
-    "lists_add_people": (op("lists", "create_list"), op("lists", "add_entry")),
+    "lists_add_people": (op("lists", "create_list"), op("lists", "add_people")),
     "list": (op("lists", "get_list"), op("lists", "list_entries")),
-    "list_add": (op("people", "list_people"), op("lists", "add_entry")),
+    "list_add": (op("people", "list_people"), op("lists", "add_people")),
     # Settings: mailboxes, signatures, outbox
     "settings_mailboxes": (op("mailboxes", "list_mailboxes"),),
     "settings_mailbox_choose_default": (op("mailboxes", "update_mailbox"),),
