@@ -47,7 +47,10 @@ api = SequencerApi(
     version="1",
     description=(
         "Automated, multi-step email sequences sent from your own mailbox. "
-        "Authenticate with 'Authorization: Bearer <token>'."
+        "Authenticate with 'Authorization: Bearer <token>'. A token reads and writes "
+        "(everything its member may do) or only reads: a read-only token may call GET "
+        "operations and the enrollment dry run (POST /sequences/{sequence_id}/enrollments/"
+        "check); anything else answers 403 with the code read_only_token."
     ),
     urls_namespace="api",
     auth=[TokenAuth(), SessionAuth()],
