@@ -75,12 +75,22 @@ def _given(fields: Mapping[str, object], name: str) -> object | Unset:
 # -- people ------------------------------------------------------------------------------
 
 
-def person_with_email(address: str) -> Person | None:
-    """The person who has ``address`` (any case), or ``None``."""
-    row = (
-        EmailAddress.objects.filter(email__iexact=address.strip()).select_related("person").first()
-    )
+def person_with_email(address: object) -> Person | None:
+    """The person who has ``address`` (in any case), or ``None``.
+
+    Addresses are stored normalised (lower-cased), so the normalised address is looked
+    up as it is: an exact match reads the unique index, where a case-insensitive one
+    would read the whole table for each record of a batch."""
+    key = normalize_email(address, field="email")
+    row = EmailAddress.objects.filter(email=key).select_related("person").first()
     return row.person if row is not None else None
+
+
+def _same_address(raw: object, key: str) -> bool:
+    try:
+        return normalize_email(raw) == key
+    except InvalidInput:
+        return False  # check_emails names what is wrong with it
 
 
 def _addresses_with_key(email: str, fields: Mapping[str, object]) -> object | Unset:
@@ -91,7 +101,7 @@ def _addresses_with_key(email: str, fields: Mapping[str, object]) -> object | Un
     if not isinstance(given, list | tuple):
         return given  # check_emails names what is wrong with it
     keys = [item.get("email") if isinstance(item, Mapping) else item for item in given]
-    if not any(isinstance(k, str) and k.strip().lower() == email for k in keys):
+    if not any(_same_address(k, email) for k in keys):
         raise InvalidInput(
             f"email_addresses must include {email}, the address this record is matched on "
             "(leave email_addresses out to keep the person's other addresses as they are).",
