@@ -160,16 +160,22 @@ def token() -> None:
 @token.command("create")
 @click.argument("email")
 @click.option("--name", default="cli")
-def token_create(email: str, name: str) -> None:
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Only reads (GET) are allowed with this token; by default it reads and writes.",
+)
+def token_create(email: str, name: str, read_only: bool) -> None:
     """Create an API token for EMAIL and print only the token."""
     _django()
     from sequencer.workspace import services
-    from sequencer.workspace.models import User
+    from sequencer.workspace.models import TokenScope, User
 
     member = User.objects.filter(email=email.strip().lower(), is_active=True).first()
     if member is None:
         raise click.ClickException(f"No active member has the address {email}.")
-    _, raw = services.create_token(member, name)
+    scope = TokenScope.READ_ONLY if read_only else TokenScope.READ_WRITE
+    _, raw = services.create_token(member, name, scope)
     click.echo(raw)
 
 

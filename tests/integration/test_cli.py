@@ -74,3 +74,13 @@ def test_serve_refuses_a_database_that_was_never_migrated(tmp_path):
 def test_a_migrated_database_lacks_no_migration():
     # The check serve makes passes on the test database, which pytest-django migrated.
     assert _unapplied_migrations() == 0
+
+
+def test_token_create_read_only_makes_a_token_that_only_reads(admin):
+    from sequencer.workspace.models import ApiToken
+
+    result = run("token", "create", admin.email, "--name", "report", "--read-only")
+
+    assert result.exit_code == 0, result.output
+    assert ApiToken.objects.get(name="report").scope == "read_only"
+    assert services.user_for_token(result.output.strip(), clock=system_clock) == admin

@@ -20,11 +20,13 @@ from sequencer.api.imports import router as imports_router
 from sequencer.api.lists import router as lists_router
 from sequencer.api.mailbox_proof import router as mailbox_proof_router
 from sequencer.api.mailboxes import router as mailboxes_router
+from sequencer.api.outbox import router as outbox_router
 from sequencer.api.people import router as people_router
 from sequencer.api.schedule import router as schedule_router
 from sequencer.api.sequence_access import router as sequence_access_router
 from sequencer.api.sequences import router as sequences_router
 from sequencer.api.templates import router as templates_router
+from sequencer.api.upsert import router as upsert_router
 from sequencer.api.variables import router as variables_router
 from sequencer.api.workspace import router as workspace_router
 
@@ -45,7 +47,10 @@ api = SequencerApi(
     version="1",
     description=(
         "Automated, multi-step email sequences sent from your own mailbox. "
-        "Authenticate with 'Authorization: Bearer <token>'."
+        "Authenticate with 'Authorization: Bearer <token>'. A token reads and writes "
+        "(everything its member may do) or only reads: a read-only token may call GET "
+        "operations and the enrollment dry run (POST /sequences/{sequence_id}/enrollments/"
+        "check); anything else answers 403 with the code read_only_token."
     ),
     urls_namespace="api",
     auth=[TokenAuth(), SessionAuth()],
@@ -55,6 +60,8 @@ errors.install(api)
 api.add_router("", workspace_router)
 api.add_router("", schedule_router)
 api.add_router("", attributes_router)
+# Before the people and companies routers: /people/upsert is not /people/{person_id}.
+api.add_router("", upsert_router)
 api.add_router("", companies_router)
 api.add_router("", people_router)
 api.add_router("", lists_router)
@@ -66,6 +73,7 @@ api.add_router("", variables_router)
 api.add_router("", attachments_router)
 api.add_router("", mailboxes_router)
 api.add_router("", mailbox_proof_router)
+api.add_router("", outbox_router)
 api.add_router("", delegation_router)
 api.add_router("", enrollments_router)
 api.add_router("", compliance_router)

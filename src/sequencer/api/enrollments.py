@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
@@ -229,21 +229,24 @@ def _preview_out(items: list[PreviewEmail]) -> list[PreviewOut]:
     ]
 
 
+def _recipients(payload: EnrollIn) -> list[enrollment.Recipient]:
+    if payload.list_id is not None:
+        return enrollment.recipients_from_list(payload.list_id, payload.entry_ids)
+    if payload.recipients is not None:
+        return [enrollment.Recipient(r.person_id, r.email) for r in payload.recipients]
+    raise InvalidInput(
+        "Give recipients (a list of person_id) or list_id.",
+        field="recipients",
+        code="required",
+    )
+
+
 @router.post("/sequences/{sequence_id}/enrollments", response=EnrollOut)
 def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollOut:
     """Enroll up to 1,000 people; each gets its own result (enrolled or refused).
 
     ``warnings`` names each step whose emails will wait (an AI slot without text yet)."""
-    if payload.list_id is not None:
-        recipients = enrollment.recipients_from_list(payload.list_id, payload.entry_ids)
-    elif payload.recipients is not None:
-        recipients = [enrollment.Recipient(r.person_id, r.email) for r in payload.recipients]
-    else:
-        raise InvalidInput(
-            "Give recipients (a list of person_id) or list_id.",
-            field="recipients",
-            code="required",
-        )
+    recipients = _recipients(payload)
     enrolled = enrollment.enroll(
         caller(request),
         sequence_id,
@@ -265,6 +268,70 @@ def enroll(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> EnrollO
         ],
         warnings=enrolled.warnings,
     )
+
+
+class CheckResultOut(Schema):
+    person_id: int
+    status: Literal["would_enroll", "refused"]
+    email: str | None = Field(
+        description="The address it would be written to (or that was refused); null when "
+        "the person has none."
+    )
+    reason: ReasonOut | None = None
+
+
+class CheckOut(Schema):
+    results: list[CheckResultOut] = Field(description="One per recipient, in request order.")
+    warnings: list[str]
+
+
+@router.post("/sequences/{sequence_id}/enrollments/check", response=CheckOut)
+def check_enrollment(request: HttpRequest, sequence_id: int, payload: EnrollIn) -> CheckOut:
+    """A dry run of enrolling: what the same request to `/enrollments` would answer now,
+    enrolling nobody (the Enroll dialog's check).
+
+    It writes nothing, so a read-only token may call it. Refuses as enrolling does (no
+    access, read only on the sequence, archived, an unusable sender)."""
+    checked = enrollment.check(
+        caller(request),
+        sequence_id,
+        _recipients(payload),
+        mailbox_id=payload.sender.mailbox_id,
+        member_id=payload.sender.member_id,
+        clock=system_clock,
+    )
+    return CheckOut(
+        results=[
+            CheckResultOut(
+                person_id=o.person_id,
+                status="refused",
+                email=o.email,
+                reason=ReasonOut(code=o.code, message=o.message or ""),
+            )
+            if o.code
+            else CheckResultOut(person_id=o.person_id, status="would_enroll", email=o.email)
+            for o in checked.outcomes
+        ],
+        warnings=checked.warnings,
+    )
+
+
+@router.get("/people/{person_id}/enrollments", response=EnrollmentPage)
+def list_person_enrollments(
+    request: HttpRequest, person_id: int, paging: Query[Page]
+) -> EnrollmentPage:
+    """The person's enrollments in the sequences you may see, the latest first (the
+    person page's Sequences section)."""
+    if not Person.objects.filter(pk=person_id).exists():
+        raise NotFound("person")
+    start, end = paging.bounds
+    rows = enrollment.visible_enrollments(caller(request)).filter(person_id=person_id)
+    page = (
+        rows.select_related("version")
+        .prefetch_related("emails")
+        .order_by("-enrolled_at", "-id")[start:end]
+    )
+    return EnrollmentPage(items=[enrollment_out(e) for e in page], count=rows.count())
 
 
 @router.get("/sequences/{sequence_id}/enrollments", response=EnrollmentPage)

@@ -56,7 +56,8 @@ class ErrorOut(Schema):
 ERROR_ANSWERS = {
     400: "Invalid input: `field` names what to fix and `message` says how.",
     401: "No valid API token (or signed-in session) was sent.",
-    403: "The caller may see this but not do this (too low a role or access level).",
+    403: "The caller may see this but not do this (too low a role or access level, or a "
+    "read-only token on an operation that changes data: code `read_only_token`).",
     404: "No such object, or one the caller may not see.",
 }
 _UNAUTHENTICATED_ANSWERS = (400,)

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from sequencer.api.errors import NotFound
 from sequencer.api.pagination import Page, page_of
+from sequencer.crm import list_additions
 from sequencer.crm import lists as list_service
 from sequencer.crm.models import (
     ListEntry,
@@ -148,9 +149,19 @@ def create_list(request: HttpRequest, payload: ListIn) -> Status[ListOut]:
     return Status(201, _list(_get_list(person_list.pk)))
 
 
+class ListFilters(Page):
+    person_id: int | None = Field(
+        default=None, description="Only the lists this person is in (as the person page shows)."
+    )
+
+
 @router.get("/lists", response=ListPage)
-def list_lists(request: HttpRequest, page: Query[Page]) -> ListPage:
-    items, count = page_of(_lists().order_by("name", "id"), page)
+def list_lists(request: HttpRequest, page: Query[ListFilters]) -> ListPage:
+    found = _lists()
+    if page.person_id is not None:
+        lists_of_person = ListEntry.objects.filter(person_id=page.person_id)
+        found = found.filter(pk__in=lists_of_person.values("person_list_id"))
+    items, count = page_of(found.order_by("name", "id"), page)
     return ListPage(items=[_list(pl) for pl in items], count=count)
 
 
@@ -181,6 +192,43 @@ def delete_list(request: HttpRequest, list_id: int) -> Status[None]:
 def add_entry(request: HttpRequest, list_id: int, payload: EntryIn) -> Status[EntryOut]:
     entry = list_service.add_entry(_get_list(list_id), payload.person_id, payload.values)
     return Status(201, _entry(entry))
+
+
+class PeopleToAddIn(Input):
+    person_ids: list[int] = Field(max_length=list_additions.MAX_PEOPLE)
+
+
+class AdditionOut(Schema):
+    person_id: int
+    status: list_additions.Status
+    entry_id: int | None = Field(description="The person's entry; null for no_such_person.")
+
+
+class AdditionsOut(Schema):
+    added: int
+    already_in_list: int
+    no_such_person: int
+    results: list[AdditionOut] = Field(
+        description="One per person, in request order (a repeated id is answered once)."
+    )
+
+
+@router.post("/lists/{list_id}/add-people", response=AdditionsOut)
+def add_people(request: HttpRequest, list_id: int, payload: PeopleToAddIn) -> AdditionsOut:
+    """Add up to 1,000 people to the list at once (the web app's "Add to list").
+
+    People already in the list are left as they are, and ids of no person are skipped:
+    each is answered on its own, in request order."""
+    done = list_additions.add_people(_get_list(list_id), payload.person_ids)
+    return AdditionsOut(
+        added=done.count(list_additions.ADDED),
+        already_in_list=done.count(list_additions.ALREADY),
+        no_such_person=done.count(list_additions.MISSING),
+        results=[
+            AdditionOut(person_id=o.person_id, status=o.status, entry_id=o.entry_id)
+            for o in done.outcomes
+        ],
+    )
 
 
 @router.get("/lists/{list_id}/entries", response=EntryPage)

@@ -192,6 +192,17 @@ def create_mailbox(request: HttpRequest, payload: NewMailbox) -> Status[MailboxO
     return Status(201, _mailbox(mailbox))
 
 
+# Before /mailboxes/{mailbox_id}, which would take "test" for an id.
+@router.post("/mailboxes/test", response=ConnectionTestOut)
+def test_new_mailbox(request: HttpRequest, payload: NewMailbox) -> ConnectionTestOut:
+    """Test a mailbox's settings before connecting it (the Connect form's Test
+    connection): the same checks as testing a connected mailbox, and nothing is saved.
+
+    Takes the body of `POST /mailboxes`. The address is proven by the test after
+    connecting, not by this one."""
+    return _report(services.check_new_mailbox(caller(request), payload, system_clock))
+
+
 @router.get("/mailboxes", response=list[MailboxOut])
 def list_mailboxes(request: HttpRequest, owner_id: int | None = None) -> list[MailboxOut]:
     try:

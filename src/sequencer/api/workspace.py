@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -59,16 +59,27 @@ class TeamPatch(Input):
     member_ids: list[int] | None = None
 
 
+TokenScopeName = Literal["read_write", "read_only"]
+
+_SCOPE_HELP = (
+    "What the token may do: `read_write` (everything its member may, the default) or "
+    "`read_only` (GET requests only, plus the dry runs listed in the API guide; anything "
+    "else answers 403 with the code `read_only_token`)."
+)
+
+
 class TokenOut(Schema):
     id: int
     name: str
     prefix: str
+    scope: TokenScopeName = Field(description=_SCOPE_HELP)
     created_at: datetime
     last_used_at: datetime | None
 
 
 class TokenIn(Input):
-    name: str = ""
+    name: str = Field(default="", max_length=200)
+    scope: TokenScopeName = Field(default="read_write", description=_SCOPE_HELP)
 
 
 class NewTokenOut(TokenOut):
@@ -174,6 +185,7 @@ def _token(token: ApiToken) -> TokenOut:
         id=token.pk,
         name=token.name,
         prefix=token.prefix,
+        scope=cast(TokenScopeName, token.scope),
         created_at=token.created_at,
         last_used_at=token.last_used_at,
     )
@@ -289,7 +301,11 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
 
 @router.post("/tokens", response={201: NewTokenOut})
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[NewTokenOut]:
-    token, raw = services.create_token(caller(request), payload.name)
+    """Create a token for yourself; its secret is in this answer only, never again.
+
+    A read-only token cannot create tokens (this changes data): a read-and-write one can
+    create both kinds."""
+    token, raw = services.create_token(caller(request), payload.name, payload.scope)
     return Status(201, NewTokenOut(**_token(token).model_dump(), token=raw))
 
 

@@ -121,6 +121,17 @@ class Team(models.Model):
         return self.name
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do: everything its member may (the default), or only read.
+
+    A read-only token suits dashboards and reports: whatever leaks, it changes nothing.
+    The API enforces it for every operation in one place (sequencer.api.auth.TokenAuth).
+    """
+
+    READ_WRITE = "read_write", "Read and write"
+    READ_ONLY = "read_only", "Read only"
+
+
 class ApiToken(models.Model):
     """A bearer token for the REST API and scripts.
 
@@ -132,6 +143,9 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=200, blank=True)
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12)
+    scope = models.CharField(
+        max_length=12, choices=TokenScope.choices, default=TokenScope.READ_WRITE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from sequencer.clock import Clock
 from sequencer.domain.errors import InvalidInput
-from sequencer.workspace.models import ApiToken, Role, Team, User, Workspace
+from sequencer.workspace.models import ApiToken, Role, Team, TokenScope, User, Workspace
 
 TOKEN_PREFIX = "sqr_"
 
@@ -112,24 +112,47 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
+def check_scope(scope: object, field: str = "scope") -> str:
+    if scope not in TokenScope.values:
+        raise InvalidInput(
+            f"A token's scope is one of {', '.join(TokenScope.values)} "
+            "(read_write is the default).",
+            field=field,
+            code="invalid_choice",
+        )
+    return str(scope)
+
+
+def create_token(
+    user: User, name: str = "", scope: str = TokenScope.READ_WRITE
+) -> tuple[ApiToken, str]:
     """A new API token for ``user``; the raw token is returned once and never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name.strip(), digest=_digest(raw), prefix=raw[: len(TOKEN_PREFIX) + 4]
+        user=user,
+        name=name.strip(),
+        digest=_digest(raw),
+        prefix=raw[: len(TOKEN_PREFIX) + 4],
+        scope=check_scope(scope),
     )
     return token, raw
 
 
-def user_for_token(raw: str, *, clock: Clock) -> User | None:
-    """The active member a raw token belongs to, or ``None``."""
+def token_for(raw: str, *, clock: Clock) -> ApiToken | None:
+    """The token ``raw`` is, if it works (its member is active), noting its use."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
     token = ApiToken.objects.select_related("user").filter(digest=_digest(raw)).first()
     if token is None or not token.user.is_active:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())
-    return token.user
+    return token
+
+
+def user_for_token(raw: str, *, clock: Clock) -> User | None:
+    """The active member a raw token belongs to, or ``None``."""
+    token = token_for(raw, clock=clock)
+    return token.user if token is not None else None
 
 
 def revoke_token(user: User, token_id: int) -> bool:

@@ -168,3 +168,62 @@ def test_the_catalog_lists_list_attributes_apart(pipeline):
     catalog = variable_catalog()
     assert {"stage", "score", "next_call"} <= catalog.list_attributes
     assert "stage" not in catalog.person
+
+
+def test_many_people_are_added_to_a_list_at_once_each_answered_in_order(api, make_person):
+    ada, bob, eve = (make_person() for _ in range(3))
+    vip = api.post("lists", {"name": "VIP"}).data
+    api.post(f"lists/{vip['id']}/entries", {"person_id": bob["id"]})
+
+    answer = api.post(
+        f"lists/{vip['id']}/add-people",
+        {"person_ids": [ada["id"], bob["id"], 999_999, eve["id"], ada["id"]]},
+    )
+
+    assert answer.status_code == 200, answer.data
+    assert [(r["person_id"], r["status"]) for r in answer.data["results"]] == [
+        (ada["id"], "added"),
+        (bob["id"], "already_in_list"),
+        (999_999, "no_such_person"),
+        (eve["id"], "added"),
+    ]
+    assert answer.data["results"][2]["entry_id"] is None
+    assert (
+        answer.data["added"],
+        answer.data["already_in_list"],
+        answer.data["no_such_person"],
+    ) == (2, 1, 1)
+    assert api.get(f"lists/{vip['id']}/entries").data["count"] == 3
+
+
+def test_adding_more_than_1000_people_at_once_is_refused(api):
+    vip = api.post("lists", {"name": "VIP"}).data
+
+    answer = api.post(f"lists/{vip['id']}/add-people", {"person_ids": list(range(1, 1002))})
+
+    assert answer.status_code == 400 and answer.data["error"]["field"] == "person_ids"
+
+
+def test_adding_people_to_a_list_that_does_not_exist_is_a_404(api):
+    assert api.post("lists/999999/add-people", {"person_ids": [1]}).status_code == 404
+
+
+def test_every_member_adds_people_to_lists_but_not_with_a_read_only_token_or_none(
+    api, make_member, api_as, make_person, anonymous_api
+):
+    from sequencer.workspace import services
+    from sequencer.workspace.models import TokenScope
+    from tests.conftest import ApiClient
+
+    member = make_member()
+    ada = make_person()
+    vip = api.post("lists", {"name": "VIP"}).data
+    _, raw = services.create_token(member, "report", TokenScope.READ_ONLY)
+
+    refused = ApiClient(raw).post(f"lists/{vip['id']}/add-people", {"person_ids": [ada["id"]]})
+    added = api_as(member).post(f"lists/{vip['id']}/add-people", {"person_ids": [ada["id"]]})
+
+    anonymous = anonymous_api.post(f"lists/{vip['id']}/add-people", {"person_ids": [ada["id"]]})
+
+    assert refused.status_code == 403 and anonymous.status_code == 401
+    assert added.status_code == 200 and added.data["added"] == 1

@@ -111,3 +111,50 @@ def test_the_page_costs_the_same_queries_with_10_or_200_tokens(admin, browser_of
         assert page.count(">Revoke token</button>") == total
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_access_choice_is_labelled_and_defaults_to_read_and_write(admin, browser_of):
+    page = browser_of(admin).get("/settings/tokens/").content.decode()
+
+    assert "<legend>Access</legend>" in page
+    assert '<label for="scope-read_write">Read and write</label>' in page
+    assert '<label for="scope-read_only">Read only</label>' in page
+    assert 'id="scope-read_write" name="scope" value="read_write" checked' in page
+    assert 'value="read_only" checked' not in page
+
+
+def test_a_read_only_token_made_on_the_page_is_listed_as_read_only_and_only_reads(
+    admin, browser_of
+):
+    client = browser_of(admin)
+    services.create_token(admin, "Sync")
+
+    answer = client.post("/settings/tokens/", {"name": "Dashboard", "scope": "read_only"})
+    secret = answer.content.decode().split('id="new-token" value="')[1].split('"')[0]
+    rows = client.get("/settings/tokens/").content.decode().split("<tr>")
+
+    assert ApiToken.objects.get(name="Dashboard").scope == "read_only"
+    dashboard = next(r for r in rows if "Dashboard" in r)
+    sync = next(r for r in rows if ">Sync<" in r)
+    assert "Read only" in dashboard and "Read and write" in sync
+    refused = Client().post(
+        "/api/v1/people",
+        data='{"email_addresses": ["ada@example.com"]}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert refused.status_code == 403
+
+
+def test_a_token_made_without_choosing_reads_and_writes(admin, browser_of):
+    browser_of(admin).post("/settings/tokens/", {"name": "Old form"})
+
+    assert ApiToken.objects.get(name="Old form").scope == "read_write"
+
+
+def test_a_made_up_access_is_refused_next_to_the_choice(admin, browser_of):
+    answer = browser_of(admin).post("/settings/tokens/", {"name": "X", "scope": "everything"})
+
+    assert answer.status_code == 400
+    assert 'id="scope-error"' in answer.content.decode()
+    assert not ApiToken.objects.filter(name="X").exists()

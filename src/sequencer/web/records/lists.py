@@ -13,8 +13,9 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from sequencer.crm import list_additions
 from sequencer.crm import lists as list_service
-from sequencer.crm.models import ListEntry, Person, PersonList
+from sequencer.crm.models import Person, PersonList
 from sequencer.crm.people import search_people
 from sequencer.domain.errors import InvalidInput
 from sequencer.web.records.selection import ids_from, page_of, query_without_page
@@ -86,22 +87,8 @@ def person_list(request: HttpRequest, list_id: int) -> HttpResponse:
 
 def _add(person_list: PersonList, person_ids: list[int]) -> tuple[int, int]:
     """Add the people not in the list yet: (how many were added, how many already were)."""
-    already = set(
-        ListEntry.objects.filter(person_list=person_list, person_id__in=person_ids).values_list(
-            "person_id", flat=True
-        )
-    )
-    existing = set(Person.objects.filter(pk__in=person_ids).values_list("pk", flat=True))
-    added = 0
-    for pk in person_ids:
-        if pk in already or pk not in existing:
-            continue
-        try:
-            list_service.add_entry(person_list, pk)
-        except InvalidInput:
-            continue  # added by someone else in the meantime
-        added += 1
-    return added, len(already)
+    done = list_additions.add_people(person_list, person_ids)
+    return done.count(list_additions.ADDED), done.count(list_additions.ALREADY)
 
 
 def _added_message(request: HttpRequest, person_list: PersonList, added: int, had: int) -> None:

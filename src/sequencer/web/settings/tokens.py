@@ -17,6 +17,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sequencer.web.settings.admin_only import viewer
 from sequencer.workspace import services
+from sequencer.workspace.models import TokenScope
+
+SCOPE_HINTS = {
+    TokenScope.READ_WRITE: "Everything you can do: read, create, change and delete.",
+    TokenScope.READ_ONLY: "Only reads data, for reports and dashboards: it cannot change "
+    "anything, even if it leaks.",
+}
 
 
 class TokenForm(forms.Form):
@@ -26,10 +33,25 @@ class TokenForm(forms.Form):
         required=True,
         error_messages={"required": "Give the token a name, such as the script that uses it."},
     )
+    scope = forms.ChoiceField(
+        label="Access",
+        choices=TokenScope.choices,
+        initial=TokenScope.READ_WRITE,
+        required=False,
+        error_messages={"invalid_choice": "Choose Read and write or Read only."},
+    )
+
+    def clean_scope(self) -> str:
+        # Left out (an older form, a script): read and write, as before scopes existed.
+        return self.cleaned_data.get("scope") or TokenScope.READ_WRITE
 
 
 def _page(
-    request: HttpRequest, form: TokenForm, secret: str = "", status: int = 200
+    request: HttpRequest,
+    form: TokenForm,
+    secret: str = "",
+    status: int = 200,
+    secret_read_only: bool = False,
 ) -> HttpResponse:
     tokens = list(viewer(request).api_tokens.order_by("-created_at", "-pk"))
     return render(
@@ -41,6 +63,13 @@ def _page(
             "form": form,
             "tokens": tokens,
             "secret": secret,
+            "secret_read_only": secret_read_only,
+            "scopes": [
+                (value, label, SCOPE_HINTS[TokenScope(value)])
+                for value, label in TokenScope.choices
+            ],
+            "chosen_scope": form["scope"].value() or TokenScope.READ_WRITE,
+            "read_only": TokenScope.READ_ONLY,
         },
         status=status,
     )
@@ -55,8 +84,11 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=400)
-    _, secret = services.create_token(viewer(request), form.cleaned_data["name"])
-    return _page(request, TokenForm(), secret=secret)
+    token, secret = services.create_token(
+        viewer(request), form.cleaned_data["name"], form.cleaned_data["scope"]
+    )
+    read_only = token.scope == TokenScope.READ_ONLY
+    return _page(request, TokenForm(), secret=secret, secret_read_only=read_only)
 
 
 @require_POST
