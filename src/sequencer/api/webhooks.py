@@ -172,7 +172,25 @@ def _attempt(row: WebhookAttempt) -> AttemptOut:
 
 @router.get("/webhooks/events", response=list[EventOut])
 def list_events(request: HttpRequest) -> list[EventOut]:
-    """The events an endpoint can subscribe to."""
+    """The events an endpoint can subscribe to, and what a delivery looks like.
+
+    Each event is POSTed as JSON: `{"type": "email.sent", "timestamp": "<ISO 8601>",
+    "data": {...}}`. `data` always has `enrollment_id`, `sequence` (`id`, `name`),
+    `person_id`, `recipient_email`, `mailbox_email` and `status`;
+    `enrollment.created` adds `enrolled_at` and `first_email_due_at`; `email.sent` adds
+    `email` (`id`, `step` counted from 1, `subject`, `message_id`, `sent_at`); the exit
+    events (`recipient.replied`, `recipient.unsubscribed`, `email.bounced`,
+    `meeting.booked`, each followed by `recipient.exited` for the same exit; and
+    `recipient.exited` alone for a removal or a spam complaint) add `exit_reason` and
+    `exited_at`, and `email.bounced` the `step` that bounced.
+
+    Headers (Standard Webhooks): `webhook-id` (the same on every retry: ignore one you
+    already handled), `webhook-timestamp` (seconds since the epoch; refuse one more than
+    5 minutes off), `webhook-signature`: `v1,<base64 HMAC-SHA256>` over
+    `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded part of the
+    secret after `whsec_`; several, space-separated, during the 24 hours after a
+    rotation. Any 2xx answer counts as delivered; anything else is retried after 5 s,
+    5 min, 30 min, 2 h, 5 h and 10 h, until a day after the event."""
     _admin(request)
     return [EventOut(name=str(e), description=EVENT_LABELS[e]) for e in ALL_EVENTS]
 

@@ -193,11 +193,13 @@ def webhook_page(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     return redirect("web:settings_webhook", endpoint_id=endpoint.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @never_cache
 @admin_only
 def rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_id)
+    if request.method != "POST":  # reloading the page that showed the new secret
+        return redirect("web:settings_webhook", endpoint_id=endpoint.pk)
     rotated = endpoints.rotate_secret(endpoint.pk, clock=system_clock)
     return _detail_page(request, rotated.endpoint, secret=rotated.secret)
 
