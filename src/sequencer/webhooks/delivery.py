@@ -45,7 +45,15 @@ from sequencer.webhooks.models import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BATCH", "LEASE", "deliver_due", "run_delivery_loop", "start_delivery_loop"]
+__all__ = [
+    "BATCH",
+    "KEEP",
+    "LEASE",
+    "deliver_due",
+    "prune",
+    "run_delivery_loop",
+    "start_delivery_loop",
+]
 
 BATCH = 20
 # Longer than any one attempt can take (connect + a few reads of the answer's start).
@@ -55,6 +63,9 @@ READ_SECONDS = 10.0
 ROUND_BUDGET_SECONDS = 20.0
 USER_AGENT = "Sequencer-Webhooks/1"
 LOOP_SUFFIX = ":webhooks"
+# How long finished deliveries and their log are kept, and how often old ones go.
+KEEP = timedelta(days=30)
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -87,11 +98,13 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _excerpt(response: httpx.Response) -> str:
+def _excerpt(response: httpx.Response, give_up: Callable[[], bool]) -> str:
+    """The start of the answer: at most 1 KB, and no more reading once ``give_up()``
+    (a receiver trickling a byte at a time must not hold the attempt past its lease)."""
     kept = bytearray()
     for chunk in response.iter_bytes():
         kept.extend(chunk)
-        if len(kept) >= EXCERPT_CHARS:
+        if len(kept) >= EXCERPT_CHARS or give_up():
             break
     return _storable(bytes(kept[:EXCERPT_CHARS]).decode("utf-8", errors="replace"))
 
@@ -116,11 +129,14 @@ def _post(
     def took() -> int:
         return max(0, int((monotonic() - began) * 1000))
 
+    def give_up() -> bool:
+        return monotonic() - began > READ_SECONDS
+
     if refusal := netguard.url_refusal(url):
         return _Answer(None, "", refusal, 0)
     try:
         with client.stream("POST", url, content=body, headers=headers) as response:
-            excerpt = _excerpt(response)
+            excerpt = _excerpt(response, give_up)
             return _Answer(response.status_code, excerpt, "", took())
     except httpx.HTTPError as exc:
         return _Answer(None, "", _storable(_describe(exc))[:ERROR_CHARS], took())
@@ -145,7 +161,9 @@ def _attempt(
     )
     if not leasing.take(rows, owner, now, LEASE):
         return False
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return False
     endpoint = delivery.endpoint
     body = delivery.body.encode()
     headers = {
@@ -237,6 +255,23 @@ def deliver_due(
     return made
 
 
+def prune(now: datetime, *, keep: timedelta = KEEP, limit: int = 1000) -> int:
+    """Delete up to ``limit`` finished deliveries (with their attempts) whose event is
+    older than ``keep``: the log shows recent history, and the table must not grow with
+    every email ever sent. Pending ones stay whatever their age."""
+    old = (
+        WebhookDelivery.objects.filter(event_at__lt=now - keep)
+        .exclude(state=DeliveryState.PENDING)
+        .order_by("event_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(old)
+    if not ids:
+        return 0
+    WebhookDelivery.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
 def run_delivery_loop(
     stop: threading.Event,
     *,
@@ -248,9 +283,16 @@ def run_delivery_loop(
     """Deliver rounds until ``stop`` is set, resting ``idle_seconds`` after a round that
     found less than a full batch. Uses (and finally closes) this thread's connection."""
     log.info("webhook delivery %s started", owner)
+    pruned_at: float | None = None
     try:
         while not stop.is_set():
             close_old_connections()
+            if pruned_at is None or time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
+                pruned_at = time.monotonic()
+                try:
+                    prune(clock.now())
+                except Exception:
+                    log.exception("pruning old webhook deliveries failed")
             try:
                 made = deliver_due(clock.now(), owner=owner, clock=clock, read_seconds=read_seconds)
             except Exception:

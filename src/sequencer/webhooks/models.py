@@ -90,6 +90,8 @@ class WebhookDelivery(models.Model):
                 name="webhook_delivery_due",
             ),
             models.Index(fields=["endpoint", "-id"], name="webhook_delivery_newest"),
+            # What pruning reads: deliveries older than the log keeps.
+            models.Index(fields=["event_at"], name="webhook_delivery_event_at"),
         ]
 
     def __str__(self) -> str:

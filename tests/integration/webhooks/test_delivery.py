@@ -205,3 +205,24 @@ def test_a_receiver_that_hangs_does_not_hold_up_sending(
     assert not thread.is_alive()
     [attempt] = WebhookAttempt.objects.all()
     assert attempt.succeeded
+
+
+def test_finished_deliveries_older_than_thirty_days_are_pruned_with_their_log(
+    hook: Any, deliver: Any, clock: Any, webhook_receiver: WebhookReceiver
+) -> None:
+    from sequencer.webhooks.delivery import KEEP, prune
+
+    hook()
+    delivered = owe_one(clock)
+    deliver()
+    webhook_receiver.answer(500)
+    clock.advance(timedelta(days=1))
+    publish("email.sent", {"enrollment_id": 2}, clock.now())  # type: ignore[arg-type]
+    deliver()  # fails: pending, retried later
+    clock.advance(KEEP + timedelta(days=1))
+    publish("email.sent", {"enrollment_id": 3}, clock.now())  # type: ignore[arg-type]
+
+    assert prune(clock.now()) == 1
+    assert not WebhookDelivery.objects.filter(pk=delivered.pk).exists()
+    assert WebhookDelivery.objects.count() == 2  # the pending one and the fresh one
+    assert WebhookAttempt.objects.count() == 1

@@ -193,3 +193,26 @@ def test_without_an_endpoint_nothing_is_written_and_one_query_is_spent(
     with django_assert_num_queries(1):
         assert announcements.sent(enrolled, email, clock.now()) == 0
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_recipient_refused_while_sending_arrives_as_email_bounced(
+    admin: Any,
+    publish: Any,
+    mailbox: Any,
+    person: Any,
+    clock: Any,
+    worker: Any,
+    hook: Any,
+    deliver: Any,
+    webhook_receiver: WebhookReceiver,
+    smtp_server: Any,
+) -> None:
+    secret = hook(events=["email.bounced", "email.sent"]).secret
+    smtp_server.reply_to("ada@initech.test", "550 5.1.1 No such user", at="rcpt")
+    enroll_one(admin, publish(), mailbox, person, clock)
+    worker.tick()
+    deliver()
+    [bounced] = webhook_receiver.received
+    assert bounced.type == "email.bounced"
+    assert (bounced.json["data"]["step"], bounced.json["data"]["status"]) == (1, "exited")
+    assert webhook_receiver.verified(bounced, secret, clock.now())
