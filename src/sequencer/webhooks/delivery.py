@@ -123,6 +123,7 @@ def _post(
     headers: dict[str, str],
     body: bytes,
     monotonic: Callable[[], float],
+    read_seconds: float,
 ) -> _Answer:
     began = monotonic()
 
@@ -130,7 +131,7 @@ def _post(
         return max(0, int((monotonic() - began) * 1000))
 
     def give_up() -> bool:
-        return monotonic() - began > READ_SECONDS
+        return monotonic() - began > read_seconds
 
     if refusal := netguard.url_refusal(url):
         return _Answer(None, "", refusal, 0)
@@ -153,6 +154,7 @@ def _attempt(
     schedule: RetrySchedule,
     random: Random,
     monotonic: Callable[[], float],
+    read_seconds: float,
 ) -> bool:
     """One attempt at one delivery, if its lease can be taken; whether it was made."""
     now = clock.now()
@@ -171,7 +173,7 @@ def _attempt(
         "user-agent": USER_AGENT,
         **signed_headers(current_secrets(endpoint, now), delivery.event_id, now, body),
     }
-    answer = _post(client, endpoint.url, headers, body, monotonic)
+    answer = _post(client, endpoint.url, headers, body, monotonic, read_seconds)
     finished = clock.now()
     number = delivery.attempts + 1
     error = answer.error
@@ -247,6 +249,7 @@ def deliver_due(
                 schedule=schedule,
                 random=random,
                 monotonic=monotonic,
+                read_seconds=read_seconds,
             ):
                 made += 1
     finally:

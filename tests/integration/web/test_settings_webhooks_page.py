@@ -177,3 +177,17 @@ def test_the_page_costs_the_same_queries_with_10_or_50_attempts_in_the_log(admin
         assert "webhook.test" in page
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_list_costs_the_same_queries_with_10_or_50_endpoints(admin, browser_of):
+    client = browser_of(admin)
+    counts = []
+    for total in (10, 50):
+        WebhookEndpoint.objects.all().delete()
+        for i in range(total):
+            _endpoint(admin, url=f"{URL}/{i}", events=["email.sent"] if i % 2 else None)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/settings/webhooks/").content.decode()
+        assert f"{URL}/{total - 1}" in page
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -116,3 +116,16 @@ def test_the_events_are_listed_with_their_meaning(api):
 def test_unknown_ids_are_not_found(api):
     assert api.get("webhooks/999").status_code == 404
     assert api.post("webhooks/999/deliveries/1/retry").status_code == 404
+
+
+def test_a_failed_delivery_is_retried_through_the_api(api):
+    webhook_id = api.post("webhooks", {"url": URL}).data["id"]
+    delivery_id = api.post(f"webhooks/{webhook_id}/test").data["id"]
+    WebhookDelivery.objects.filter(pk=delivery_id).update(state="failed", next_attempt_at=None)
+
+    answer = api.post(f"webhooks/{webhook_id}/deliveries/{delivery_id}/retry")
+
+    assert answer.status_code == 200
+    assert answer.data["state"] == "pending" and answer.data["next_attempt_at"]
+    other = api.post("webhooks", {"url": URL}).data["id"]
+    assert api.post(f"webhooks/{other}/deliveries/{delivery_id}/retry").status_code == 404
