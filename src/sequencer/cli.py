@@ -82,7 +82,11 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Run one tick (settle, claim, send) and exit.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run one tick (settle, claim, send), one round of webhook deliveries, and exit.",
+)
 @click.option("--batch-size", default=20, show_default=True, type=int)
 @click.option(
     "--idle-seconds",
@@ -99,9 +103,13 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
 
     engine = Worker(batch_size=batch_size, clock=system_clock)
     if once:
+        from sequencer.webhooks.delivery import deliver_due
+
         report = engine.tick()
+        delivered = deliver_due(system_clock.now(), owner=engine.name, clock=system_clock)
         click.echo(
             f"claimed {report.claimed}, handed over {report.handed_over}, settled {report.settled}"
+            f", webhook attempts {delivered}"
         )
         return
     stop = threading.Event()

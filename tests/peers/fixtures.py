@@ -25,6 +25,8 @@ silent_port              function  a port that accepts TCP connections and never
 closed_port              function  a port nothing listens on
 peer_certificate         session   a throw-away self-signed certificate for 127.0.0.1
 tls_smtp_servers         session   (STARTTLS server, implicit-TLS server) using it
+webhook_receiver         function  :class:`WebhookReceiver`, an HTTP server on 127.0.0.1
+                                   recording the webhooks it gets
 =======================  ========  =====================================================
 
 Dovecot fixtures skip with an install hint when Dovecot 2.3 is missing, and fail
@@ -45,6 +47,7 @@ from sequencer.mail.providers.smtp_imap import ServerSettings, SmtpImapProvider
 from tests.peers.dovecot import INSTALL_HINT, Dovecot, dovecot_version, find_dovecot
 from tests.peers.smtp import ScriptedSMTPServer
 from tests.peers.tls import PeerCertificate, make_certificate
+from tests.peers.webhook_receiver import WebhookReceiver
 
 SMTP_USERS = {"alice": "secret"}
 SMTP_TOKENS = {"ya29.good": "alice@example.test"}
@@ -360,3 +363,9 @@ def radicale_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radic
 def radicale(radicale_session: Radicale) -> Radicale:
     radicale_session.reset()
     return radicale_session
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver

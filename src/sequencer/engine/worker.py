@@ -38,6 +38,7 @@ from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
 from sequencer.sequences import inbound
+from sequencer.webhooks.delivery import start_delivery_loop
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +191,14 @@ class Worker:
             log.exception("the text generator could not be set up")
             return None
 
+    def start_webhooks(self, stop: threading.Event) -> threading.Thread:
+        """Deliver webhooks in a thread of their own until ``stop`` is set: a receiver
+        that is slow or down holds up that thread only, never a tick's sending."""
+        return start_delivery_loop(stop, owner=self.name, clock=self.clock)
+
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
         log.info("worker %s started", self.name)
+        self.start_webhooks(stop)
         while not stop.is_set():
             close_old_connections()
             try:

@@ -21,7 +21,7 @@ from sequencer.domain.events import EventKind
 from sequencer.domain.lifecycle import EnrollmentStatus as Status
 from sequencer.domain.schedule import step_due
 from sequencer.domain.sequence_rules import Level
-from sequencer.sequences import access, delegation, lifecycle, suppression
+from sequencer.sequences import access, announcements, delegation, lifecycle, suppression
 from sequencer.sequences.authoring import latest_version
 from sequencer.sequences.lifecycle import exit_enrollment
 from sequencer.sequences.models import (
@@ -340,9 +340,10 @@ def _create_enrollments(
     try:
         with transaction.atomic():
             created = Enrollment.objects.bulk_create([e for _, e in pending])
-            ScheduledEmail.objects.bulk_create(
+            firsts = ScheduledEmail.objects.bulk_create(
                 [_first_email(e, settings, steps, mailbox) for e in created]
             )
+            announcements.enrolled(zip(created, firsts, strict=True), mailbox.email)
         return [(i, e) for (i, _), e in zip(pending, created, strict=True)]
     except IntegrityError:
         pass
@@ -352,7 +353,9 @@ def _create_enrollments(
         try:
             with transaction.atomic():
                 enrollment.save()
-                _first_email(enrollment, settings, steps, mailbox).save()
+                first = _first_email(enrollment, settings, steps, mailbox)
+                first.save()
+                announcements.enrolled([(enrollment, first)], mailbox.email)
         except IntegrityError:
             continue
         done.append((index, enrollment))

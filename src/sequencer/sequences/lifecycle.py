@@ -42,6 +42,7 @@ from sequencer.domain.lifecycle import (
 )
 from sequencer.domain.schedule import step_due
 from sequencer.domain.threading import make_message_id
+from sequencer.sequences import announcements
 from sequencer.sequences.models import OPEN_STATUSES, Enrollment, ScheduledEmail
 from sequencer.sequences.rendering import policy_for
 
@@ -268,7 +269,8 @@ def record_sent(
     provider_message_id: str = "",
     thread_id: str = "",
 ) -> None:
-    """Mark sent and schedule the next step (or complete the enrollment)."""
+    """Mark sent and schedule the next step (or complete the enrollment); ``email.sent``
+    goes to the webhooks that want it."""
     with transaction.atomic():
         enrollment = lock_enrollment(email.enrollment_id)
         moved = move_emails(
@@ -281,6 +283,8 @@ def record_sent(
             thread_id=thread_id,
             last_error="",
         )
+        if moved:
+            announcements.sent(enrollment, email, sent_at)
         if not moved or enrollment.status != EnrollmentStatus.ACTIVE:
             return  # a reply or a removal arrived meanwhile: nothing more goes out
         next_step = email.step + 1
@@ -309,16 +313,17 @@ def exit_enrollment(enrollment_id: int, reason: ExitReason, *, clock: Clock) -> 
     """End the enrollment for ``reason`` and cancel its unsent emails (idempotent: an
     enrollment that already ended is returned as it is). The one way every exit happens:
     a person's removal, a reply, an unsubscribe (link, mailto or one seen right before
-    sending), a bounce, a booked meeting."""
+    sending), a bounce, a booked meeting. An exit that happens publishes its webhook
+    events (:func:`sequencer.sequences.announcements.exited`)."""
     if not is_exit_reason(reason):
         raise ValueError(f"{reason!r} is not a reason an enrollment can end with.")
     enrollment = lock_enrollment(enrollment_id)
     if enrollment.status not in OPEN_STATUSES:
         return enrollment
-    _move_enrollment(
-        enrollment, EnrollmentStatus.EXITED, exit_reason=reason, finished_at=clock.now()
-    )
+    at = clock.now()
+    _move_enrollment(enrollment, EnrollmentStatus.EXITED, exit_reason=reason, finished_at=at)
     cancel_pending(enrollment)
+    announcements.exited(enrollment, reason, at)
     return enrollment
 
 

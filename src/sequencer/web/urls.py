@@ -29,6 +29,7 @@ from sequencer.web.settings import mailboxes as settings_mailboxes
 from sequencer.web.settings import members, suppressions, tokens
 from sequencer.web.settings import outbox as settings_outbox
 from sequencer.web.settings import signatures as settings_signatures
+from sequencer.web.settings import webhooks as settings_webhooks
 
 app_name = "web"
 
@@ -249,6 +250,32 @@ urlpatterns = [
     path("settings/tokens/<int:token_id>/revoke/", tokens.revoke, name="settings_token_revoke"),
     path("settings/suppressions/", suppressions.suppressions_page, name="settings_suppressions"),
     path("settings/ai/", settings_ai.ai_page, name="settings_ai"),
+    path("settings/webhooks/", settings_webhooks.webhooks_page, name="settings_webhooks"),
+    path(
+        "settings/webhooks/<int:endpoint_id>/",
+        settings_webhooks.webhook_page,
+        name="settings_webhook",
+    ),
+    path(
+        "settings/webhooks/<int:endpoint_id>/rotate/",
+        settings_webhooks.rotate,
+        name="settings_webhook_rotate",
+    ),
+    path(
+        "settings/webhooks/<int:endpoint_id>/test/",
+        settings_webhooks.send_test,
+        name="settings_webhook_test",
+    ),
+    path(
+        "settings/webhooks/<int:endpoint_id>/delete/",
+        settings_webhooks.delete,
+        name="settings_webhook_delete",
+    ),
+    path(
+        "settings/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/retry/",
+        settings_webhooks.retry,
+        name="settings_webhook_retry",
+    ),
     path(
         "settings/suppressions/<int:suppression_id>/lift/",
         suppressions.lift,
