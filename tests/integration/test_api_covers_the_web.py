@@ -121,6 +121,22 @@ WEB_TO_API: dict[str, tuple[str, ...]] = {
     ),
     "settings_suppression_lift": (op("compliance", "lift_suppression"),),
     "settings_ai": (op("workspace", "get_settings"), op("workspace", "update_settings")),
+    # Settings: webhooks
+    "settings_webhooks": (
+        op("webhooks", "list_webhooks"),
+        op("webhooks", "create_webhook"),
+        op("webhooks", "list_events"),
+    ),
+    "settings_webhook": (
+        op("webhooks", "get_webhook"),
+        op("webhooks", "update_webhook"),
+        op("webhooks", "list_deliveries"),
+        op("webhooks", "list_attempts"),
+    ),
+    "settings_webhook_rotate": (op("webhooks", "rotate_secret"),),
+    "settings_webhook_test": (op("webhooks", "send_test_event"),),
+    "settings_webhook_delete": (op("webhooks", "delete_webhook"),),
+    "settings_webhook_retry": (op("webhooks", "retry_delivery"),),
     # The CSV import: the API imports in one request, reading the columns by name.
     "import": (op("imports", "import_people"), op("imports", "import_companies")),
     "import_job": (op("imports", "import_people"), op("imports", "import_companies")),
