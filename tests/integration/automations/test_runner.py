@@ -21,7 +21,7 @@ from sequencer.crm import companies as company_service
 from sequencer.crm import lists as list_service
 from sequencer.crm import people as people_service
 from sequencer.crm.importing import import_csv
-from sequencer.crm.models import EmailAddress, Person, PersonList
+from sequencer.crm.models import Attribute, EmailAddress, Person, PersonList
 from sequencer.engine.worker import Worker
 from sequencer.mail.models import Mailbox
 from sequencer.sequences import delegation
@@ -561,3 +561,59 @@ def test_a_daily_run_is_not_repeated_for_the_same_morning(
     assert _run(clock, owner="worker-b") == 1
     assert _run(clock, owner="worker-a") == 0
     assert WorkflowRun.objects.filter(workflow=workflow).count() == 1
+
+
+# --- When things go wrong -------------------------------------------------------------------
+
+
+def test_a_workflow_whose_field_was_deleted_is_refused_with_the_reason(
+    stage: None, rep: User, intro: Sequence, listed: PersonList, new_person, clock: FakeClock
+) -> None:
+    data = {
+        **enroll_on_list(listed.pk, intro.pk),
+        "conditions": [{"object": "people", "attribute": "stage", "operator": "is_not_empty"}],
+    }
+    workflow = service.create_workflow(rep, data, clock=clock)
+    attribute_service.delete_attribute(Attribute.objects.get(slug="stage"))
+    ada = new_person(owner_id=rep.pk)
+    list_service.add_entry(listed, ada.pk)
+    _run(clock)
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.outcome == "refused"
+    assert run.summary.startswith("This workflow no longer fits the CRM (conditions.0.attribute)")
+    assert _enrollments(ada) == []
+
+
+def test_an_unexpected_failure_is_logged_and_does_not_stop_the_other_workflows(
+    rep: User,
+    intro: Sequence,
+    listed: PersonList,
+    new_person,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sequencer.automations import actions
+
+    broken = service.create_workflow(
+        rep,
+        {
+            "name": "Broken",
+            "trigger": {"kind": "added_to_list", "list_id": listed.pk},
+            "actions": [{"kind": "remove", "sequence_id": intro.pk}],
+        },
+        clock=clock,
+    )
+    working = service.create_workflow(rep, enroll_on_list(listed.pk, intro.pk), clock=clock)
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(actions, "remove_people", fail)
+    ada = new_person(owner_id=rep.pk)
+    list_service.add_entry(listed, ada.pk)
+    assert _run(clock) == 1
+    failed = WorkflowRun.objects.get(workflow=broken)
+    assert failed.outcome == "failed"
+    assert not failed.entries.exists()
+    assert WorkflowRun.objects.get(workflow=working).enrolled == 1
+    assert WorkflowEvent.objects.get().processed_at is not None
