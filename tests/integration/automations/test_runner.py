@@ -617,3 +617,19 @@ def test_an_unexpected_failure_is_logged_and_does_not_stop_the_other_workflows(
     assert not failed.entries.exists()
     assert WorkflowRun.objects.get(workflow=working).enrolled == 1
     assert WorkflowEvent.objects.get().processed_at is not None
+
+
+def test_processed_events_are_forgotten_after_a_month_and_the_log_stays(
+    rep: User, intro: Sequence, listed: PersonList, new_person, clock: FakeClock
+) -> None:
+    service.create_workflow(rep, enroll_on_list(listed.pk, intro.pk), clock=clock)
+    list_service.add_entry(listed, new_person(owner_id=rep.pk).pk)
+    _run(clock)
+    clock.advance(timedelta(days=29))
+    _run(clock)
+    assert WorkflowEvent.objects.count() == 1
+    clock.advance(timedelta(days=2))
+    _run(clock)
+    assert not WorkflowEvent.objects.exists()
+    run = WorkflowRun.objects.get()
+    assert (run.event, run.enrolled) == (None, 1)
