@@ -311,7 +311,7 @@ def _run_events(now: datetime, *, owner: str, clock: Clock, limit: int, budget: 
     )
     handled = 0
     for event in mine:
-        if budget.spent():
+        if handled and budget.spent():  # at least one event a tick, whatever the budget
             leasing.release(WorkflowEvent.objects.filter(pk=event.pk), owner)
             continue
         for workflow in workflows:
@@ -442,8 +442,8 @@ def _run_daily(now: datetime, *, owner: str, clock: Clock, budget: _Budget) -> i
         .values_list("pk", flat=True)[:DAILY_PER_TICK]
     )
     handled = 0
-    for pk in due:
-        if budget.spent():
+    for index, pk in enumerate(due):
+        if index and budget.spent():  # one batch of one workflow a tick, whatever the budget
             break
         rows = Workflow.objects.filter(pk=pk, enabled=True, next_run_at__lte=now)
         if leasing.take(rows, owner, now, LEASE) != 1:
@@ -515,6 +515,8 @@ def _run_daily_workflow(
             run.cursor = people[-1].pk
             log_.flush()
         leasing.renew(Workflow.objects.filter(pk=pk), owner, clock.now(), LEASE)
+        if len(people) < BATCH:
+            break  # that was the last of them
         if budget.spent():
             return 0  # goes on at the next tick, from the cursor
     with transaction.atomic():
