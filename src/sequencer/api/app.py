@@ -29,6 +29,7 @@ from sequencer.api.templates import router as templates_router
 from sequencer.api.upsert import router as upsert_router
 from sequencer.api.variables import router as variables_router
 from sequencer.api.webhooks import router as webhooks_router
+from sequencer.api.workflows import router as workflows_router
 from sequencer.api.workspace import router as workspace_router
 
 
@@ -80,3 +81,4 @@ api.add_router("", enrollments_router)
 api.add_router("", compliance_router)
 api.add_router("", calendars_router)
 api.add_router("", webhooks_router)
+api.add_router("", workflows_router)

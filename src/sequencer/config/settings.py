@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "sequencer.calendars",
     "sequencer.ai",
     "sequencer.webhooks",
+    "sequencer.automations",
     "sequencer.web",
 ]
 
