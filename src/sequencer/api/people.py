@@ -38,6 +38,7 @@ class PersonIn(Input):
     company_id: int | None = None
     time_zone: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
+    owner_id: int | None = Field(None, description="The member who owns this person.")
 
 
 class PersonPatch(Input):
@@ -48,6 +49,9 @@ class PersonPatch(Input):
     company_id: int | None = None
     time_zone: str | None = None
     attributes: dict[str, Any] | None = None
+    owner_id: int | None = Field(
+        None, description="The member who owns this person; null clears it."
+    )
 
 
 class PersonOut(Schema):
@@ -62,6 +66,7 @@ class PersonOut(Schema):
     company_id: int | None
     time_zone: str | None
     attributes: dict[str, Any]
+    owner_id: int | None = Field(description="The member who owns this person, or null.")
     created_at: datetime
     updated_at: datetime
 
@@ -90,6 +95,7 @@ def _person(p: Person) -> PersonOut:
         company_id=p.company_id,
         time_zone=p.time_zone or None,
         attributes=p.attributes or {},
+        owner_id=p.owner_id,
         created_at=p.created_at,
         updated_at=p.updated_at,
     )

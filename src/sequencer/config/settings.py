@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "sequencer.mail",
     "sequencer.calendars",
     "sequencer.ai",
+    "sequencer.automations",
     "sequencer.web",
 ]
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
+from sequencer.automations import capture
 from sequencer.crm.attributes import check_record_values, forget_record
 from sequencer.crm.domains import normalize_domain
 from sequencer.crm.models import Company, CompanyDomain
@@ -93,6 +94,9 @@ def update_company(
     domains: object | Unset = UNSET,
     attributes: object | Unset = UNSET,
 ) -> Company:
+    before = capture.company_snapshot(
+        company, domains_of(company) if domains is not UNSET else None
+    )
     if name is not UNSET:
         company.name = check_name(name)
     checked_domains = None if domains is UNSET else check_domains(domains, company)
@@ -102,6 +106,7 @@ def update_company(
         company.save()
         if checked_domains is not None:
             _set_domains(company, checked_domains)
+        capture.company_changed(company, before)
     return company
 
 

@@ -23,6 +23,8 @@ _PERSON_OTHER = frozenset(
         "company_id",
         "company_name",
         "company_domain",
+        "owner",
+        "owner_id",
         "emails",
         "primary_email",
         "attributes",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from sequencer.automations import capture
 from sequencer.crm import definitions
 from sequencer.crm.attributes import spec_of
 from sequencer.crm.models import ListAttribute, ListEntry, Person, PersonList
@@ -188,7 +189,9 @@ def add_entry(person_list: PersonList, person_id: object, values: object = None)
         raise duplicate
     try:
         with transaction.atomic():
-            return ListEntry.objects.create(person_list=person_list, person=person, values=checked)
+            entry = ListEntry.objects.create(person_list=person_list, person=person, values=checked)
+            capture.added_to_list(entry)
+            return entry
     except IntegrityError:
         raise duplicate from None
 

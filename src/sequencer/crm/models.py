@@ -94,6 +94,16 @@ class Person(models.Model):
     )
     # IANA name, or "" when unknown: sending then falls back to the sequence's zone.
     time_zone = models.CharField(max_length=64, blank=True)
+    # The member who looks after this person (workflows can send as them); kept when
+    # the member leaves, cleared when the member row itself is deleted.
+    owner = models.ForeignKey(
+        "workspace.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_people",
+        db_index=True,
+    )
     attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,9 +8,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 
+from sequencer.automations import capture
 from sequencer.crm.attributes import check_record_values, forget_record
 from sequencer.crm.emails import normalize_email
 from sequencer.crm.models import Company, EmailAddress, ListEntry, Person
+from sequencer.crm.owners import check_owner
 from sequencer.crm.timezones import normalize_time_zone
 from sequencer.crm.unset import UNSET, Unset
 from sequencer.domain.errors import InvalidInput
@@ -152,6 +154,7 @@ def create_person(
     company_id: object = None,
     time_zone: object = None,
     attributes: object = None,
+    owner_id: object = None,
 ) -> Person:
     person = Person(
         first_name=check_text(first_name, "first_name", 150),
@@ -162,7 +165,11 @@ def create_person(
     emails = check_emails(email_addresses)
     person.company = check_company(company_id)
     person.attributes = check_record_values("people", attributes)
-    return _saved(person, emails)
+    person.owner = check_owner(owner_id)
+    with transaction.atomic():  # the workflows' event commits with the person
+        _saved(person, emails)
+        capture.person_created(person)
+    return person
 
 
 def update_person(
@@ -175,8 +182,10 @@ def update_person(
     company_id: object | Unset = UNSET,
     time_zone: object | Unset = UNSET,
     attributes: object | Unset = UNSET,
+    owner_id: object | Unset = UNSET,
 ) -> Person:
     """Change the fields given; ``attributes`` merges, a None value removing one."""
+    before = capture.person_snapshot(person, with_emails=email_addresses is not UNSET)
     if first_name is not UNSET:
         person.first_name = check_text(first_name, "first_name", 150)
     if last_name is not UNSET:
@@ -190,7 +199,12 @@ def update_person(
         person.company = check_company(company_id)
     if attributes is not UNSET:
         person.attributes = check_record_values("people", attributes, person.attributes)
-    return _saved(person, emails)
+    if owner_id is not UNSET:
+        person.owner = check_owner(owner_id)
+    with transaction.atomic():  # the workflows' event commits with the change
+        _saved(person, emails)
+        capture.person_changed(person, before)
+    return person
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from django.db import close_old_connections
 
 from sequencer.ai.generator import TextGenerator
 from sequencer.ai.source import configured_generator
+from sequencer.automations.runner import run_due as run_workflows
 from sequencer.calendars.sync import sync_calendars
 from sequencer.clock import Clock
 from sequencer.domain.backoff import Random
@@ -152,6 +153,9 @@ class Worker:
         except Exception:
             log.exception("resuming enrollments after absences failed")
         sync_tick(now, owner=self.name, clock=self.clock, act=inbound_handler(self.clock))
+        # Workflows enroll and remove people before emails are claimed; bounded (a batch
+        # of events and a time budget per tick) and never raises.
+        run_workflows(now, owner=self.name, clock=self.clock)
         report.settled = settle_unknown(
             now, self.provider_for, lambda email, at: record_sent(email, at)
         )

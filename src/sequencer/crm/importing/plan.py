@@ -44,6 +44,10 @@ class CompanyDraft:
     def __post_init__(self) -> None:
         self.before = _snapshot(self.company, _COMPANY_FIELDS)
 
+    def fields_before(self) -> dict[str, object]:
+        """The record's fields as they were before the batch (for workflow events)."""
+        return dict(zip(_COMPANY_FIELDS, self.before, strict=True))
+
     def changed(self) -> bool:
         return _snapshot(self.company, _COMPANY_FIELDS) != self.before
 
@@ -56,9 +60,15 @@ class PersonDraft:
     emails_changed: bool = False
     before: tuple[object, ...] = ()
     company: CompanyDraft | None = None  # set by a row, written once companies are
+    emails_before: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.before = _snapshot(self.person, _PERSON_FIELDS)
+        self.emails_before = list(self.emails)
+
+    def fields_before(self) -> dict[str, object]:
+        """The record's fields as they were before the batch (for workflow events)."""
+        return dict(zip(_PERSON_FIELDS, self.before, strict=True))
 
     def changed(self) -> bool:
         return _snapshot(self.person, _PERSON_FIELDS) != self.before

@@ -8,7 +8,9 @@ from typing import Any
 from django.db import connections
 from django.db.models import Max
 
-from sequencer.crm.importing.plan import Plan
+from sequencer.automations import capture
+from sequencer.automations.models import WorkflowEvent
+from sequencer.crm.importing.plan import CompanyDraft, PersonDraft, Plan
 from sequencer.crm.models import Company, CompanyDomain, EmailAddress, Person
 
 BATCH_SIZE = 500
@@ -50,6 +52,7 @@ def write_plan(plan: Plan, now: datetime) -> None:
     first, so that people can point at them, then people and their addresses."""
     _write_companies(plan, now)
     _write_people(plan, now)
+    _note_for_workflows(plan, now)
 
 
 def _write_companies(plan: Plan, now: datetime) -> None:
@@ -102,3 +105,64 @@ def _write_people(plan: Plan, now: datetime) -> None:
         ),
         batch_size=BATCH_SIZE,
     )
+
+
+def _with_attributes(snapshot: dict[str, object], attributes: object) -> dict[str, object]:
+    if isinstance(attributes, dict):
+        for slug, value in attributes.items():
+            snapshot.setdefault(slug, value)
+    return snapshot
+
+
+def _person_fields(draft: PersonDraft, before: bool) -> dict[str, object]:
+    """The fields workflows watch, as the person had them before the batch or has now."""
+    values = draft.fields_before() if before else vars(draft.person)
+    snapshot = {k: values[k] for k in ("first_name", "last_name", "job_title", "time_zone")}
+    snapshot["email"] = list(draft.emails_before if before else draft.emails)
+    return _with_attributes(snapshot, values["attributes"])
+
+
+def _company_fields(draft: CompanyDraft, before: bool) -> dict[str, object]:
+    """As :func:`_person_fields`, for a company (its domains are only ever added to)."""
+    values = draft.fields_before() if before else vars(draft.company)
+    old_domains = sorted(draft.domains - set(draft.new_domains))
+    snapshot: dict[str, object] = {
+        "name": values["name"],
+        "domain": old_domains if before else old_domains + list(draft.new_domains),
+    }
+    return _with_attributes(snapshot, values["attributes"])
+
+
+def _note_for_workflows(plan: Plan, now: datetime) -> None:
+    """The batch's events for workflows (people created, fields changed), written with a
+    query per kind of event for the whole batch, not one per row."""
+    events: list[WorkflowEvent] = []
+    for draft in plan.people:
+        if draft.is_new:
+            events.append(
+                WorkflowEvent(kind="person_created", person=draft.person, occurred_at=now)
+            )
+            continue
+        changes = capture.changes_between(_person_fields(draft, True), _person_fields(draft, False))
+        if changes:
+            events.append(
+                WorkflowEvent(
+                    kind="attribute_changed", person=draft.person, changes=changes, occurred_at=now
+                )
+            )
+    for company_draft in plan.companies:
+        if company_draft.is_new:
+            continue
+        changes = capture.changes_between(
+            _company_fields(company_draft, True), _company_fields(company_draft, False)
+        )
+        if changes:
+            events.append(
+                WorkflowEvent(
+                    kind="attribute_changed",
+                    company=company_draft.company,
+                    changes=changes,
+                    occurred_at=now,
+                )
+            )
+    capture.record_many(events)
