@@ -89,9 +89,7 @@ def test_a_member_builds_a_workflow_that_enrolls_whoever_is_added_to_a_list(
     # The builder: name, When, Only if, Then.
     expect(page.get_by_role("heading", name="New workflow")).to_be_visible()
     page.get_by_label("Name").fill("Qualified leads get the intro")
-    page.get_by_label("What starts the workflow").select_option(
-        label="A person is added to a list"
-    )
+    page.get_by_label("What starts the workflow").select_option(label="A person is added to a list")
     list_select = page.get_by_label("List", exact=True)
     expect(list_select).to_be_visible()
     expect(page.get_by_label("Time zone")).to_be_hidden()  # the daily controls are not shown
@@ -192,7 +190,9 @@ def test_the_builder_shows_a_refusal_next_to_the_control_and_keeps_the_form(
     expect(page.locator("#actions-0-sequence_id-error")).to_be_visible()
     expect(page.get_by_label("Name")).to_have_value("Half done")
     expect(page.get_by_label("Time", exact=True)).to_have_value("08:30")
-    expect(page.get_by_text("No published sequence you may enroll people into yet.")).to_be_visible()
+    expect(
+        page.get_by_text("No published sequence you may enroll people into yet.")
+    ).to_be_visible()
     _shot(page, "workflow-builder-error.png", SCRATCH)
     axe("workflow builder with an error")
     assert violations == []

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from sequencer.automations.models import Workflow, WorkflowRun
 
+from sequencer.automations.models import Workflow, WorkflowRun
 from sequencer.clock import system_clock
 from sequencer.crm.attributes import create_attribute
 from sequencer.crm.lists import create_list

@@ -19,9 +19,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+
 from sequencer.automations import workflows
 from sequencer.automations.models import Workflow
-
 from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.web.automations import builder_form, choices, wording

@@ -114,10 +114,9 @@ def _comparison(prefix: str, key: str, operator: str, value: str, catalog: Catal
         allowed.insert(0, ANY_CHANGE)
     if operator not in allowed:
         operator = allowed[0]
-    if fld.type in ("select", "checkbox", "owner") and value:
-        offered = {v for v, _ in value_choices(fld, [])} if fld.type != "owner" else None
-        if offered is not None and value not in offered:
-            value = ""
+    # A value the new field does not offer (after the field was changed) is dropped.
+    if fld.type in ("select", "checkbox") and value not in {v for v, _ in value_choices(fld, [])}:
+        value = ""
     return Comparison(prefix, fld.key, operator, value, fld)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.http import Http404
+
 from sequencer.automations import workflows
 from sequencer.automations.models import Workflow
-
 from sequencer.workspace.models import User
 
 

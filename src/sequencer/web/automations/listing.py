@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
+
 from sequencer.automations import workflows
 from sequencer.automations.models import Workflow, WorkflowRun
-
 from sequencer.clock import system_clock
 from sequencer.web.automations import wording
 from sequencer.web.automations.fields import catalog

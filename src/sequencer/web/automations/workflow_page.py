@@ -22,12 +22,12 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
+
 from sequencer.automations import workflows
 from sequencer.automations.models import Workflow, WorkflowRun, WorkflowRunEntry
-from sequencer.domain.workflows import describe_value
-
 from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
+from sequencer.domain.workflows import describe_value
 from sequencer.web.automations import wording
 from sequencer.web.automations.fields import Catalog, catalog
 from sequencer.web.automations.guard import workflow_or_404
@@ -113,7 +113,7 @@ def workflow_page(request: HttpRequest, workflow_id: int) -> HttpResponse:
     zone, now = viewer_zone(request), system_clock.now()
     runs = []
     for run in page.object_list:
-        entries: list[WorkflowRunEntry] = run.shown_entries  # type: ignore[attr-defined]
+        entries: list[WorkflowRunEntry] = run.shown_entries
         total = run.enrolled + run.removed + run.skipped + run.refused + run.failed
         runs.append(
             RunView(
