@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from sequencer.clock import system_clock
 from sequencer.crm import people as people_service
+from sequencer.crm.attributes import create_attribute
 from sequencer.crm.lists import create_list
 from sequencer.engine.worker import Worker
 from sequencer.sequences import authoring
@@ -172,12 +173,23 @@ def test_the_builder_shows_a_refusal_next_to_the_control_and_keeps_the_form(
 ):
     sam = services.create_user("sam@acme.test", "a-long-passphrase", name="Sam Seller")
     create_list("Qualified leads")
+    create_attribute("people", "stage", "Stage", "select", options=["New", "Qualified"])
     sign_in(sam)
     page.set_viewport_size(WIDE)
     page.goto(live_server.url + "/workflows/new/")
 
     page.get_by_label("Name").fill("Half done")
-    page.get_by_label("What starts the workflow").select_option(label="Every day at…")
+    when = page.get_by_label("What starts the workflow")
+    # A field change: the value offered fits the field chosen (a select's options).
+    when.select_option(label="A person's field changes")
+    page.get_by_label("Changed field: field").select_option(label="Stage")
+    expect(page.locator(BUSY)).to_have_count(0)
+    expect(page.get_by_label("Changed field: value")).to_be_hidden()  # "to any value"
+    page.get_by_label("Changed field: comparison").select_option(label="to a value that is")
+    page.get_by_label("Changed field: value").select_option("Qualified")
+    _shot(page, "workflow-builder-field-change.png", SCRATCH)
+    # Every day at a time: the other parts hide, what was typed stays.
+    when.select_option(label="Every day at…")
     expect(page.get_by_label("List", exact=True)).to_be_hidden()
     page.get_by_label("Time", exact=True).fill("08:30")
     page.get_by_label("Action 1").select_option(label="Remove from sequence")

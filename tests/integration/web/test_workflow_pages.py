@@ -694,3 +694,47 @@ def test_a_member_cannot_make_a_workflow_someone_elses(
 
     assert 'id="owner_id"' not in page
     assert Workflow.objects.get().owner == seller
+
+
+def test_a_field_change_trigger_reads_as_a_sentence(browser_of, seller, intro):
+    from sequencer.automations import workflows
+
+    create_attribute("people", "stage", "Stage", "select", options=["New", "Qualified"])
+    for name, trigger in (
+        (
+            "Stage",
+            {
+                "object": "people",
+                "attribute": "stage",
+                "condition": {"operator": "is", "value": "Qualified"},
+            },
+        ),
+        ("Title", {"object": "people", "attribute": "job_title", "condition": None}),
+        (
+            "Renamed",
+            {
+                "object": "companies",
+                "attribute": "name",
+                "condition": {"operator": "contains", "value": "Labs"},
+            },
+        ),
+    ):
+        workflows.create_workflow(
+            seller,
+            {
+                "name": name,
+                "trigger": {"kind": "attribute_changed", **trigger},
+                "actions": [{"kind": "remove", "sequence_id": intro.pk}],
+            },
+            clock=system_clock,
+        )
+
+    page = browser_of(seller).get("/workflows/").content.decode()
+
+    assert "When a person&#x27;s stage changes to Qualified" in page
+    assert "When a person&#x27;s job title changes<" in page
+    assert (
+        "When a company&#x27;s name changes and now contains “Labs” (for each of its people)"
+        in page
+    )
+    assert "Remove from Intro" in page

@@ -113,6 +113,15 @@ def trigger_clause(trigger: Mapping, catalog: Catalog, names: Names) -> str:
     return text[:1].upper() + text[1:]
 
 
+def in_sentence(title: str) -> str:
+    """A field's title inside a sentence: "Job title" → "job title", "Company name" →
+    "name" (after "a company's"); acronyms such as "VIP" stay as they are."""
+    title = title.removeprefix("Company ").strip() or title
+    if len(title) > 1 and title[1].islower():
+        return title[0].lower() + title[1:]
+    return title
+
+
 def _trigger_words(trigger: Mapping, catalog: Catalog, names: Names) -> str:
     kind = trigger.get("kind")
     if kind == "person_created":
@@ -126,8 +135,7 @@ def _trigger_words(trigger: Mapping, catalog: Catalog, names: Names) -> str:
         attribute = str(trigger.get("attribute", ""))
         fld = catalog.find(obj, attribute)
         whose = "a person's" if obj == "people" else "a company's"
-        title = fld.title if fld else attribute
-        text = f"{whose} {title} changes"
+        text = f"{whose} {in_sentence(fld.title if fld else attribute)} changes"
         condition = trigger.get("condition") or None
         if condition:
             operator = condition.get("operator", "")
