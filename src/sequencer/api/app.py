@@ -26,6 +26,7 @@ from sequencer.api.sequence_access import router as sequence_access_router
 from sequencer.api.sequences import router as sequences_router
 from sequencer.api.templates import router as templates_router
 from sequencer.api.variables import router as variables_router
+from sequencer.api.workflows import router as workflows_router
 from sequencer.api.workspace import router as workspace_router
 
 
@@ -70,3 +71,4 @@ api.add_router("", delegation_router)
 api.add_router("", enrollments_router)
 api.add_router("", compliance_router)
 api.add_router("", calendars_router)
+api.add_router("", workflows_router)

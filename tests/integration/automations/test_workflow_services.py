@@ -231,3 +231,41 @@ def test_an_owner_who_is_not_an_active_member_is_refused(make_member, new_person
     for owner_id in (gone.pk, 999_999, "3", True):
         error = _refused(lambda owner_id=owner_id: new_person(owner_id=owner_id))
         assert error.field == "owner_id"
+
+
+def test_workflows_read_as_sentences_in_a_fixed_number_of_queries(
+    admin: User, make_member, publish, new_list, clock: FakeClock, django_assert_max_num_queries
+) -> None:
+    from sequencer.automations.describe import describe_many, describe_workflow
+
+    rep = make_member(name="Rita Rep")
+    sequence = publish("Intro", grants={rep: AccessLevel.READ_WRITE})
+    listed = new_list("Q3 prospects")
+    data = {
+        **enroll_on_list(listed.pk, sequence.pk),
+        "conditions": [
+            {"object": "people", "attribute": "job_title", "operator": "contains", "value": "Head"},
+            {"object": "people", "attribute": "owner", "operator": "is", "value": rep.pk},
+        ],
+        "actions": [
+            {
+                "kind": "enroll",
+                "sequence_id": sequence.pk,
+                "sender": {"kind": "record_owner"},
+                "address": "first_deliverable",
+            },
+            {"kind": "remove", "sequence_id": sequence.pk},
+        ],
+    }
+    workflow = service.create_workflow(admin, data, clock=clock)
+    described = describe_workflow(workflow)
+    assert described.trigger == "When a person is added to the list Q3 prospects"
+    assert described.conditions == ["Job title contains Head", "Owner is Rita Rep"]
+    assert described.actions == [
+        "Enroll in Intro, sent by the person's owner, to their first address that has not bounced",
+        "Remove from Intro",
+    ]
+    many = [service.create_workflow(admin, data, clock=clock) for _ in range(5)]
+    fields = service.field_catalog()
+    with django_assert_max_num_queries(3):
+        assert len(describe_many(many, fields)) == 5
