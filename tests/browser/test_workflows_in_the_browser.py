@@ -165,6 +165,17 @@ def test_a_member_builds_a_workflow_that_enrolls_whoever_is_added_to_a_list(
     page.get_by_role("button", name="Turn off").click()
     expect(page.get_by_role("status")).to_contain_text("off")
     expect(page.get_by_role("button", name="Turn on")).to_be_visible()
+
+    # Deleting asks first; the people it enrolled stay enrolled.
+    page.get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete this workflow?")).to_be_visible()
+    expect(page.get_by_text("its run log of 1 run is deleted with it")).to_be_visible()
+    _shot(page, "workflow-delete.png", SCRATCH)
+    axe("workflow delete confirmation")
+    page.get_by_role("button", name="Delete workflow").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted the workflow")
+    expect(page.get_by_role("heading", name="No workflows yet")).to_be_visible()
+    assert Enrollment.objects.filter(person__first_name="Grace").exists()
     assert violations == []
 
 
