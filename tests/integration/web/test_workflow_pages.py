@@ -738,3 +738,24 @@ def test_a_field_change_trigger_reads_as_a_sentence(browser_of, seller, intro):
         in page
     )
     assert "Remove from Intro" in page
+
+
+def test_editing_a_workflow_whose_condition_field_was_deleted_says_so_next_to_it(
+    browser_of, seller, intro, leads
+):
+    from sequencer.crm.models import Attribute
+
+    create_attribute("people", "stage", "Stage", "select", options=["New", "Qualified"])
+    workflow = list_workflow(
+        seller,
+        leads,
+        intro.pk,
+        conditions=[{"object": "people", "attribute": "stage", "operator": "is", "value": "New"}],
+    )
+    Attribute.objects.filter(slug="stage").delete()
+
+    page = browser_of(seller).get(f"/workflows/{workflow.pk}/edit/").content.decode()
+
+    assert 'id="conditions-0-field-error"' in page
+    assert "The field this used (stage) was deleted" in page
+    assert "uses a field that was deleted, so it does not run" in page

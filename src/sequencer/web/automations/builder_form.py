@@ -192,6 +192,7 @@ def from_definition(
             _text(condition.get("value")),
             catalog,
         )
+        _flag_deleted_field(form.changes[obj], obj, str(trigger.get("attribute", "")), catalog)
     form.trigger_kind = kind
     form.list_id = _text(trigger.get("list_id"))
     form.time = str(trigger.get("time", form.time))
@@ -206,8 +207,26 @@ def from_definition(
         )
         for i, c in enumerate(conditions)
     ]
+    for row, condition in zip(form.conditions, conditions, strict=True):
+        obj = str(condition.get("object", "people"))
+        _flag_deleted_field(row, obj, str(condition.get("attribute", "")), catalog)
     form.actions = [_action_row(i, a) for i, a in enumerate(actions)] or [new_action(0)]
+    if form.has_errors:
+        form.general_error = (
+            "This workflow uses a field that was deleted, so it does not run; "
+            "choose another field below and save."
+        )
     return form
+
+
+def _flag_deleted_field(row: Comparison, obj: str, attribute: str, catalog: Catalog) -> None:
+    """A saved comparison whose field was deleted since shows another field: say so next
+    to it, rather than let the workflow be saved with a field nobody chose."""
+    if catalog.find(obj, attribute) is None:
+        row.errors["field"] = (
+            f"The field this used ({attribute}) was deleted; choose another field"
+            + (" or remove the condition." if row.prefix.startswith("conditions-") else ".")
+        )
 
 
 def _action_row(index: int, action: Mapping[str, Any]) -> ActionRow:
