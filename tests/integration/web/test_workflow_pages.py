@@ -759,3 +759,46 @@ def test_editing_a_workflow_whose_condition_field_was_deleted_says_so_next_to_it
     assert 'id="conditions-0-field-error"' in page
     assert "The field this used (stage) was deleted" in page
     assert "uses a field that was deleted, so it does not run" in page
+
+
+def test_the_run_log_says_which_change_started_a_run_and_why_someone_was_skipped(
+    browser_of, seller, intro
+):
+    from sequencer.automations import workflows
+    from sequencer.automations.runner import run_due
+    from sequencer.crm import people as people_service
+
+    create_attribute("people", "stage", "Stage", "select", options=["New", "Qualified", "Lost"])
+    workflow = workflows.create_workflow(
+        seller,
+        {
+            "name": "Qualified get the intro",
+            "trigger": {
+                "kind": "attribute_changed",
+                "object": "people",
+                "attribute": "stage",
+                "condition": {"operator": "is", "value": "Qualified"},
+            },
+            "actions": [
+                {"kind": "enroll", "sequence_id": intro.pk, "sender": {"kind": "record_owner"}}
+            ],
+        },
+        clock=system_clock,
+    )
+    ada = people_service.create_person(
+        email_addresses=["ada@x.test"], first_name="Ada", last_name="Lovelace", owner_id=seller.pk
+    )
+    people_service.update_person(ada, attributes={"stage": "Lost"})
+    run_due(system_clock.now(), owner="page-test", clock=system_clock)
+    people_service.update_person(ada, attributes={"stage": "Qualified"})
+    run_due(system_clock.now(), owner="page-test", clock=system_clock)
+
+    page = browser_of(seller).get(f"/workflows/{workflow.pk}/").content.decode()
+
+    assert "Ada Lovelace: Stage changed from empty to Lost" in page
+    assert "Ada Lovelace: Stage changed from Lost to Qualified" in page
+    assert '<span class="badge outcome-skipped">Skipped</span>' in page
+    assert "Stage changed to Lost, not Qualified" in page
+    assert '<span class="badge outcome-enrolled">Enrolled</span>' in page
+    newest, oldest = page.index("from Lost to Qualified"), page.index("from empty to Lost")
+    assert newest < oldest
