@@ -148,6 +148,9 @@ def test_a_member_builds_a_workflow_that_enrolls_whoever_is_added_to_a_list(
     expect(row).to_contain_text("On")
     _shot(page, "workflows-list.png")
     axe("workflows list")
+    page.set_viewport_size(NARROW)
+    _shot(page, "workflows-list-phone.png", SCRATCH)
+    page.set_viewport_size(WIDE)
     row.get_by_role("link", name="Qualified leads get the intro").click()
 
     log = page.get_by_role("region", name="Run log")
