@@ -13,7 +13,9 @@ field catalog names fields): the built-in fields ``first_name``, ``last_name``,
 ``job_title``, ``time_zone``, ``email`` (the list of addresses), ``owner`` (a member
 id), and each custom attribute by its slug; for companies ``name``, ``domain`` (the
 list of domains) and custom attributes. A write that changes none of them notes
-nothing.
+nothing. Values rewritten by a change of the schema (an attribute deleted, a deleted
+record removed from the relationships that named it) are housekeeping, not changes a
+salesperson made, and are not noted.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ Decisions where the design is silent:
 - An unexpected error in one workflow's run rolls that run back and logs it as
   ``failed``; the event is still marked processed, so one broken workflow cannot make
   the worker retry forever.
+- Processed events are kept :data:`KEEP_EVENTS` (the runs keep their own log; a run's
+  ``event`` becomes null), then deleted a few hundred a tick.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ LEASE = timedelta(minutes=5)
 BATCH = 1000
 # Daily workflows looked at per tick; the rest wait for the next one.
 DAILY_PER_TICK = 5
+KEEP_EVENTS = timedelta(days=30)
+PURGE_PER_TICK = 500
 
 
 class _Budget:
@@ -114,7 +118,20 @@ def run_due(
         handled += _run_daily(now, owner=owner, clock=clock, budget=budget)
     except Exception:
         log.exception("running daily workflows failed")
+    try:
+        _forget_old_events(now)
+    except Exception:
+        log.exception("deleting old workflow events failed")
     return handled
+
+
+def _forget_old_events(now: datetime) -> int:
+    old = WorkflowEvent.objects.filter(processed_at__lt=now - KEEP_EVENTS)
+    ids = list(old.order_by("processed_at").values_list("pk", flat=True)[:PURGE_PER_TICK])
+    if not ids:
+        return 0
+    deleted, _ = WorkflowEvent.objects.filter(pk__in=ids).delete()
+    return deleted
 
 
 # --- Logging a run -------------------------------------------------------------------
@@ -294,7 +311,7 @@ def _run_events(now: datetime, *, owner: str, clock: Clock, limit: int, budget: 
     )
     handled = 0
     for event in mine:
-        if budget.spent():
+        if handled and budget.spent():  # at least one event a tick, whatever the budget
             leasing.release(WorkflowEvent.objects.filter(pk=event.pk), owner)
             continue
         for workflow in workflows:
@@ -425,8 +442,8 @@ def _run_daily(now: datetime, *, owner: str, clock: Clock, budget: _Budget) -> i
         .values_list("pk", flat=True)[:DAILY_PER_TICK]
     )
     handled = 0
-    for pk in due:
-        if budget.spent():
+    for index, pk in enumerate(due):
+        if index and budget.spent():  # one batch of one workflow a tick, whatever the budget
             break
         rows = Workflow.objects.filter(pk=pk, enabled=True, next_run_at__lte=now)
         if leasing.take(rows, owner, now, LEASE) != 1:
@@ -498,6 +515,8 @@ def _run_daily_workflow(
             run.cursor = people[-1].pk
             log_.flush()
         leasing.renew(Workflow.objects.filter(pk=pk), owner, clock.now(), LEASE)
+        if len(people) < BATCH:
+            break  # that was the last of them
         if budget.spent():
             return 0  # goes on at the next tick, from the cursor
     with transaction.atomic():

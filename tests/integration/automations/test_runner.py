@@ -617,3 +617,59 @@ def test_an_unexpected_failure_is_logged_and_does_not_stop_the_other_workflows(
     assert not failed.entries.exists()
     assert WorkflowRun.objects.get(workflow=working).enrolled == 1
     assert WorkflowEvent.objects.get().processed_at is not None
+
+
+def test_processed_events_are_forgotten_after_a_month_and_the_log_stays(
+    rep: User, intro: Sequence, listed: PersonList, new_person, clock: FakeClock
+) -> None:
+    service.create_workflow(rep, enroll_on_list(listed.pk, intro.pk), clock=clock)
+    list_service.add_entry(listed, new_person(owner_id=rep.pk).pk)
+    _run(clock)
+    clock.advance(timedelta(days=29))
+    _run(clock)
+    assert WorkflowEvent.objects.count() == 1
+    clock.advance(timedelta(days=2))
+    _run(clock)
+    assert not WorkflowEvent.objects.exists()
+    run = WorkflowRun.objects.get()
+    assert (run.event, run.enrolled) == (None, 1)
+
+
+def test_a_daily_run_cut_short_by_the_time_budget_goes_on_at_the_next_tick(
+    rep: User, intro: Sequence, new_person, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sequencer.automations import runner
+
+    monkeypatch.setattr(runner, "BATCH", 2)
+    data = {
+        "name": "Every morning",
+        "trigger": {"kind": "daily", "time": "09:00", "time_zone": "UTC"},
+        "actions": [_enroll_as_record_owner(intro.pk)],
+    }
+    workflow = service.create_workflow(rep, data, clock=clock)
+    people = [new_person(owner_id=rep.pk) for _ in range(5)]
+    clock.set(datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
+
+    def tick() -> int:
+        return run_due(clock.now(), owner="worker-a", clock=clock, budget_seconds=0)
+
+    assert tick() == 0  # two people, then out of time
+    assert Enrollment.objects.count() == 2
+    assert tick() == 0
+    assert tick() == 1  # the last one, and the run is finished
+    assert all(len(_enrollments(p)) == 1 for p in people)
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert (run.enrolled, run.summary, run.cursor) == (5, "Enrolled 5", people[-1].pk)
+    workflow.refresh_from_db()
+    assert workflow.next_run_at == datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def test_events_still_move_one_a_tick_when_the_budget_is_spent(
+    rep: User, intro: Sequence, listed: PersonList, new_person, clock: FakeClock
+) -> None:
+    service.create_workflow(rep, enroll_on_list(listed.pk, intro.pk), clock=clock)
+    for _ in range(3):
+        list_service.add_entry(listed, new_person(owner_id=rep.pk).pk)
+    assert run_due(clock.now(), owner="worker-a", clock=clock, budget_seconds=0) == 1
+    assert Enrollment.objects.count() == 1
+    assert WorkflowEvent.objects.filter(lease_owner="worker-a").count() == 0
