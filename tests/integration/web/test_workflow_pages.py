@@ -802,3 +802,15 @@ def test_the_run_log_says_which_change_started_a_run_and_why_someone_was_skipped
     assert '<span class="badge outcome-enrolled">Enrolled</span>' in page
     newest, oldest = page.index("from Lost to Qualified"), page.index("from empty to Lost")
     assert newest < oldest
+
+
+def test_a_run_whose_event_was_cleaned_up_still_shows_with_its_entries(
+    browser_of, seller, intro, leads
+):
+    workflow = list_workflow(seller, leads, intro.pk)
+    logged_run(workflow, system_clock.now(), [person("Ada", "ada@x.test", last="Lovelace")])
+
+    page = browser_of(seller).get(f"/workflows/{workflow.pk}/").content.decode()
+
+    assert "A change in the CRM (what changed is kept for 30 days)" in page
+    assert "Ada Lovelace" in page

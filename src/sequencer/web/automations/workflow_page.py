@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from sequencer.automations import workflows
 from sequencer.automations.models import Workflow, WorkflowRun, WorkflowRunEntry
+from sequencer.automations.runner import KEEP_EVENTS
 from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.workflows import describe_value
@@ -73,7 +74,8 @@ def started_by(run: WorkflowRun, workflow: Workflow, fields: Catalog) -> str:
     if event is None:
         if run.scheduled_for is not None:
             return "The daily schedule"
-        return "A change that is no longer stored"
+        days = KEEP_EVENTS.days
+        return f"A change in the CRM (what changed is kept for {days} days)"
     person = event.person.display_name if event.person else "A person"
     if event.kind == "person_created":
         return f"{person} was created"
