@@ -8,6 +8,9 @@ from sequencer.web import (
     unsubscribe_preview,
     views,
 )
+from sequencer.web.automations import builder as workflow_builder
+from sequencer.web.automations import listing as workflow_listing
+from sequencer.web.automations import workflow_page
 from sequencer.web.enroll import dialog as enroll_dialog
 from sequencer.web.enroll import recipients
 from sequencer.web.importing import pages as import_pages
@@ -117,6 +120,13 @@ urlpatterns = [
         template_library.save_as_template,
         name="sequence_save_as_template",
     ),
+    # Automations: workflows (web/automations/).
+    path("workflows/", workflow_listing.workflow_list, name="workflows"),
+    path("workflows/new/", workflow_builder.new_workflow, name="workflow_new"),
+    path("workflows/<int:workflow_id>/", workflow_page.workflow_page, name="workflow"),
+    path("workflows/<int:workflow_id>/edit/", workflow_builder.edit_workflow, name="workflow_edit"),
+    path("workflows/<int:workflow_id>/switch/", workflow_page.switch, name="workflow_switch"),
+    path("workflows/<int:workflow_id>/delete/", workflow_page.delete, name="workflow_delete"),
     # Enrollment: the Enroll dialog and a sequence's Recipients tab.
     path("enroll/", enroll_dialog.enroll_dialog, name="enroll"),
     re_path(

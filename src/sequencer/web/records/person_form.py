@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
@@ -19,8 +20,11 @@ from sequencer.crm import people as people_service
 from sequencer.crm.attributes import check_record_values
 from sequencer.crm.companies import create_company
 from sequencer.crm.models import Attribute, Company, Person, RecordObject
+from sequencer.crm.owners import check_owner
 from sequencer.crm.timezones import normalize_time_zone
 from sequencer.domain.errors import InvalidInput
+from sequencer.web.members import signed_in_member
+from sequencer.workspace.models import User
 
 # Blank address rows offered under the filled ones (more are added by "Add address").
 SPARE_ROWS = 1
@@ -52,6 +56,7 @@ class PersonForm:
     job_title: str = ""
     company: str = ""
     time_zone: str = ""
+    owner: str = ""  # the owning member's id, "" for nobody
     emails: list[EmailRow] = field(default_factory=list)
     attributes: list[AttributeInput] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
@@ -79,9 +84,13 @@ def _attribute_text(attribute: Attribute, value: object) -> str:
     return str(value)
 
 
-def form_for(person: Person | None, attributes: list[Attribute]) -> PersonForm:
+def form_for(
+    person: Person | None, attributes: list[Attribute], viewer: User | None = None
+) -> PersonForm:
+    """The form for ``person``; a new person is the viewer's own by default."""
     if person is None:
         return PersonForm(
+            owner=str(viewer.pk) if viewer else "",
             emails=[EmailRow("", True)],
             attributes=[AttributeInput(a, "") for a in attributes],
         )
@@ -95,6 +104,7 @@ def form_for(person: Person | None, attributes: list[Attribute]) -> PersonForm:
         job_title=person.job_title,
         company=person.company.name if person.company else "",
         time_zone=person.time_zone,
+        owner=str(person.owner_id or ""),
         emails=rows + [EmailRow("", False) for _ in range(SPARE_ROWS)],
         attributes=[
             AttributeInput(a, _attribute_text(a, (person.attributes or {}).get(a.slug)))
@@ -141,6 +151,7 @@ def _posted(data: QueryDict, attributes: list[Attribute]) -> PersonForm:
         job_title=data.get("job_title", ""),
         company=data.get("company", "").strip(),
         time_zone=data.get("time_zone", ""),
+        owner=data.get("owner", "").strip(),
         emails=[EmailRow(e.strip(), str(i) == primary) for i, e in enumerate(emails)],
         attributes=[AttributeInput(a, data.get(f"attr-{a.slug}", "")) for a in attributes],
     )
@@ -164,6 +175,7 @@ def _check(form: PersonForm, person: Person | None) -> Checked:
         values["time_zone"] = normalize_time_zone(form.time_zone)
     except InvalidInput as exc:
         form.errors["time_zone"] = exc.message
+    _check_owner(form, person, values)
     filled = [i for i, row in enumerate(form.emails) if row.email]
     primary = next((i for i in filled if form.emails[i].is_primary), filled[0] if filled else 0)
     addresses = [{"email": form.emails[i].email, "is_primary": i == primary} for i in filled]
@@ -185,6 +197,23 @@ def _check(form: PersonForm, person: Person | None) -> Checked:
         except InvalidInput as exc:
             _attribute_error(form, exc)
     return Checked(values, form.company)
+
+
+def _check_owner(form: PersonForm, person: Person | None, values: dict[str, Any]) -> None:
+    """The owner chosen, given to the service only when it changes: a person whose owner
+    was deactivated since can still be edited without choosing another."""
+    if form.owner and not form.owner.isdigit():
+        form.errors["owner"] = "Choose a member of the workspace, or nobody."
+        return
+    owner_id = int(form.owner) if form.owner else None
+    if person is not None and owner_id == person.owner_id:
+        return
+    try:
+        check_owner(owner_id, "owner_id")
+    except InvalidInput as exc:
+        form.errors["owner"] = exc.message
+        return
+    values["owner_id"] = owner_id
 
 
 def _email_error(form: PersonForm, filled: list[int], exc: InvalidInput) -> None:
@@ -234,6 +263,8 @@ def _save(form: PersonForm, person: Person | None) -> Person | None:
             form.emails[0].error = exc.message
         elif field_name in ("first_name", "last_name", "job_title", "time_zone"):
             form.errors[field_name] = exc.message
+        elif field_name == "owner_id":
+            form.errors["owner"] = exc.message
         else:
             form.general_error = exc.message
         return None
@@ -243,13 +274,26 @@ def _attributes() -> list[Attribute]:
     return list(Attribute.objects.filter(object=RecordObject.PEOPLE))
 
 
+def owner_choices(current_owner_id: int | None) -> list[tuple[str, str]]:
+    """The active members, by name; a deactivated current owner stays listed as such."""
+    members = User.objects.filter(Q(is_active=True) | Q(pk=current_owner_id or 0)).order_by(
+        "name", "email"
+    )
+    return [(str(m.pk), f"{m}" if m.is_active else f"{m} (deactivated)") for m in members]
+
+
 def _render(
     request: HttpRequest, form: PersonForm, person: Person | None, status: int = 200
 ) -> HttpResponse:
     return render(
         request,
         "web/records/person_form.html",
-        {"section": "people", "form": form, "person": person},
+        {
+            "section": "people",
+            "form": form,
+            "person": person,
+            "owners": owner_choices(person.owner_id if person else None),
+        },
         status=status,
     )
 
@@ -258,7 +302,7 @@ def _render(
 def new_person(request: HttpRequest) -> HttpResponse:
     attributes = _attributes()
     if request.method != "POST":
-        return _render(request, form_for(None, attributes), None)
+        return _render(request, form_for(None, attributes, signed_in_member(request)), None)
     form = _posted(request.POST, attributes)
     saved = _save(form, None)
     if saved is None:

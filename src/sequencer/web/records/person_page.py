@@ -34,7 +34,7 @@ def person_with_records(person_id: int) -> Person | None:
     entries = ListEntry.objects.select_related("person_list").order_by("person_list__name")
     return (
         Person.objects.filter(pk=person_id)
-        .select_related("company")
+        .select_related("company", "owner")
         .prefetch_related("email_addresses", Prefetch("list_entries", queryset=entries))
         .first()
     )
