@@ -52,6 +52,10 @@ class PersonFields(Input):
         default=None, description="The name of a company created for company_domain."
     )
     time_zone: str | None = None
+    owner_id: int | None = Field(
+        default=None,
+        description="The member who owns the person (workflows can send as the owner).",
+    )
     attributes: dict[str, Any] | None = None
 
 

@@ -41,6 +41,7 @@ PERSON_FIELDS = frozenset(
         "company_domain",
         "company_name",
         "time_zone",
+        "owner_id",
         "attributes",
     }
 )
@@ -158,7 +159,14 @@ def upsert_person(email: object, fields: Mapping[str, object]) -> Upserted[Perso
         company_id = _company_by_domain(fields)
         values: dict[str, object] = {
             name: fields[name]
-            for name in ("first_name", "last_name", "job_title", "time_zone", "attributes")
+            for name in (
+                "first_name",
+                "last_name",
+                "job_title",
+                "time_zone",
+                "owner_id",
+                "attributes",
+            )
             if name in fields
         }
         if company_id is not UNSET:

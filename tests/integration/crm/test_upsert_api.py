@@ -30,6 +30,18 @@ def test_a_person_is_created_then_updated_by_the_same_address_in_any_case(api):
     assert Person.objects.count() == 1
 
 
+def test_a_sync_sets_the_persons_owner_and_refuses_someone_who_is_not_a_member(api):
+    owner = services.create_user("owner@example.com", "a long enough password 1")
+
+    owned = put(api, "people/by-email/ada@example.com", {"owner_id": owner.pk})
+    refused = put(api, "people/by-email/bob@example.com", {"owner_id": 999_999})
+
+    assert owned.status_code == 201 and owned.data["person"]["owner_id"] == owner.pk
+    assert Person.objects.get(pk=owned.data["person"]["id"]).owner_id == owner.pk
+    assert refused.status_code == 400
+    assert refused.data["error"]["field"] == "owner_id"
+
+
 def test_an_upsert_finds_a_person_by_any_of_their_addresses(api, make_person):
     ada = make_person(email_addresses=["ada@example.com", "ada.work@example.com"])
 
