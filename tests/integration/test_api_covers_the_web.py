@@ -121,6 +121,13 @@ WEB_TO_API: dict[str, tuple[str, ...]] = {
     ),
     "settings_suppression_lift": (op("compliance", "lift_suppression"),),
     "settings_ai": (op("workspace", "get_settings"), op("workspace", "update_settings")),
+    # Automations: workflows
+    "workflows": (op("workflows", "list_workflows"),),
+    "workflow_new": (op("workflows", "create_workflow"), op("workflows", "workflow_fields")),
+    "workflow": (op("workflows", "get_workflow"), op("workflows", "workflow_runs")),
+    "workflow_edit": (op("workflows", "update_workflow"), op("workflows", "workflow_fields")),
+    "workflow_switch": (op("workflows", "update_workflow"),),
+    "workflow_delete": (op("workflows", "delete_workflow"),),
     # Settings: webhooks
     "settings_webhooks": (
         op("webhooks", "list_webhooks"),

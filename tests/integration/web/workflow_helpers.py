@@ -8,7 +8,6 @@ from typing import Any
 
 from sequencer.automations import workflows
 from sequencer.automations.models import Workflow, WorkflowRun, WorkflowRunEntry
-
 from sequencer.clock import system_clock
 from sequencer.crm.models import Person, PersonList
 from sequencer.workspace.models import User
