@@ -126,7 +126,9 @@ def run_due(
 
 
 def _forget_old_events(now: datetime) -> int:
-    old = WorkflowEvent.objects.filter(processed_at__lt=now - KEEP_EVENTS)
+    """Delete events processed long ago that started no run; one that started a run
+    stays with it, so the run log says what started it for as long as it keeps it."""
+    old = WorkflowEvent.objects.filter(processed_at__lt=now - KEEP_EVENTS, runs__isnull=True)
     ids = list(old.order_by("processed_at").values_list("pk", flat=True)[:PURGE_PER_TICK])
     if not ids:
         return 0

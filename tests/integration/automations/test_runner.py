@@ -152,6 +152,26 @@ def test_nothing_is_noted_while_no_workflow_watches(listed: PersonList, new_pers
     assert not WorkflowEvent.objects.exists()
 
 
+def test_old_events_that_started_no_run_are_deleted_and_those_that_did_stay_with_their_run(
+    rep: User, intro: Sequence, listed: PersonList, new_list, new_person, clock: FakeClock
+) -> None:
+    service.create_workflow(rep, enroll_on_list(listed.pk, intro.pk), clock=clock)
+    ada = new_person(owner_id=rep.pk)
+    list_service.add_entry(listed, ada.pk)  # starts a run
+    list_service.add_entry(new_list("Another list"), ada.pk)  # starts none
+    _run(clock)
+    clock.advance(timedelta(days=29))
+    _run(clock)
+    assert WorkflowEvent.objects.count() == 2
+
+    clock.advance(timedelta(days=2))
+    _run(clock)
+
+    (kept,) = WorkflowEvent.objects.all()
+    assert kept.person_list == listed
+    assert WorkflowRun.objects.get().event == kept
+
+
 # --- Conditions ------------------------------------------------------------------------------
 
 
@@ -617,22 +637,6 @@ def test_an_unexpected_failure_is_logged_and_does_not_stop_the_other_workflows(
     assert not failed.entries.exists()
     assert WorkflowRun.objects.get(workflow=working).enrolled == 1
     assert WorkflowEvent.objects.get().processed_at is not None
-
-
-def test_processed_events_are_forgotten_after_a_month_and_the_log_stays(
-    rep: User, intro: Sequence, listed: PersonList, new_person, clock: FakeClock
-) -> None:
-    service.create_workflow(rep, enroll_on_list(listed.pk, intro.pk), clock=clock)
-    list_service.add_entry(listed, new_person(owner_id=rep.pk).pk)
-    _run(clock)
-    clock.advance(timedelta(days=29))
-    _run(clock)
-    assert WorkflowEvent.objects.count() == 1
-    clock.advance(timedelta(days=2))
-    _run(clock)
-    assert not WorkflowEvent.objects.exists()
-    run = WorkflowRun.objects.get()
-    assert (run.event, run.enrolled) == (None, 1)
 
 
 def test_a_daily_run_cut_short_by_the_time_budget_goes_on_at_the_next_tick(

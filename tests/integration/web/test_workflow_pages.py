@@ -812,5 +812,5 @@ def test_a_run_whose_event_was_cleaned_up_still_shows_with_its_entries(
 
     page = browser_of(seller).get(f"/workflows/{workflow.pk}/").content.decode()
 
-    assert "A change in the CRM (what changed is kept for 30 days)" in page
+    assert "A change to a record that has since been deleted" in page
     assert "Ada Lovelace" in page

@@ -25,7 +25,6 @@ from django.views.decorators.http import require_POST
 
 from sequencer.automations import workflows
 from sequencer.automations.models import Workflow, WorkflowRun, WorkflowRunEntry
-from sequencer.automations.runner import KEEP_EVENTS
 from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.workflows import describe_value
@@ -74,8 +73,9 @@ def started_by(run: WorkflowRun, workflow: Workflow, fields: Catalog) -> str:
     if event is None:
         if run.scheduled_for is not None:
             return "The daily schedule"
-        days = KEEP_EVENTS.days
-        return f"A change in the CRM (what changed is kept for {days} days)"
+        # An event that started a run is kept as long as the run: it is gone only with
+        # the record it was about.
+        return "A change to a record that has since been deleted"
     person = event.person.display_name if event.person else "A person"
     if event.kind == "person_created":
         return f"{person} was created"
