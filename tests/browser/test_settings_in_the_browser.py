@@ -163,8 +163,10 @@ def test_a_member_connects_tests_and_reads_the_outbox_of_an_smtp_imap_mailbox(
         box,
         {
             "name": "Spring outreach",
+            # Every day, all day: due now whatever day the test runs on.
             "window": {"start": "00:00", "end": "00:00"},
             "time_zone": "UTC",
+            "business_days_only": False,
         },
         ["Grace Hopper", "Alan Turing", "Katherine Johnson"],
     )
@@ -193,7 +195,12 @@ def test_a_member_connects_tests_and_reads_the_outbox_of_an_smtp_imap_mailbox(
     _queue(
         admin,
         paused,
-        {"name": "Renewals", "window": {"start": "00:00", "end": "00:00"}, "time_zone": "UTC"},
+        {
+            "name": "Renewals",
+            "window": {"start": "00:00", "end": "00:00"},
+            "time_zone": "UTC",
+            "business_days_only": False,
+        },
         ["Ada Lovelace"],
     )
     Mailbox.objects.filter(pk=paused.pk).update(

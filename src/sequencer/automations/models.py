@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from sequencer.domain.events import EventKind
+
 
 class TriggerKind(models.TextChoices):
     PERSON_CREATED = "person_created", "A person is created"
@@ -27,8 +29,9 @@ class RunOutcome(models.TextChoices):
 
 
 class EntryOutcome(models.TextChoices):
-    ENROLLED = "enrolled", "Enrolled"
-    REMOVED = "removed", "Removed"
+    # The same words as the enrollment's own events (the one vocabulary of events).
+    ENROLLED = EventKind.ENROLLED.value, "Enrolled"
+    REMOVED = EventKind.REMOVED.value, "Removed"
     SKIPPED = "skipped", "Skipped"
     REFUSED = "refused", "Refused"
     FAILED = "failed", "Failed"

@@ -27,7 +27,12 @@ def _published(owner):
     sequence = authoring.create_sequence(
         owner,
         name="Spring outreach",
-        settings={"window": {"start": "00:00", "end": "00:00"}, "time_zone": "UTC"},
+        # Every day, all day: the email is due now whatever day the test runs on.
+        settings={
+            "window": {"start": "00:00", "end": "00:00"},
+            "time_zone": "UTC",
+            "business_days_only": False,
+        },
         steps=[StepInput(subject="Hello", body_html="<p>Hi</p>")],
         clock=system_clock,
     )
