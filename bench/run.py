@@ -24,6 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 REPORT = ROOT / "docs" / "benchmarks.md"
+# Everything from this heading on in the report is written by hand and kept on each run.
+NOTES = "## Notes"
 
 
 def _modules(selected: list[str]) -> list[Any]:
@@ -71,12 +73,22 @@ def main(argv: list[str]) -> int:
     REPORT.write_text(
         "# Benchmarks\n\n"
         "Measured by `make bench` (`.venv/bin/python -m bench.run`), which rewrites this file "
-        "and `bench/results.json`.\n\n"
+        "(up to its notes) and `bench/results.json`.\n\n"
         f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}.\n\n"
         f"{table}\n"
+        f"{_notes()}"
     )
     return 0
+
+
+def _notes() -> str:
+    """The report's hand-written part, from its notes heading on: kept as it is."""
+    if not REPORT.exists():
+        return ""
+    text = REPORT.read_text()
+    at = text.find(NOTES)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 if __name__ == "__main__":

@@ -55,6 +55,13 @@ def _database() -> dict[str, Any]:
             # queue on the busy timeout instead of failing with "database is locked".
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
+            # WAL with synchronous=NORMAL: a commit is in the log when it returns, so a
+            # killed process (SIGKILL) loses nothing committed and sending stays
+            # exactly-once; the log is fsynced only at checkpoints, so a power loss or OS
+            # crash may forget the last commits. A forgotten "sent" is settled by the
+            # engine's reconcile (the row is still sending, its Sent folder is searched by
+            # Message-ID); a forgotten "sending" means the email may go out twice. See the
+            # README (Configuration). FULL would fsync every commit (two per email).
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             ),

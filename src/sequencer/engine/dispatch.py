@@ -16,6 +16,7 @@ The order is what makes a duplicate impossible and a loss visible:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from sequencer.domain.events import EventKind
 from sequencer.domain.lifecycle import EmailState, EnrollmentStatus
 from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
 from sequencer.domain.schedule import next_allowed_instant
+from sequencer.engine.phases import PhaseTimes, measured
 from sequencer.mail.compose import build_message
 from sequencer.mail.mailboxes import record_mailbox_failure
 from sequencer.mail.models import Mailbox, MailboxStatus
@@ -143,6 +145,7 @@ def prepare(
     clock: Clock,
     lease: timedelta,
     ai_generator: TextGenerator | None = None,
+    phases: PhaseTimes | None = None,
 ) -> Prepared | None:
     """Step 1: re-check and commit *sending*; ``None`` when nothing is to be sent now.
 
@@ -196,22 +199,23 @@ def prepare(
             return None
         thread, references, first_subject = _thread(email, bool(settings.get("thread_emails")))
         try:
-            rendered = render_step(
-                snapshot={"settings": settings, "steps": enrollment.version.steps},
-                step=email.step,
-                person=enrollment.person,
-                address=enrollment.email,
-                mailbox=mailbox,
-                enrollment_id=enrollment.pk,
-                first_subject=first_subject,
-                ai_texts=AiTexts(
-                    version_id=enrollment.version_id,
-                    person_id=enrollment.person_id,
-                    clock=clock,
-                    generator=ai_generator,
-                    mode=Mode.SEND,
-                ),
-            )
+            with measured(phases, "render"):
+                rendered = render_step(
+                    snapshot={"settings": settings, "steps": enrollment.version.steps},
+                    step=email.step,
+                    person=enrollment.person,
+                    address=enrollment.email,
+                    mailbox=mailbox,
+                    enrollment_id=enrollment.pk,
+                    first_subject=first_subject,
+                    ai_texts=AiTexts(
+                        version_id=enrollment.version_id,
+                        person_id=enrollment.person_id,
+                        clock=clock,
+                        generator=ai_generator,
+                        mode=Mode.SEND,
+                    ),
+                )
         except AiTextMissing as exc:
             # Never sent with the slot empty: the recipient stays active and waits,
             # showing why, until the text exists.
@@ -229,7 +233,13 @@ def prepare(
     return Prepared(email=email, rendered=rendered, thread=thread, references=references)
 
 
-def deliver(prepared: Prepared, provider: MailProvider, clock: Clock, random: Random) -> bool:
+def deliver(
+    prepared: Prepared,
+    provider: MailProvider,
+    clock: Clock,
+    random: Random,
+    phases: PhaseTimes | None = None,
+) -> bool:
     """Steps 2 and 3: hand the message over and record what happened; whether it was
     handed to the provider.
 
@@ -238,27 +248,29 @@ def deliver(prepared: Prepared, provider: MailProvider, clock: Clock, random: Ra
     email, rendered = prepared.email, prepared.rendered
     mailbox, enrollment = email.mailbox, email.enrollment
     try:
-        message = build_message(
-            from_=(mailbox.display_name, mailbox.email),
-            to=(enrollment.person.full_name, enrollment.email),
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
-            date=clock.now(),
-            message_id=email.message_id,
-            in_reply_to=prepared.references[-1] if prepared.references else None,
-            references=prepared.references,
-            attachments=rendered.attachments,
-            inline_images=rendered.inline_images,
-            unsubscribe_url=rendered.unsubscribe_url,
-            unsubscribe_mailto=rendered.unsubscribe_mailto,
-        )
+        with measured(phases, "compose"):
+            message = build_message(
+                from_=(mailbox.display_name, mailbox.email),
+                to=(enrollment.person.full_name, enrollment.email),
+                subject=rendered.subject,
+                html=rendered.html,
+                text=rendered.text,
+                date=clock.now(),
+                message_id=email.message_id,
+                in_reply_to=prepared.references[-1] if prepared.references else None,
+                references=prepared.references,
+                attachments=rendered.attachments,
+                inline_images=rendered.inline_images,
+                unsubscribe_url=rendered.unsubscribe_url,
+                unsubscribe_mailto=rendered.unsubscribe_mailto,
+            )
     except Exception as exc:  # nothing left us: this one email fails, never the tick
         log.warning("could not build email %s: %s", email.pk, exc)
         _failed_before_handover(email, f"This email could not be built: {exc}")
         return False
     try:
-        result = provider.send(message, thread=prepared.thread)
+        with measured(phases, "handover"):
+            result = provider.send(message, thread=prepared.thread)
     except TransientFailure as exc:
         _retry_later(email, exc, clock, random)
     except RecipientRejected as exc:
@@ -275,12 +287,13 @@ def deliver(prepared: Prepared, provider: MailProvider, clock: Clock, random: Ra
         log.exception("unexpected failure sending %s", email.message_id)
         lifecycle.mark_unknown(email.pk, f"Unexpected error while sending: {exc}")
     else:
-        record_sent(
-            email,
-            clock.now(),
-            provider_message_id=result.provider_message_id or "",
-            thread_id=result.thread_id or "",
-        )
+        with measured(phases, "record"):
+            record_sent(
+                email,
+                clock.now(),
+                provider_message_id=result.provider_message_id or "",
+                thread_id=result.thread_id or "",
+            )
     return True
 
 
@@ -347,14 +360,25 @@ def send_one(
     provider_for: Callable[[Mailbox], MailProvider],
     random: Random,
     ai_generator: TextGenerator | None = None,
+    phases: PhaseTimes | None = None,
 ) -> bool:
-    """Re-check and send one claimed email; whether something was handed over."""
-    prepared = prepare(email_id, owner, clock, lease, ai_generator)
+    """Re-check and send one claimed email; whether something was handed over.
+
+    ``phases``, when given, gathers where the time went (see :mod:`.phases`): the
+    re-check and the commit of *sending* count as claiming, rendering apart.
+    """
+    started = time.perf_counter()
+    rendering = phases.seconds["render"] if phases is not None else 0.0
+    prepared = prepare(email_id, owner, clock, lease, ai_generator, phases)
+    if phases is not None:
+        rendered_in = phases.seconds["render"] - rendering
+        phases.seconds["claim"] += time.perf_counter() - started - rendered_in
     if prepared is None:
         return False
     try:
-        provider = provider_for(prepared.email.mailbox)
+        with measured(phases, "handover"):
+            provider = provider_for(prepared.email.mailbox)
     except MailboxFailure as exc:
         _mailbox_failed(prepared.email, exc, clock)
         return False
-    return deliver(prepared, provider, clock, random)
+    return deliver(prepared, provider, clock, random, phases)

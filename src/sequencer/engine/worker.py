@@ -14,7 +14,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol, runtime_checkable
@@ -33,6 +33,7 @@ from sequencer.engine.ai_ahead import write_ahead
 from sequencer.engine.claim import claim_due
 from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
+from sequencer.engine.phases import PhaseTimes
 from sequencer.engine.reconcile import expire_leases, settle_unknown
 from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
@@ -116,6 +117,8 @@ class TickReport:
     lost: int = 0
     settled: int = 0
     ai_written: int = 0  # emails whose AI text a model was asked for
+    # Where the sending time went (for the benchmarks; see engine/phases.py).
+    phases: PhaseTimes = field(default_factory=PhaseTimes)
 
 
 class Worker:
@@ -167,7 +170,8 @@ class Worker:
             report.ai_written = write_ahead(now, clock=self.clock, generator=generator)
         except Exception:
             log.exception("writing AI text ahead failed")
-        ids = claim_due(now, limit=self.batch_size, lease=self.lease, owner=self.name)
+        with report.phases.measure("claim"):
+            ids = claim_due(now, limit=self.batch_size, lease=self.lease, owner=self.name)
         report.claimed = len(ids)
         providers = _TickProviders(self.provider_for)
         try:
@@ -180,6 +184,7 @@ class Worker:
                     provider_for=providers,
                     random=self.random,
                     ai_generator=generator,
+                    phases=report.phases,
                 ):
                     report.handed_over += 1
         finally:

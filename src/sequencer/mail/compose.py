@@ -87,9 +87,11 @@ class InlineImage:
 
 class ComposedMessage(EmailMessage):
     """A message from :func:`build_message`, which remembers whom it was addressed to
-    so that :func:`wire_bytes` can check the bytes against it."""
+    so that :func:`wire_bytes` can check the bytes against it, and the bytes it checked
+    last with the exact state they were written from (see :func:`_state`)."""
 
     addressing: Addressing | None = None
+    checked: tuple[tuple[object, ...], bytes] | None = None
 
 
 def build_message(
@@ -275,6 +277,13 @@ def wire_bytes(message: EmailMessage) -> bytes:
     on purpose, or recipients other than those :func:`build_message` was asked for,
     raise :class:`~sequencer.mail.wire_check.WireCheckError` naming the header.
     """
+    # build_message checks the bytes, then the provider asks for them again: the same
+    # message is not written and parsed back twice unless something in it changed.
+    composed = message if isinstance(message, ComposedMessage) else None
+    if composed is not None and composed.checked is not None:
+        state, checked = composed.checked
+        if state == _state(composed):
+            return checked
     sent = message
     if message.get("Bcc") is not None:
         sent = copy.deepcopy(message)
@@ -285,4 +294,34 @@ def wire_bytes(message: EmailMessage) -> bytes:
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     check_wire(data, sent, getattr(message, "addressing", None))
+    if composed is not None and sent is message:
+        # Taken after writing: the generator sets missing MIME boundaries as it goes.
+        composed.checked = (_state(composed), data)
     return data
+
+
+def _state(message: EmailMessage) -> tuple[object, ...]:
+    """Everything the generator writes a message from, part by part: its header list
+    (name and value objects), its payload, policy and the rest of its attributes.
+
+    Equal states give equal bytes. Header values and string payloads are immutable, so
+    a header set, replaced or removed anywhere, a new payload or a part added changes
+    the state; comparing it costs a walk over a handful of parts.
+    """
+    state: list[object] = [message.addressing if isinstance(message, ComposedMessage) else None]
+    for part in message.walk():
+        payload = part._payload  # type: ignore[attr-defined]
+        state.append(
+            (
+                id(part),
+                tuple(part._headers),  # type: ignore[attr-defined]
+                payload if not isinstance(payload, list) else tuple(map(id, payload)),
+                part.policy,
+                part.preamble,
+                part.epilogue,
+                part._charset,  # type: ignore[attr-defined]
+                part._default_type,  # type: ignore[attr-defined]
+                part._unixfrom,  # type: ignore[attr-defined]
+            )
+        )
+    return tuple(state)

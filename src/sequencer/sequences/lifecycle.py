@@ -87,11 +87,15 @@ def lock_for_email(email_id: int) -> tuple[Enrollment, ScheduledEmail] | None:
     """Lock an email's enrollment, then the email (steps 1 and 2 of the lock order).
 
     The enrollment is found through its email in the query that locks it; ``None`` when
-    either row is gone.
+    either row is gone. What rendering the email reads of the recipient comes with it:
+    the person and their company in the locking query (only the enrollment's row is
+    locked: ``of=("self",)``), their addresses and the company's domains in one query
+    each, so a send costs the same queries however many of those the recipient has.
     """
     enrollment = (
         Enrollment.objects.select_for_update(of=("self",))
-        .select_related("version", "mailbox", "person", "sequence")
+        .select_related("version", "mailbox", "person__company", "sequence")
+        .prefetch_related("person__email_addresses", "person__company__domain_rows")
         .filter(emails__pk=email_id)
         .first()
     )

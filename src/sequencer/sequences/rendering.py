@@ -123,10 +123,11 @@ class MailboxLike(Protocol):
     def owner(self) -> _Member: ...
 
 
-def sender_of(mailbox: MailboxLike) -> Sender:
+def sender_of(mailbox: MailboxLike, *, signatures: bool = True) -> Sender:
     """The plain :class:`Sender` of a mailbox object, with its signatures (one query,
-    and one more for the owner unless it was loaded with the mailbox)."""
-    rows: list[_SignatureRow] = list(mailbox.signatures.all())
+    and one more for the owner unless it was loaded with the mailbox); without them
+    when ``signatures`` is false (no query for them)."""
+    rows: list[_SignatureRow] = list(mailbox.signatures.all()) if signatures else []
     return Sender.of(
         mailbox.email,
         mailbox.display_name,
@@ -136,8 +137,8 @@ def sender_of(mailbox: MailboxLike) -> Sender:
     )
 
 
-def _as_sender(sender: Sender | MailboxLike) -> Sender:
-    return sender if isinstance(sender, Sender) else sender_of(sender)
+def _as_sender(sender: Sender | MailboxLike, *, signatures: bool) -> Sender:
+    return sender if isinstance(sender, Sender) else sender_of(sender, signatures=signatures)
 
 
 def _signature_html(sender: Sender, choice: str) -> str:
@@ -224,8 +225,9 @@ def render_step(
     given = sender if sender is not None else mailbox
     if given is None:
         raise TypeError("render_step needs the sender")
-    from_ = _as_sender(given)
     settings = snapshot["settings"]
+    # The mailbox's signatures are read only for an email that shows one.
+    from_ = _as_sender(given, signatures=bool(settings.get("include_signature")))
     steps = snapshot["steps"]
     source = steps[step]
     data: dict[str, dict[str, object]] = {

@@ -1,0 +1,94 @@
+"""Sending one email costs a fixed number of queries, however rich the recipient's record.
+
+The recipient's person and company come with the query that locks the enrollment, their
+addresses and the company's domains in one query each; attribute definitions in one
+query of their own. So a person with five addresses at a company with five domains and
+custom attributes costs exactly what a person with one address does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sequencer.crm.models import Attribute, Company, CompanyDomain, EmailAddress, Person
+from sequencer.engine.claim import claim_due
+from sequencer.engine.dispatch import send_one
+from sequencer.mail.mailboxes import provider_for
+from sequencer.sequences import enrollment, templating
+from sequencer.sequences.enrollment import Recipient
+
+pytestmark = pytest.mark.django_db
+
+LEASE = timedelta(minutes=5)
+
+
+def _recipient(tag: str, addresses: int, domains: int, attributes: dict[str, str]) -> Person:
+    company = Company.objects.create(name=f"Initech {tag}", attributes=attributes)
+    for n in range(domains):
+        CompanyDomain.objects.create(company=company, domain=f"{tag}{n}.initech.test")
+    person = Person.objects.create(
+        first_name="Ada", last_name=tag, company=company, attributes=attributes
+    )
+    for n in range(addresses):
+        EmailAddress.objects.create(
+            person=person, email=f"ada{n}@{tag}.initech.test", is_primary=n == 0, position=n
+        )
+    return person
+
+
+def _queries_to_send(admin, sequence, mailbox, person, clock, smtp_server) -> list[str]:
+    [outcome] = enrollment.enroll(
+        admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
+    ).outcomes
+    assert outcome.enrolled, outcome
+    [email_id] = claim_due(clock.now(), limit=10, lease=LEASE, owner="counter")
+    received = len(smtp_server.messages)
+    with CaptureQueriesContext(connection) as queries:
+        handed_over = send_one(
+            email_id,
+            owner="counter",
+            clock=clock,
+            lease=LEASE,
+            provider_for=partial(provider_for, clock=clock),
+            random=lambda: 0.5,
+        )
+    assert handed_over
+    assert len(smtp_server.messages) == received + 1
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_sending_one_email_costs_the_same_queries_for_one_address_or_five_and_parses_nothing_again(
+    admin, publish, mailbox, clock, smtp_server
+):
+    Attribute.objects.create(object="people", slug="tier", title="Tier", type="text")
+    Attribute.objects.create(object="companies", slug="segment", title="Segment", type="text")
+    sequence = publish(
+        [
+            (
+                0,
+                "Hello {{ person.first_name }} at {{ company.name }}",
+                "<p>{{ company.domain }} {{ person.tier | default: 'x' }}</p>",
+            )
+        ]
+    )
+    plain = _recipient("plain", addresses=1, domains=1, attributes={})
+    rich = _recipient("rich", addresses=5, domains=5, attributes={"tier": "A", "segment": "B"})
+
+    one = _queries_to_send(admin, sequence, mailbox, plain, clock, smtp_server)
+    clock.advance(timedelta(minutes=1))
+    compiled = templating._CACHE.compiles
+    five = _queries_to_send(admin, sequence, mailbox, rich, clock, smtp_server)
+
+    # The version's templates were parsed for the first email, not again for the second.
+    assert templating._CACHE.compiles == compiled
+
+    assert len(one) == len(five), "\n".join(five)
+    # Savepoints, locks and reads, suppression, pacing, attribute definitions, the writes
+    # of sending and sent: 17 with no signature shown. More means something is read per
+    # email that could come with the enrollment.
+    assert len(one) <= 17, "\n".join(one)
