@@ -76,11 +76,12 @@ def _work(
     row = rows.get()  # as it is now that the lease is ours
     if not is_run_due(row.started_at, row.finished_at, now):
         return None  # another worker finished it between our read and our lease
+    retention = retention or configured()  # a wrong setting fails before a run starts
     if is_finished(row.started_at, row.finished_at):
         rows.update(started_at=now)
     report = sweep(
         now,
-        retention or configured(),
+        retention,
         batch=batch,
         budget_seconds=budget_seconds,
         monotonic=monotonic,
