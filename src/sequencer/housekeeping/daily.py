@@ -79,14 +79,18 @@ def _work(
     retention = retention or configured()  # a wrong setting fails before a run starts
     if is_finished(row.started_at, row.finished_at):
         rows.update(started_at=now)
+    marks = {str(k): int(v) for k, v in (row.marks or {}).items()}
     report = sweep(
         now,
         retention,
         batch=batch,
         budget_seconds=budget_seconds,
         monotonic=monotonic,
+        marks=marks,
     )
     if report.complete:
-        rows.update(finished_at=now, last_report=report.removed)
+        rows.update(finished_at=now, last_report=report.removed, marks=marks)
+    else:
+        rows.update(marks=marks)
     log.info("housekeeping removed %s (complete: %s)", report.removed, report.complete)
     return report

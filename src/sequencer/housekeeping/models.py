@@ -15,6 +15,8 @@ class HousekeepingRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # What the last finished run removed, per kind (for support).
     last_report = models.JSONField(default=dict, blank=True)
+    # Per kind, the last id thinned: where the next run goes on from (see sweep.Kind).
+    marks = models.JSONField(default=dict, blank=True)
     lease_owner = models.CharField(max_length=128, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import takewhile
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -59,6 +60,12 @@ class Kind:
     cutoff: Callable[[Cutoffs], datetime | None]
     due: Callable[[datetime], QuerySet[Any]]  # the rows to thin, given the cut-off
     thin: Callable[[QuerySet[Any]], int]  # thins one batch of them; how many
+    # For a kind whose rows get the time they are written (``arrival``) in id order:
+    # the daily run walks on from the last id it thinned, so that a batch reads the
+    # next ``batch`` rows by their primary key rather than every row thinned before.
+    # (A row written by a worker whose clock lags may then wait until a manual run.)
+    rows: Callable[[], QuerySet[Any]] | None = None
+    arrival: str = ""
 
 
 def _raw_inbound(cutoff: datetime) -> QuerySet[InboundMessage]:
@@ -110,6 +117,8 @@ KINDS: tuple[Kind, ...] = (
         lambda c: c.inbound_raw,
         _raw_inbound,
         _drop_raw,
+        rows=InboundMessage.objects.all,
+        arrival="created_at",
     ),
     Kind(
         "unused_attachments",
@@ -124,6 +133,8 @@ KINDS: tuple[Kind, ...] = (
         lambda c: c.seen_calendar_events,
         _seen_events,
         _delete,
+        rows=SeenEvent.objects.all,
+        arrival="first_seen_at",
     ),
     Kind(
         "finished_deliveries",
@@ -133,6 +144,19 @@ KINDS: tuple[Kind, ...] = (
         _delete,
     ),
 )
+
+
+def _next_in_arrival_order(
+    kind: Kind, rows: QuerySet[Any], cutoff: datetime, marks: dict[str, int], batch: int
+) -> tuple[list[int], bool]:
+    """The ids of the next ``batch`` rows after the mark that are older than the cut-off
+    (up to the first newer one), moving the mark past them; and whether more may follow."""
+    after = marks.get(kind.name, 0)
+    following = rows.filter(pk__gt=after).order_by("pk").values_list("pk", kind.arrival)
+    old = [pk for pk, at in takewhile(lambda r: r[1] < cutoff, following[:batch])]
+    if old:
+        marks[kind.name] = old[-1]
+    return old, len(old) == batch
 
 
 def cutoffs_at(now: datetime, retention: Retention) -> Cutoffs:
@@ -160,11 +184,13 @@ def sweep(
     dry_run: bool = False,
     budget_seconds: float | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    marks: dict[str, int] | None = None,
 ) -> SweepReport:
     """Thin every kind past its cut-off at ``now``; ``dry_run`` only counts. With
     ``budget_seconds``, a kind stops taking batches after that long (each kind makes
     at least one, so every run gets somewhere), and ``complete`` says whether
-    everything due was done."""
+    everything due was done. ``marks`` (kind -> last id thinned) is where kinds with an
+    arrival order go on from, and is moved on as they are thinned."""
     if batch < 1:
         raise ValueError("a batch holds at least one row")
     began = monotonic()
@@ -179,13 +205,16 @@ def sweep(
             report.removed[kind.name] = kind.due(cutoff).count()
             continue
         while True:
-            ids = list(kind.due(cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
-            if not ids:
-                break
-            # The conditions are checked again by the write itself: a row used meanwhile
-            # (an attachment saved into a step) is left alone.
-            report.removed[kind.name] += kind.thin(kind.due(cutoff).filter(pk__in=ids))
-            if len(ids) < batch:
+            if marks is not None and kind.rows is not None:
+                ids, more = _next_in_arrival_order(kind, kind.rows(), cutoff, marks, batch)
+            else:
+                ids = list(kind.due(cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
+                more = len(ids) == batch
+            if ids:
+                # The conditions are checked again by the write itself: a row used
+                # meanwhile (an attachment saved into a step) is left alone.
+                report.removed[kind.name] += kind.thin(kind.due(cutoff).filter(pk__in=ids))
+            if not more:
                 break
             if budget_seconds is not None and monotonic() - began > budget_seconds:
                 report.complete = False

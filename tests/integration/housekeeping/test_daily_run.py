@@ -115,3 +115,19 @@ def test_a_failing_run_does_not_stop_the_tick(admin, settings):
     settings.SEQUENCER_KEEP_RAW_INBOUND_DAYS = "ninety"
     assert run_if_due(START, owner="worker-a") is None
     assert HousekeepingRun.objects.get().lease_owner == ""
+
+
+def test_the_next_days_run_goes_on_from_the_last_row_it_thinned(admin):
+    _old_events(admin, 3, START)
+    newest = SeenEvent.objects.order_by("pk").last()
+    run_if_due(START, owner="worker-a", retention=ONLY_EVENTS, batch=2)
+    mark_after_first = HousekeepingRun.objects.get().marks["seen_calendar_events"]
+    # A new event, seen now: it is not old enough the next day, and stops the walk there.
+    SeenEvent.objects.create(owner=admin, uid="fresh", uid_hash="f" * 64, first_seen_at=START)
+    _old_events(admin, 1, START)  # written after it, yet old: waits for the fresh one's turn
+    next_day = run_if_due(START + timedelta(days=1), owner="worker-a", retention=ONLY_EVENTS)
+
+    assert mark_after_first == newest.pk
+    assert next_day is not None and next_day.removed["seen_calendar_events"] == 0
+    assert HousekeepingRun.objects.get().marks["seen_calendar_events"] == newest.pk
+    assert SeenEvent.objects.count() == 2
