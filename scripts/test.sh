@@ -33,6 +33,8 @@ bash scripts/ensure-peers.sh
 step "tests on SQLite"
 DATABASE_URL="" $VENV/bin/pytest -n 2 -q --durations=20
 
+# Each run creates (and drops) a test database of its own, test_<name>[_gwN]_<pid>_<random>
+# (tests/conftest.py), so two suites on one machine never collide.
 step "database tests on PostgreSQL"
 if postgres_reachable; then
     DATABASE_URL="$PG_URL" $VENV/bin/pytest -n 2 -q -m django_db --durations=20

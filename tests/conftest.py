@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,29 @@ from sequencer.workspace import services
 from sequencer.workspace.models import Role, User
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    request: pytest.FixtureRequest,
+    django_db_modify_db_settings_parallel_suffix: None,
+) -> None:
+    """A PostgreSQL test database of this run's own (``test_<name>[_gw0]_<pid>_<random>``),
+    so that two suites on one machine never share or drop each other's; pytest-django
+    drops it at the end. SQLite tests use a database in memory, which is never shared.
+    With ``--reuse-db`` the name stays the same from run to run, as that option wants."""
+    from django.conf import settings
+
+    if request.config.getvalue("reuse_db"):
+        return
+    suffix = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    for db in settings.DATABASES.values():
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            continue
+        test = db.setdefault("TEST", {})
+        name = test.get("NAME") or f"test_{db['NAME']}"
+        # PostgreSQL names are at most 63 bytes: the suffix is kept whole.
+        test["NAME"] = f"{name[: 62 - len(suffix)]}_{suffix}"
 
 
 @pytest.fixture(autouse=True)

@@ -123,6 +123,28 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     engine.run(stop, idle_seconds=idle_seconds)
 
 
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+def housekeeping(dry_run: bool) -> None:
+    """Remove what is kept no longer (raw inbound messages, unused files, seen calendar
+    events, finished deliveries), as the SEQUENCER_KEEP_*_DAYS settings say. Workers also
+    do this once a day."""
+    _django()
+    from sequencer.clock import system_clock
+    from sequencer.domain.errors import InvalidInput
+    from sequencer.housekeeping.retention_settings import configured
+    from sequencer.housekeeping.sweep import KINDS, sweep
+
+    try:
+        retention = configured()
+    except InvalidInput as wrong:
+        raise click.ClickException(wrong.message) from None
+    report = sweep(system_clock.now(), retention, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for kind in KINDS:
+        click.echo(f"{kind.name}: {verb} {report.removed[kind.name]} {kind.label}")
+
+
 @main.group()
 def user() -> None:
     """Manage workspace members."""

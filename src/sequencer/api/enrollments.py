@@ -11,13 +11,14 @@ from pydantic import Field, model_validator
 
 from sequencer.ai.variables import for_preview
 from sequencer.api.auth import caller
-from sequencer.api.errors import NotFound
+from sequencer.api.errors import ApiError, NotFound
 from sequencer.api.pagination import Page
 from sequencer.api.schedule import utc_iso
 from sequencer.clock import system_clock
 from sequencer.crm.models import Person
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
+from sequencer.housekeeping.sweep import RAW_REMOVED
 from sequencer.inputs import Input, Text
 from sequencer.mail.models import InboundMessage, Mailbox
 from sequencer.sequences import access, delegation, enrollment
@@ -436,7 +437,10 @@ def raw_message(request: HttpRequest, enrollment_id: int, message_id: int) -> Ht
     row = InboundMessage.objects.filter(pk=message_id, enrollment_events__enrollment=e).first()
     if row is None:
         raise NotFound("message")
-    response = HttpResponse(bytes(row.raw), content_type="message/rfc822")
+    raw = bytes(row.raw)
+    if not raw:  # dropped by housekeeping; the timeline keeps what it said
+        raise ApiError(404, "not_kept", RAW_REMOVED)
+    response = HttpResponse(raw, content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="message-{row.pk}.eml"'
     return response
 

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "sequencer.ai",
     "sequencer.webhooks",
     "sequencer.automations",
+    "sequencer.housekeeping",
     "sequencer.web",
 ]
 
@@ -274,3 +275,17 @@ LOGGING = {
 # long to wait for a server's answer.
 SEQUENCER_AI_MODEL_PATH = os.environ.get("SEQUENCER_AI_MODEL_PATH", "")
 SEQUENCER_AI_TIMEOUT = float(os.environ.get("SEQUENCER_AI_TIMEOUT", "60") or 60)
+
+# Housekeeping (`sequencer housekeeping`, and once a day in a worker): how many days each
+# kind of data that only grows is kept; 0 keeps it forever. Read and checked by
+# sequencer/housekeeping/retention_settings.py, which names a wrong one.
+SEQUENCER_KEEP_RAW_INBOUND_DAYS = os.environ.get("SEQUENCER_KEEP_RAW_INBOUND_DAYS", "90")
+SEQUENCER_KEEP_SEEN_CALENDAR_EVENTS_DAYS = os.environ.get(
+    "SEQUENCER_KEEP_SEEN_CALENDAR_EVENTS_DAYS", "30"
+)
+SEQUENCER_KEEP_FINISHED_DELIVERIES_DAYS = os.environ.get(
+    "SEQUENCER_KEEP_FINISHED_DELIVERIES_DAYS", "180"
+)
+SEQUENCER_KEEP_UNUSED_ATTACHMENTS_DAYS = os.environ.get(
+    "SEQUENCER_KEEP_UNUSED_ATTACHMENTS_DAYS", "1"
+)

@@ -35,6 +35,7 @@ from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
 from sequencer.engine.phases import PhaseTimes
 from sequencer.engine.reconcile import expire_leases, settle_unknown
+from sequencer.housekeeping.daily import run_if_due as run_housekeeping
 from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
@@ -191,6 +192,8 @@ class Worker:
             providers.close()
         # Meetings booked in senders' calendars (bounded in time; never raises).
         sync_calendars(now, owner=self.name, clock=self.clock)
+        # Retention, once a day by one worker (leased; bounded in time; never raises).
+        run_housekeeping(now, owner=self.name)
         return report
 
     def _generator(self) -> TextGenerator | None:

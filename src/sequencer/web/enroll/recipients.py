@@ -33,6 +33,7 @@ from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.lifecycle import EnrollmentStatus
 from sequencer.domain.sequence_rules import Level
+from sequencer.housekeeping.sweep import RAW_REMOVED
 from sequencer.mail.models import InboundMessage
 from sequencer.sequences import access, enrollment
 from sequencer.sequences.authoring import latest_version
@@ -274,6 +275,9 @@ def recipient_message(
     row = InboundMessage.objects.filter(pk=message_id, enrollment_events__enrollment=chosen).first()
     if row is None:
         raise Http404("No such message.")
-    response = HttpResponse(bytes(row.raw), content_type="message/rfc822")
+    raw = bytes(row.raw)
+    if not raw:  # dropped by housekeeping; the timeline keeps what it said
+        return HttpResponse(RAW_REMOVED, status=410, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(raw, content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="message-{row.pk}.eml"'
     return response
