@@ -174,13 +174,12 @@ def _reply(name: str, in_reply_to: str) -> bytes:
 
 
 def reply_race(args: dict[str, Any]) -> dict[str, Any]:
+    from django.conf import settings
     from django.db import connection
 
     from sequencer.engine.worker import Worker, inbound_handler
     from sequencer.mail import inbound_store
     from sequencer.sequences.models import ScheduledEmail
-
-    from django.conf import settings
 
     # The clock moves about 800 days over the iterations: the worker's daily
     # housekeeping would delete the cancelled emails this test counts.
