@@ -33,8 +33,9 @@ Decisions where the design is silent:
 - An unexpected error in one workflow's run rolls that run back and logs it as
   ``failed``; the event is still marked processed, so one broken workflow cannot make
   the worker retry forever.
-- Processed events are kept :data:`KEEP_EVENTS` (the runs keep their own log; a run's
-  ``event`` becomes null), then deleted a few hundred a tick.
+- An event that started a run is kept with it, so the run log says what started it; one
+  that started none is deleted as soon as it is run (nothing needs it, and no clean-up
+  pass reads the table on every tick).
 """
 
 from __future__ import annotations
@@ -86,8 +87,6 @@ LEASE = timedelta(minutes=5)
 BATCH = 1000
 # Daily workflows looked at per tick; the rest wait for the next one.
 DAILY_PER_TICK = 5
-KEEP_EVENTS = timedelta(days=30)
-PURGE_PER_TICK = 500
 
 
 class _Budget:
@@ -118,22 +117,7 @@ def run_due(
         handled += _run_daily(now, owner=owner, clock=clock, budget=budget)
     except Exception:
         log.exception("running daily workflows failed")
-    try:
-        _forget_old_events(now)
-    except Exception:
-        log.exception("deleting old workflow events failed")
     return handled
-
-
-def _forget_old_events(now: datetime) -> int:
-    """Delete events processed long ago that started no run; one that started a run
-    stays with it, so the run log says what started it for as long as it keeps it."""
-    old = WorkflowEvent.objects.filter(processed_at__lt=now - KEEP_EVENTS, runs__isnull=True)
-    ids = list(old.order_by("processed_at").values_list("pk", flat=True)[:PURGE_PER_TICK])
-    if not ids:
-        return 0
-    deleted, _ = WorkflowEvent.objects.filter(pk__in=ids).delete()
-    return deleted
 
 
 # --- Logging a run -------------------------------------------------------------------
@@ -316,12 +300,17 @@ def _run_events(now: datetime, *, owner: str, clock: Clock, limit: int, budget: 
         if handled and budget.spent():  # at least one event a tick, whatever the budget
             leasing.release(WorkflowEvent.objects.filter(pk=event.pk), owner)
             continue
+        started = False
         for workflow in workflows:
             if _triggered_by(workflow, event):
                 _run_for_event(workflow, event, fields, clock)
-        WorkflowEvent.objects.filter(pk=event.pk, lease_owner=owner).update(
-            processed_at=clock.now(), **leasing.released()
-        )
+                started = True
+        mine_now = WorkflowEvent.objects.filter(pk=event.pk, lease_owner=owner)
+        if started:
+            # Kept with its runs, so the run log says what started them.
+            mine_now.update(processed_at=clock.now(), **leasing.released())
+        else:
+            mine_now.delete()  # nothing it started needs it: no clean-up pass later
         handled += 1
     return handled
 

@@ -59,31 +59,31 @@ OPERATORS = (
     "greater_than",
     "less_than",
 )
-_EMPTY_OPERATORS = ("is_empty", "is_not_empty")
+EMPTY_OPERATORS = ("is_empty", "is_not_empty")
 # Which operators apply to which type of field (see the module docstring).
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "text": ("is", "is_not", "contains", "not_contains", *_EMPTY_OPERATORS),
-    "email": ("is", "is_not", "contains", "not_contains", *_EMPTY_OPERATORS),
-    "number": ("is", "is_not", "greater_than", "less_than", *_EMPTY_OPERATORS),
-    "date": ("is", "is_not", "greater_than", "less_than", *_EMPTY_OPERATORS),
+    "text": ("is", "is_not", "contains", "not_contains", *EMPTY_OPERATORS),
+    "email": ("is", "is_not", "contains", "not_contains", *EMPTY_OPERATORS),
+    "number": ("is", "is_not", "greater_than", "less_than", *EMPTY_OPERATORS),
+    "date": ("is", "is_not", "greater_than", "less_than", *EMPTY_OPERATORS),
     "checkbox": ("is",),
-    "select": ("is", "is_not", *_EMPTY_OPERATORS),
-    "relationship": ("is", "is_not", *_EMPTY_OPERATORS),
-    "owner": ("is", "is_not", *_EMPTY_OPERATORS),
+    "select": ("is", "is_not", *EMPTY_OPERATORS),
+    "relationship": ("is", "is_not", *EMPTY_OPERATORS),
+    "owner": ("is", "is_not", *EMPTY_OPERATORS),
 }
 FIELD_TYPES = tuple(OPERATORS_BY_TYPE)
 
-_OPERATOR_WORDS = {
+OPERATOR_WORDS = {
     "is": "is",
     "is_not": "is not",
     "contains": "contains",
     "not_contains": "does not contain",
     "is_empty": "is empty",
     "is_not_empty": "is not empty",
-    "greater_than": "is greater than",
+    "greater_than": "is more than",
     "less_than": "is less than",
 }
-_DATE_WORDS = {"greater_than": "is after", "less_than": "is before"}
+DATE_WORDS = {"greater_than": "is after", "less_than": "is before"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 
@@ -353,7 +353,7 @@ def _is_date(value: object) -> bool:
 
 def _check_value(spec: FieldSpec, operator: str, value: object, where: str) -> Any:
     """The condition's value for ``spec`` and ``operator``, as stored."""
-    if operator in _EMPTY_OPERATORS:
+    if operator in EMPTY_OPERATORS:
         if value is not None and value != "":
             raise InvalidInput(
                 f"{operator} takes no value; remove it or set it to null.", field=where
@@ -363,7 +363,7 @@ def _check_value(spec: FieldSpec, operator: str, value: object, where: str) -> A
     if kind in ("text", "email"):
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(
-                f"{spec.title} {_OPERATOR_WORDS[operator]} what? Give the text to compare with.",
+                f"{spec.title} {OPERATOR_WORDS[operator]} what? Give the text to compare with.",
                 field=where,
                 code="required",
             )
@@ -675,11 +675,11 @@ def describe_condition(condition: Condition, title: str, value_label: str | None
     operator = condition.operator
     if condition.type == "checkbox":
         return f"{title} is {'checked' if condition.value is True else 'not checked'}"
-    if operator in _EMPTY_OPERATORS:
-        return f"{title} {_OPERATOR_WORDS[operator]}"
-    words = _OPERATOR_WORDS[operator]
+    if operator in EMPTY_OPERATORS:
+        return f"{title} {OPERATOR_WORDS[operator]}"
+    words = OPERATOR_WORDS[operator]
     if condition.type == "date":
-        words = _DATE_WORDS.get(operator, words)
+        words = DATE_WORDS.get(operator, words)
     return f"{title} {words} {_value_words(condition, value_label)}"
 
 

@@ -152,23 +152,19 @@ def test_nothing_is_noted_while_no_workflow_watches(listed: PersonList, new_pers
     assert not WorkflowEvent.objects.exists()
 
 
-def test_old_events_that_started_no_run_are_deleted_and_those_that_did_stay_with_their_run(
+def test_an_event_that_started_no_run_is_deleted_once_run_and_one_that_did_stays_with_it(
     rep: User, intro: Sequence, listed: PersonList, new_list, new_person, clock: FakeClock
 ) -> None:
     service.create_workflow(rep, enroll_on_list(listed.pk, intro.pk), clock=clock)
     ada = new_person(owner_id=rep.pk)
     list_service.add_entry(listed, ada.pk)  # starts a run
     list_service.add_entry(new_list("Another list"), ada.pk)  # starts none
-    _run(clock)
-    clock.advance(timedelta(days=29))
-    _run(clock)
     assert WorkflowEvent.objects.count() == 2
 
-    clock.advance(timedelta(days=2))
-    _run(clock)
+    assert _run(clock) == 2
 
     (kept,) = WorkflowEvent.objects.all()
-    assert kept.person_list == listed
+    assert kept.person_list == listed and kept.processed_at is not None
     assert WorkflowRun.objects.get().event == kept
 
 

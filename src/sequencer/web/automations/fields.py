@@ -11,22 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sequencer.automations import workflows
-from sequencer.domain.workflows import OPERATORS_BY_TYPE, FieldSpec
+from sequencer.domain.workflows import (
+    DATE_WORDS,
+    EMPTY_OPERATORS,
+    OPERATOR_WORDS,
+    OPERATORS_BY_TYPE,
+    FieldSpec,
+)
 
-OPERATOR_WORDS = {
-    "is": "is",
-    "is_not": "is not",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "is_empty": "is empty",
-    "is_not_empty": "is not empty",
-    "greater_than": "is more than",
-    "less_than": "is less than",
-}
-# Dates compare as before and after, not as more and less.
-DATE_WORDS = {"greater_than": "is after", "less_than": "is before"}
 # Operators that compare with nothing: the value control is not needed.
-NO_VALUE = frozenset({"is_empty", "is_not_empty"})
+NO_VALUE = frozenset(EMPTY_OPERATORS)
 
 
 @dataclass(frozen=True)
