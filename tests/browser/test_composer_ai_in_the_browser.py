@@ -36,7 +36,12 @@ def _open_editor(page: Page, live_server, sequence: Sequence) -> None:
 
 def _publish(page: Page) -> None:
     expect(page.locator("#save-state")).to_contain_text("all changes saved")
-    page.get_by_role("button", name="Publish sequence").click()
+    # Publishing posts the form and loads the editor again: wait for that page, and for
+    # its composer, before looking at its state (an autosave answer can still land on the
+    # page being left).
+    with page.expect_navigation():
+        page.get_by_role("button", name="Publish sequence").click()
+    expect(page.get_by_role("button", name="AI variable")).to_be_visible()
     expect(page.locator("#save-state")).to_contain_text("Live · version 1")
 
 
@@ -318,6 +323,11 @@ def test_an_ai_prompt_with_an_unknown_variable_is_refused_at_publish_under_the_b
     page.get_by_role("button", name="Apply").click()
     expect(chip).to_have_class("ai-chip")
     expect(page.locator("#save-state")).to_contain_text("all changes saved")
-    page.get_by_role("button", name="Publish sequence").click()
+    # Publishing posts the form and loads the editor again: wait for that page, and for
+    # its composer, before looking at its state (an autosave answer can still land on the
+    # page being left).
+    with page.expect_navigation():
+        page.get_by_role("button", name="Publish sequence").click()
+    expect(page.get_by_role("button", name="AI variable")).to_be_visible()
     expect(page.locator("#save-state")).to_contain_text("Live · version 1")
     assert _published_body(sequence) == "<p>Hi, {% ai %}About {{ company.name }}{% endai %}</p>"
