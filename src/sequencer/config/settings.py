@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "sequencer.webhooks",
     "sequencer.automations",
     "sequencer.housekeeping",
+    "sequencer.operations",
     "sequencer.web",
 ]
 

@@ -40,6 +40,7 @@ from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
+from sequencer.operations.heartbeat import Heart
 from sequencer.sequences import inbound
 from sequencer.webhooks.delivery import start_delivery_loop
 
@@ -211,9 +212,13 @@ class Worker:
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
         log.info("worker %s started", self.name)
         self.start_webhooks(stop)
+        heart = Heart(self.name)
         while not stop.is_set():
             close_old_connections()
             try:
+                # Before the tick: a tick that fails every time still shows the worker alive
+                # (its errors are in the log), and a hung one stops the beats.
+                heart.beat(self.clock.now())
                 report = self.tick()
             except Exception:
                 log.exception("worker tick failed; retrying")
@@ -221,4 +226,8 @@ class Worker:
             # A full batch means more may be due right now.
             if report.claimed < self.batch_size:
                 stop.wait(idle_seconds)
+        try:
+            heart.stop(self.clock.now())
+        except Exception:  # the database may be what stopped us
+            log.warning("could not record the worker's stop", exc_info=True)
         log.info("worker %s stopped", self.name)
