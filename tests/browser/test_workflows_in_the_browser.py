@@ -219,6 +219,10 @@ def test_the_builder_shows_a_refusal_next_to_the_control_and_keeps_the_form(
     expect(
         page.get_by_text("No published sequence you may enroll people into yet.")
     ).to_be_visible()
+    # No dead end: the hint leads to where a sequence is written and published.
+    expect(page.get_by_role("link", name="Go to Sequences")).to_have_attribute(
+        "href", "/sequences/"
+    )
     _shot(page, "workflow-builder-error.png", SCRATCH)
     axe("workflow builder with an error")
     assert violations == []
