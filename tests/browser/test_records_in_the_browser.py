@@ -297,3 +297,46 @@ def test_a_member_adds_selected_people_to_a_list_and_enrolls_entries_from_it(
     assert page.url == (
         f"{live_server.url}/enroll/?list={prospects.pk}&entry={entries[0]}&entry={entries[1]}"
     )
+
+
+def test_a_member_takes_people_out_of_a_list_and_deletes_a_person(
+    live_server, page: Page, admin, sign_in, axe
+):
+    _seed()
+    prospects = create_list("Q3 prospects")
+    for first in ("Ada", "Alan", "Grace"):
+        add_entry(prospects, Person.objects.get(first_name=first).pk)
+    sign_in(admin)
+    page.set_viewport_size(WIDE)
+
+    page.goto(live_server.url + f"/lists/{prospects.pk}/")
+    page.get_by_role("checkbox", name="Select Alan Turing").check()
+    page.get_by_role("checkbox", name="Select Grace Hopper").check()
+    page.get_by_role("region", name="Selected entries").get_by_role(
+        "button", name="Remove from list"
+    ).click()
+    expect(page.get_by_role("heading", name="Remove from Q3 prospects?")).to_be_visible()
+    expect(page.get_by_text("2 people leave this list.")).to_be_visible()
+    axe("remove from a list")
+    _shot(page, "list-remove.png")
+    page.get_by_role("button", name="Remove from list").click()
+    expect(page.get_by_role("status")).to_contain_text("Removed 2 people from Q3 prospects.")
+    rows = page.get_by_role("table", name="People in Q3 prospects").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Ada Lovelace")
+
+    # Delete a person from their page: asked first, "Keep them" goes back unharmed.
+    page.get_by_role("link", name="Ada Lovelace").click()
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name="Delete this person?")).to_be_visible()
+    expect(page.get_by_text("their place in 1 list")).to_be_visible()
+    axe("delete a person")
+    _shot(page, "person-delete.png")
+    page.get_by_role("link", name="Keep them").click()
+    expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
+    page.get_by_role("link", name="Delete…").click()
+    page.get_by_role("button", name="Delete person").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted Ada Lovelace.")
+    expect(page.get_by_role("heading", name="People")).to_be_visible()
+    assert not Person.objects.filter(first_name="Ada").exists()
+    assert Person.objects.filter(first_name="Alan").exists()

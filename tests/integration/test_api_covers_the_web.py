@@ -82,6 +82,7 @@ WEB_TO_API: dict[str, tuple[str, ...]] = {
         op("lists", "list_lists"),
     ),
     "person_edit": (op("people", "update_person"),),
+    "person_delete": (op("people", "delete_person"),),
     "companies": (op("companies", "list_companies"),),
     "company": (op("companies", "get_company"), op("people", "list_people")),
     "company_details": (op("companies", "get_company"), op("attributes", "list_attributes")),
@@ -90,6 +91,7 @@ WEB_TO_API: dict[str, tuple[str, ...]] = {
     "lists_add_people": (op("lists", "create_list"), op("lists", "add_people")),
     "list": (op("lists", "get_list"), op("lists", "list_entries")),
     "list_add": (op("people", "list_people"), op("lists", "add_people")),
+    "list_remove": (op("lists", "delete_entry"),),
     # Settings: mailboxes, signatures, outbox
     "settings_mailboxes": (op("mailboxes", "list_mailboxes"),),
     "settings_mailbox_choose_default": (op("mailboxes", "update_mailbox"),),

@@ -16,7 +16,7 @@ from sequencer.web.enroll import recipients
 from sequencer.web.importing import pages as import_pages
 from sequencer.web.records import companies as record_companies
 from sequencer.web.records import lists as record_lists
-from sequencer.web.records import people_table, person_form, person_page
+from sequencer.web.records import people_table, person_form, person_page, removals
 from sequencer.web.sequences import (
     editor,
     files,
@@ -168,6 +168,7 @@ urlpatterns = [
     path("people/new/", person_form.new_person, name="person_new"),
     path("people/<int:person_id>/", person_page.person, name="person"),
     path("people/<int:person_id>/edit/", person_form.edit_person, name="person_edit"),
+    path("people/<int:person_id>/delete/", removals.delete_person, name="person_delete"),
     path("companies/", record_companies.companies, name="companies"),
     path("companies/<int:company_id>/", record_companies.company, name="company"),
     path(
@@ -180,6 +181,7 @@ urlpatterns = [
     path("lists/add/", record_lists.add_selection, name="lists_add_people"),
     path("lists/<int:list_id>/", record_lists.person_list, name="list"),
     path("lists/<int:list_id>/add/", record_lists.add_people, name="list_add"),
+    path("lists/<int:list_id>/remove/", removals.remove_from_list, name="list_remove"),
     # Settings: mailboxes, signatures and the outbox.
     path("settings/", settings_mailboxes.settings_home, name="settings"),
     path("settings/mailboxes/", settings_mailboxes.mailbox_list, name="settings_mailboxes"),

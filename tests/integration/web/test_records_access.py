@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from sequencer.crm.lists import add_entry, create_list
+from sequencer.crm.models import Person
 from sequencer.workspace.models import Role
 
 from .records_helpers import company, person
@@ -19,7 +20,7 @@ def pages(admin) -> list[str]:
     initech = company("Initech")
     ada = person("Ada", company=initech)
     prospects = create_list("Prospects")
-    add_entry(prospects, ada.pk)
+    entry = add_entry(prospects, ada.pk)
     return [
         "/people/",
         "/people/new/",
@@ -33,6 +34,8 @@ def pages(admin) -> list[str]:
         f"/lists/{prospects.pk}/",
         f"/lists/{prospects.pk}/add/?q=ada",
         f"/lists/add/?person={ada.pk}",
+        f"/people/{ada.pk}/delete/",
+        f"/lists/{prospects.pk}/remove/?entry={entry.pk}",
     ]
 
 
@@ -53,6 +56,18 @@ def test_members_and_admins_open_every_record_page(pages, make_member, browser_o
     client = browser_of(make_member(role=role))
     for url in pages:
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.ADMIN])
+def test_members_and_admins_delete_people_and_take_them_out_of_lists(make_member, browser_of, role):
+    client = browser_of(make_member(role=role))
+    ada = person("Ada")
+    prospects = create_list("Prospects")
+    entry = add_entry(prospects, ada.pk)
+    removed = client.post(f"/lists/{prospects.pk}/remove/", {"entry": [entry.pk]})
+    assert removed.status_code == 302
+    assert client.post(f"/people/{ada.pk}/delete/").status_code == 302
+    assert not Person.objects.filter(pk=ada.pk).exists()
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.ADMIN])
