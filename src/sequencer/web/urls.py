@@ -15,8 +15,14 @@ from sequencer.web.enroll import dialog as enroll_dialog
 from sequencer.web.enroll import recipients
 from sequencer.web.importing import pages as import_pages
 from sequencer.web.records import companies as record_companies
+from sequencer.web.records import (
+    company_form,
+    people_table,
+    person_form,
+    person_page,
+    removals,
+)
 from sequencer.web.records import lists as record_lists
-from sequencer.web.records import people_table, person_form, person_page, removals
 from sequencer.web.sequences import (
     editor,
     files,
@@ -170,12 +176,15 @@ urlpatterns = [
     path("people/<int:person_id>/edit/", person_form.edit_person, name="person_edit"),
     path("people/<int:person_id>/delete/", removals.delete_person, name="person_delete"),
     path("companies/", record_companies.companies, name="companies"),
+    path("companies/new/", company_form.new_company, name="company_new"),
     path("companies/<int:company_id>/", record_companies.company, name="company"),
     path(
         "companies/<int:company_id>/details/",
         record_companies.company_details,
         name="company_details",
     ),
+    path("companies/<int:company_id>/edit/", company_form.edit_company, name="company_edit"),
+    path("companies/<int:company_id>/delete/", removals.delete_company, name="company_delete"),
     path("lists/", record_lists.lists, name="lists"),
     path("lists/new/", record_lists.new_list, name="list_new"),
     path("lists/add/", record_lists.add_selection, name="lists_add_people"),

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from sequencer.crm.lists import add_entry, create_list
-from sequencer.crm.models import Person
+from sequencer.crm.models import Company, Person
 from sequencer.workspace.models import Role
 
 from .records_helpers import company, person
@@ -35,6 +35,9 @@ def pages(admin) -> list[str]:
         f"/lists/{prospects.pk}/add/?q=ada",
         f"/lists/add/?person={ada.pk}",
         f"/people/{ada.pk}/delete/",
+        "/companies/new/",
+        f"/companies/{initech.pk}/edit/",
+        f"/companies/{initech.pk}/delete/",
         f"/lists/{prospects.pk}/remove/?entry={entry.pk}",
     ]
 
@@ -49,6 +52,18 @@ def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(pages):
 def test_a_visitor_cannot_create_a_person(admin):
     response = Client().post("/people/new/", {"first_name": "X", "email": ["x@x.test"]})
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_a_visitor_cannot_create_change_or_delete_a_company(admin):
+    initech = company("Initech")
+    for url in (
+        "/companies/new/",
+        f"/companies/{initech.pk}/edit/",
+        f"/companies/{initech.pk}/delete/",
+    ):
+        response = Client().post(url, {"name": "X"})
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert Company.objects.get().name == "Initech"
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.ADMIN])
@@ -68,6 +83,13 @@ def test_members_and_admins_delete_people_and_take_them_out_of_lists(make_member
     assert removed.status_code == 302
     assert client.post(f"/people/{ada.pk}/delete/").status_code == 302
     assert not Person.objects.filter(pk=ada.pk).exists()
+    made = client.post("/companies/new/", {"name": "Initech", "domains": "initech.test"})
+    assert made.status_code == 302
+    initech = Company.objects.get(name="Initech")
+    edited = client.post(f"/companies/{initech.pk}/edit/", {"name": "Initrode", "domains": ""})
+    assert edited.status_code == 302
+    assert client.post(f"/companies/{initech.pk}/delete/").status_code == 302
+    assert not Company.objects.exists()
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.ADMIN])

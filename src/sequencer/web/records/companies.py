@@ -48,7 +48,7 @@ def companies(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _company(company_id: int) -> Company:
+def company_or_404(company_id: int) -> Company:
     found = Company.objects.filter(pk=company_id).prefetch_related("domain_rows").first()
     if found is None:
         raise Http404("No such company.")
@@ -58,7 +58,7 @@ def _company(company_id: int) -> Company:
 @login_required
 def company(request: HttpRequest, company_id: int) -> HttpResponse:
     """The People tab: the company's people, to select and enroll."""
-    found = _company(company_id)
+    found = company_or_404(company_id)
     people = search_people(company_id=found.pk).select_related("company")
     people = people.order_by("last_name", "first_name", "id")
     page = page_of(people, request)
@@ -81,7 +81,7 @@ def company(request: HttpRequest, company_id: int) -> HttpResponse:
 
 @login_required
 def company_details(request: HttpRequest, company_id: int) -> HttpResponse:
-    found = _company(company_id)
+    found = company_or_404(company_id)
     attributes = [
         (a, (found.attributes or {}).get(a.slug))
         for a in Attribute.objects.filter(object=RecordObject.COMPANIES)

@@ -17,13 +17,18 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from sequencer.crm import people as people_service
-from sequencer.crm.attributes import check_record_values
 from sequencer.crm.companies import create_company
 from sequencer.crm.models import Attribute, Company, Person, RecordObject
 from sequencer.crm.owners import check_owner
 from sequencer.crm.timezones import normalize_time_zone
 from sequencer.domain.errors import InvalidInput
 from sequencer.web.members import signed_in_member
+from sequencer.web.records.attribute_inputs import (
+    AttributeInput,
+    checked_values,
+    inputs_for,
+    posted_inputs,
+)
 from sequencer.workspace.models import User
 
 # Blank address rows offered under the filled ones (more are added by "Add address").
@@ -36,17 +41,6 @@ class EmailRow:
     is_primary: bool
     undeliverable: bool = False
     error: str = ""
-
-
-@dataclass
-class AttributeInput:
-    attribute: Attribute
-    value: str
-    error: str = ""
-
-    @property
-    def id(self) -> str:
-        return f"attr-{self.attribute.slug}"
 
 
 @dataclass
@@ -72,18 +66,6 @@ class PersonForm:
         )
 
 
-def _attribute_text(attribute: Attribute, value: object) -> str:
-    if value is None:
-        return ""
-    if attribute.type == "checkbox":
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def form_for(
     person: Person | None, attributes: list[Attribute], viewer: User | None = None
 ) -> PersonForm:
@@ -92,7 +74,7 @@ def form_for(
         return PersonForm(
             owner=str(viewer.pk) if viewer else "",
             emails=[EmailRow("", True)],
-            attributes=[AttributeInput(a, "") for a in attributes],
+            attributes=inputs_for(attributes, None),
         )
     rows = [
         EmailRow(e.email, e.is_primary, undeliverable=e.undeliverable_since is not None)
@@ -106,40 +88,8 @@ def form_for(
         time_zone=person.time_zone,
         owner=str(person.owner_id or ""),
         emails=rows + [EmailRow("", False) for _ in range(SPARE_ROWS)],
-        attributes=[
-            AttributeInput(a, _attribute_text(a, (person.attributes or {}).get(a.slug)))
-            for a in attributes
-        ],
+        attributes=inputs_for(attributes, person.attributes),
     )
-
-
-def _typed(attribute: Attribute, text: str) -> object:
-    """The JSON value the CRM expects for what was typed (None clears the attribute)."""
-    text = text.strip()
-    if not text:
-        return None
-    kind = attribute.type
-    if kind == "checkbox":
-        return {"yes": True, "no": False}.get(text, text)
-    if kind == "number":
-        for number in (int, float):
-            try:
-                return number(text)
-            except ValueError:
-                continue
-        raise InvalidInput(
-            f"{attribute.title} is a number, such as 42 or 3.5.", field=attribute.slug
-        )
-    if kind == "relationship":
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if not all(p.isdigit() for p in parts):
-            raise InvalidInput(
-                f"{attribute.title} holds record ids separated by commas, such as 12, 34.",
-                field=attribute.slug,
-            )
-        ids = [int(p) for p in parts]
-        return ids if attribute.is_multiple else (ids[0] if ids else None)
-    return text
 
 
 def _posted(data: QueryDict, attributes: list[Attribute]) -> PersonForm:
@@ -153,7 +103,7 @@ def _posted(data: QueryDict, attributes: list[Attribute]) -> PersonForm:
         time_zone=data.get("time_zone", ""),
         owner=data.get("owner", "").strip(),
         emails=[EmailRow(e.strip(), str(i) == primary) for i, e in enumerate(emails)],
-        attributes=[AttributeInput(a, data.get(f"attr-{a.slug}", "")) for a in attributes],
+        attributes=posted_inputs(data, attributes),
     )
 
 
@@ -184,18 +134,12 @@ def _check(form: PersonForm, person: Person | None) -> Checked:
         values["email_addresses"] = addresses
     except InvalidInput as exc:
         _email_error(form, filled, exc)
-    typed: dict[str, object] = {}
-    for item in form.attributes:
-        try:
-            typed[item.attribute.slug] = _typed(item.attribute, item.value)
-        except InvalidInput as exc:
-            item.error = exc.message
-    if not any(item.error for item in form.attributes):
-        try:
-            check_record_values("people", typed, person.attributes if person else None)
-            values["attributes"] = typed
-        except InvalidInput as exc:
-            _attribute_error(form, exc)
+    attributes, general = checked_values(
+        "people", form.attributes, person.attributes if person else None
+    )
+    if attributes is not None:
+        values["attributes"] = attributes
+    form.general_error = form.general_error or general
     return Checked(values, form.company)
 
 
@@ -223,15 +167,6 @@ def _email_error(form: PersonForm, filled: list[int], exc: InvalidInput) -> None
     if not form.emails:
         form.emails.append(EmailRow("", True))
     form.emails[row].error = exc.message
-
-
-def _attribute_error(form: PersonForm, exc: InvalidInput) -> None:
-    slug = (exc.field or "").removeprefix("attributes.").split(".")[0]
-    for item in form.attributes:
-        if item.attribute.slug == slug:
-            item.error = exc.message
-            return
-    form.general_error = exc.message
 
 
 def _company(name: str) -> Company | None:

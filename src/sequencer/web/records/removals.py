@@ -1,5 +1,6 @@
-"""Deleting a person, and taking people out of a list: each asks first (GET) and acts on
-the answer (POST), so a stray click or a prefetching browser never removes anything."""
+"""Deleting a person or a company, and taking people out of a list: each asks first
+(GET) and acts on the answer (POST), so a stray click or a prefetching browser never
+removes anything."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from sequencer.crm import lists as list_service
+from sequencer.crm.companies import delete_company as delete_company_record
 from sequencer.crm.models import ListEntry, Person, PersonList
 from sequencer.crm.people import delete_person as delete_person_record
 from sequencer.sequences.models import OPEN_STATUSES, Enrollment
+from sequencer.web.records.companies import company_or_404
 from sequencer.web.records.selection import ids_from
 from sequencer.web.viewer_zone import render_in_viewer_zone
 
@@ -39,6 +42,24 @@ def delete_person(request: HttpRequest, person_id: int) -> HttpResponse:
                 person=person, status__in=OPEN_STATUSES
             ).count(),
             "list_count": ListEntry.objects.filter(person=person).count(),
+        },
+    )
+
+
+@login_required
+def delete_company(request: HttpRequest, company_id: int) -> HttpResponse:
+    company = company_or_404(company_id)
+    if request.method == "POST":
+        delete_company_record(company)
+        messages.success(request, f"Deleted {company.name}.")
+        return redirect("web:companies")
+    return render_in_viewer_zone(
+        request,
+        "web/records/company_delete.html",
+        {
+            "section": "companies",
+            "company": company,
+            "people_count": Person.objects.filter(company=company).count(),
         },
     )
 
