@@ -25,7 +25,7 @@ from sequencer.domain.errors import InvalidInput
 from sequencer.mail import mailboxes, oauth
 from sequencer.mail.models import Provider
 from sequencer.mail.providers.errors import ProviderError
-from sequencer.workspace.models import User
+from sequencer.web.members import signed_in_member
 
 # Session key -> {nonce: {"provider", "verifier"}}: a member may have a few sign-ins open
 # in several tabs; each answer consumes only its own.
@@ -44,12 +44,6 @@ def _refused(request: HttpRequest, message: str, status: int = 400) -> HttpRespo
     return render(request, "web/mailbox_oauth_error.html", {"message": message}, status=status)
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required
-    return user
-
-
 @require_GET
 @login_required
 def connect(request: HttpRequest, provider: str) -> HttpResponse:
@@ -57,7 +51,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     if chosen is None:
         return _refused(request, f"{provider!r} is not a provider that signs in with OAuth.", 404)
     nonce = secrets.token_urlsafe(16)
-    state = oauth.sign_state(_user(request).pk, chosen, nonce)
+    state = oauth.sign_state(signed_in_member(request).pk, chosen, nonce)
     try:
         auth = oauth.authorization_request(
             chosen,
@@ -87,7 +81,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     pending: dict[str, Any] = dict(request.session.get(SESSION_KEY) or {})
     started = pending.pop(str(state["n"]), None)
     request.session[SESSION_KEY] = pending
-    user = _user(request)
+    user = signed_in_member(request)
     if started is None or state["u"] != user.pk or started["provider"] != state["p"]:
         return _refused(
             request,

@@ -37,6 +37,7 @@ from sequencer.sequences.preview import PreviewEmail, preview_person
 from sequencer.web.enroll import selection
 from sequencer.web.enroll.email_html import for_page
 from sequencer.web.enroll.selection import Selection
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences.guard import access_answers
 from sequencer.web.viewer_zone import place, viewer_zone, when
 from sequencer.workspace.models import User
@@ -76,11 +77,6 @@ class PreviewStep:
     when: str
     email: PreviewEmail
     body: str
-
-
-def _viewer(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _enrollable_sequences(viewer: User) -> list[Sequence]:
@@ -185,7 +181,7 @@ def _preview(
 def dialog_context(request: HttpRequest, chosen: Selection) -> dict[str, Any]:
     """Everything the dialog shows for ``chosen``; raises ``NoAccess`` for a sequence
     the viewer may not see (a 404, as everywhere)."""
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     context: dict[str, Any] = {
         "section": "sequences",
         "chosen": chosen,
@@ -287,7 +283,7 @@ def enroll_dialog(request: HttpRequest) -> HttpResponse:
     chosen = selection.read(data)
     if request.method == "GET" or chosen.sequence_id is None:
         return _render(request, dialog_context(request, chosen))
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     mailbox_id, member_id = chosen.sender_ids()
     if mailbox_id is None and member_id is None:
         # The service checks access first: a read-only member gets its 403 here too.

@@ -46,6 +46,7 @@ from sequencer.sequences.models import (
 )
 from sequencer.sequences.stats import Figures, sequence_stats
 from sequencer.web.enroll import timeline_items
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences.editor import TABS
 from sequencer.web.sequences.guard import access_answers
 from sequencer.web.viewer_zone import place, viewer_zone, when
@@ -83,11 +84,6 @@ class StepRow:
     @property
     def unsubscribe_rate(self) -> str:
         return self.rate(self.figures.unsubscribed)
-
-
-def _viewer(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _rows(sequence: Sequence, status: str) -> QuerySet[Enrollment]:
@@ -184,7 +180,7 @@ def _detail(
 
 
 def tab_context(request: HttpRequest, sequence_id: int, data: Any) -> dict[str, Any]:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     sequence, level = access.require_level(viewer, sequence_id, Level.READ_ONLY)
     zone = viewer_zone(request)
     status = data.get("status", "")
@@ -234,7 +230,7 @@ def recipients_tab(request: HttpRequest, sequence_id: int, tab: str = "recipient
 def recipient_action(
     request: HttpRequest, sequence_id: int, enrollment_id: int, action: str
 ) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     chosen = enrollment.get_enrollment(viewer, enrollment_id)
     if chosen.sequence_id != int(sequence_id) or action not in ACTIONS:
         raise Http404("No such recipient.")
@@ -269,7 +265,7 @@ def recipient_message(
     request: HttpRequest, sequence_id: int, enrollment_id: int, message_id: int
 ) -> HttpResponse:
     """The message behind a timeline entry (a reply, a bounce), as it arrived."""
-    chosen = enrollment.get_enrollment(_viewer(request), enrollment_id)
+    chosen = enrollment.get_enrollment(signed_in_member(request), enrollment_id)
     if chosen.sequence_id != int(sequence_id):
         raise Http404("No such recipient.")
     row = InboundMessage.objects.filter(pk=message_id, enrollment_events__enrollment=chosen).first()

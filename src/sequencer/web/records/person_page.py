@@ -17,6 +17,7 @@ from sequencer.crm.models import Attribute, ListEntry, Person, RecordObject
 from sequencer.sequences.enrollment import visible_enrollments
 from sequencer.sequences.models import Enrollment
 from sequencer.sequences.timeline import Entry, timeline
+from sequencer.web.members import signed_in_member
 from sequencer.web.viewer_zone import render_in_viewer_zone
 from sequencer.workspace.models import User
 
@@ -52,8 +53,7 @@ def enrollments_of(user: User, person: Person) -> list[Enrollment]:
 
 @login_required
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = signed_in_member(request)
     found = person_with_records(person_id)
     if found is None:
         raise Http404("No such person.")

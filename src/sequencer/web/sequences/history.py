@@ -20,10 +20,10 @@ from django.shortcuts import render
 
 from sequencer.sequences import authoring
 from sequencer.sequences.models import SequenceVersion
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences.guard import access_answers
 from sequencer.web.sequences.version_diff import VersionDiff, compare
 from sequencer.web.viewer_zone import UTC, viewer_zone
-from sequencer.workspace.models import User
 
 
 @dataclass
@@ -77,8 +77,7 @@ def entries(versions: list[SequenceVersion], zone: ZoneInfo = UTC) -> list[Versi
 @login_required
 @access_answers
 def history(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    member = request.user
-    assert isinstance(member, User)
+    member = signed_in_member(request)
     sequence, level = authoring.get_sequence(member, sequence_id)
     versions = authoring.versions(member, sequence_id)
     zone = viewer_zone(request)

@@ -29,6 +29,7 @@ from sequencer.domain.lifecycle import EnrollmentStatus
 from sequencer.domain.sequence_rules import Level
 from sequencer.sequences import access, authoring
 from sequencer.sequences.models import Enrollment, Sequence, SequenceStatus, SequenceVersion
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences.guard import access_answers
 from sequencer.workspace.models import User
 
@@ -81,8 +82,7 @@ def _count_recipients(listed: list[Sequence]) -> None:
 
 @login_required
 def sequence_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = signed_in_member(request)
     visible = access.visible_sequences(user)
     creators = list(
         User.objects.filter(created_sequences__in=visible).distinct().order_by("name", "email")
@@ -123,8 +123,7 @@ def _query_without_page(request: HttpRequest) -> str:
 @require_POST
 @login_required
 def new_sequence(request: HttpRequest) -> HttpResponse:
-    assert isinstance(request.user, User)
-    created = authoring.create_sequence(request.user, clock=system_clock)
+    created = authoring.create_sequence(signed_in_member(request), clock=system_clock)
     return redirect("web:sequence_editor", sequence_id=created.pk)
 
 
@@ -139,8 +138,7 @@ def _back_to_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @access_answers
 def duplicate_sequence(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    assert isinstance(request.user, User)
-    copy = authoring.duplicate(request.user, sequence_id, clock=system_clock)
+    copy = authoring.duplicate(signed_in_member(request), sequence_id, clock=system_clock)
     messages.success(request, f"Duplicated as “{copy.display_name}”.")
     return _back_to_list(request)
 
@@ -149,8 +147,7 @@ def duplicate_sequence(request: HttpRequest, sequence_id: int) -> HttpResponse:
 @login_required
 @access_answers
 def archive_sequence(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    assert isinstance(request.user, User)
-    archived = authoring.archive(request.user, sequence_id, clock=system_clock)
+    archived = authoring.archive(signed_in_member(request), sequence_id, clock=system_clock)
     messages.success(request, f"Archived “{archived.display_name}”.")
     return _back_to_list(request)
 
@@ -159,7 +156,6 @@ def archive_sequence(request: HttpRequest, sequence_id: int) -> HttpResponse:
 @login_required
 @access_answers
 def unarchive_sequence(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    assert isinstance(request.user, User)
-    restored = authoring.unarchive(request.user, sequence_id, clock=system_clock)
+    restored = authoring.unarchive(signed_in_member(request), sequence_id, clock=system_clock)
     messages.success(request, f"Unarchived “{restored.display_name}”.")
     return _back_to_list(request)

@@ -28,10 +28,10 @@ from sequencer.domain.errors import InvalidInput
 from sequencer.domain.schedule import SchedulePolicy, parse_zone, plan_send_times
 from sequencer.domain.sequence_rules import Level, default_delay
 from sequencer.sequences import authoring
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences import draft_form
 from sequencer.web.sequences.guard import access_answers
 from sequencer.web.viewer_zone import said_zone
-from sequencer.workspace.models import User
 
 
 @dataclass(frozen=True)
@@ -157,8 +157,7 @@ def stored_preview(
 def schedule_preview(
     request: HttpRequest, sequence_id: int, clock: Clock = system_clock
 ) -> HttpResponse:
-    member = request.user
-    assert isinstance(member, User)
+    member = signed_in_member(request)
     sequence, level = authoring.get_sequence(member, sequence_id)
     if level >= Level.READ_WRITE and "steps-count" in request.POST:
         draft = draft_form.read_draft(request.POST)

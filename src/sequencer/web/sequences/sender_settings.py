@@ -33,6 +33,7 @@ from sequencer.mail.mailboxes import list_mailboxes
 from sequencer.mail.models import Mailbox, Signature
 from sequencer.sequences import access, authoring, delegation
 from sequencer.sequences.models import Sequence, SequenceStatus
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences.editor import TABS
 from sequencer.web.sequences.guard import access_answers
 from sequencer.workspace.models import User
@@ -53,11 +54,6 @@ class DelegateRow:
     @property
     def accepted(self) -> bool:
         return self.delegate.status == delegation.ACTIVE
-
-
-def _viewer(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _own_mailboxes(viewer: User) -> list[Mailbox]:
@@ -138,7 +134,7 @@ def _answer(
     request: HttpRequest, sequence_id: int, *, status: str = "", problem: str = ""
 ) -> HttpResponse:
     """htmx: the redrawn settings with a status line; otherwise back to the page."""
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     if request.headers.get("HX-Request") != "true":
         if problem:
             messages.error(request, problem)
@@ -155,7 +151,7 @@ def _answer(
 @login_required
 @access_answers
 def settings_page(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     sequence, level = authoring.get_sequence(viewer, sequence_id)
     context = settings_context(viewer, sequence, level, query=request.GET.get("q", ""))
     return render(request, "web/sequences/settings.html", context)
@@ -166,7 +162,7 @@ def settings_page(request: HttpRequest, sequence_id: int) -> HttpResponse:
 @access_answers
 def member_search(request: HttpRequest, sequence_id: int) -> HttpResponse:
     """The invite search's matches (as the Invite member form's choices)."""
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     sequence, _ = access.require_level(viewer, sequence_id, Level.READ_WRITE)
     taken = {d.member.pk for d in delegation.delegates(viewer, sequence.pk)}
     query = request.GET.get("q", "")
@@ -183,7 +179,7 @@ def member_search(request: HttpRequest, sequence_id: int) -> HttpResponse:
 def save_signature(request: HttpRequest, sequence_id: int) -> HttpResponse:
     try:
         authoring.update_draft(
-            _viewer(request),
+            signed_in_member(request),
             sequence_id,
             settings={"signature": request.POST.get("signature", "")},
             clock=system_clock,
@@ -219,7 +215,7 @@ def _mailbox_choice(request: HttpRequest, viewer: User) -> int | None:
 @login_required
 @access_answers
 def save_own_delegation(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = signed_in_member(request)
     enabled = "enabled" in request.POST
     try:
         found = delegation.set_own_delegation(
@@ -249,10 +245,12 @@ def invite_member(request: HttpRequest, sequence_id: int) -> HttpResponse:
     if not raw.isdigit():
         # Asked before the service, which would check access first: a read-only member
         # still gets the 403 below, through the service.
-        access.require_level(_viewer(request), sequence_id, Level.READ_WRITE)
+        access.require_level(signed_in_member(request), sequence_id, Level.READ_WRITE)
         return _answer(request, sequence_id, problem="Choose a member to invite.")
     try:
-        found = delegation.invite(_viewer(request), sequence_id, int(raw), clock=system_clock)
+        found = delegation.invite(
+            signed_in_member(request), sequence_id, int(raw), clock=system_clock
+        )
     except InvalidInput as refused:
         return _answer(request, sequence_id, problem=refused.message)
     return _answer(

@@ -29,6 +29,7 @@ from sequencer.domain.errors import InvalidInput
 from sequencer.domain.sequence_rules import Level
 from sequencer.sequences import access
 from sequencer.sequences.models import Sequence, SequenceGrant
+from sequencer.web.members import signed_in_member
 from sequencer.web.sequences.guard import access_answers
 from sequencer.workspace import services
 from sequencer.workspace.models import Team, User
@@ -189,8 +190,7 @@ def _said(change: _Change, context: dict[str, Any]) -> str:
 @login_required
 @access_answers
 def share(request: HttpRequest, sequence_id: int) -> HttpResponse:
-    viewer = request.user
-    assert isinstance(viewer, User)
+    viewer = signed_in_member(request)
     sequence, _ = access.require_level(viewer, sequence_id, Level.FULL_ACCESS)
     problem = add_problem = ""
     change: _Change | None = None
@@ -228,8 +228,7 @@ def share(request: HttpRequest, sequence_id: int) -> HttpResponse:
 @access_answers
 def share_search(request: HttpRequest, sequence_id: int) -> HttpResponse:
     """The dialog's matches for what was typed in its search box (htmx)."""
-    viewer = request.user
-    assert isinstance(viewer, User)
+    viewer = signed_in_member(request)
     sequence, _ = access.require_level(viewer, sequence_id, Level.FULL_ACCESS)
     return render(
         request,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from sequencer.clock import system_clock
 from sequencer.engine.outbox import outbox
 from sequencer.mail import mailboxes
-from sequencer.workspace.models import User
+from sequencer.web.members import signed_in_member
 
 # The soonest this many queued emails are listed; the counts cover them all.
 SHOWN = 100
@@ -25,8 +25,7 @@ SHOWN = 100
 @require_GET
 @login_required
 def outbox_page(request: HttpRequest) -> HttpResponse:
-    viewer = request.user
-    assert isinstance(viewer, User)  # login_required
+    viewer = signed_in_member(request)
     visible = list(mailboxes.visible_mailboxes(viewer).order_by("owner__email", "email", "id"))
     chosen = None
     raw = request.GET.get("mailbox", "")
