@@ -344,6 +344,13 @@ class ScheduledEmail(models.Model):
                 condition=models.Q(state="unknown"),
                 name="unknown_emails",
             ),
+            # Housekeeping's daily search for cancelled emails that were never tried (so
+            # never shown on a timeline): only those rows, in id order, not the table.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(state="cancelled", attempted_at__isnull=True),
+                name="cancelled_untried_emails",
+            ),
             models.Index(fields=["mailbox", "attempted_at"], name="mailbox_attempts"),
             models.Index(fields=["message_id"], name="email_message_id"),
             # Inbound mail is matched to what was sent by the provider's thread too
