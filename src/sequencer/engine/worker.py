@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol, runtime_checkable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from sequencer.ai.generator import TextGenerator
 from sequencer.ai.source import configured_generator
@@ -230,4 +230,7 @@ class Worker:
             heart.stop(self.clock.now())
         except Exception:  # the database may be what stopped us
             log.warning("could not record the worker's stop", exc_info=True)
+        # The loop's own connection: left open, a worker run in a thread (the embedded one,
+        # tests) would hold a database session until the process ends.
+        connection.close()
         log.info("worker %s stopped", self.name)
