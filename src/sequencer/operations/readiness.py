@@ -99,7 +99,7 @@ class Migrations:
                 # are the newest migration of each app (squashed ones as themselves).
                 loader = MigrationLoader(None, ignore_no_migrations=True)
                 self._leaves = {
-                    key: tuple(tuple(r) for r in loader.graph.nodes[key].replaces or ())  # type: ignore[misc]
+                    key: tuple(tuple(r) for r in loader.graph.nodes[key].replaces or ())
                     for key in loader.graph.leaf_nodes()
                 }
             return self._leaves
@@ -134,7 +134,9 @@ def check(connection: BaseDatabaseWrapper, now: datetime) -> Readiness:
             )
         )
     if running is None:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        shown = ", ".join(missing[:5])
+        if len(missing) > 5:
+            shown += f" and {len(missing) - 5} more"
         return Readiness(
             (
                 Check("database"),

@@ -113,9 +113,7 @@ def test_readyz_names_a_migration_the_database_lacks_and_how_to_apply_it() -> No
     assert checks["worker"] == "Not checked until the migrations are applied."
 
 
-def test_an_unreachable_database_fails_every_check_without_naming_its_address_or_password() -> (
-    None
-):
+def test_an_unreachable_database_fails_every_check_without_naming_its_address_or_password() -> None:
     settings_dict = dict(connection.settings_dict)
     settings_dict["PASSWORD"] = "the-database-password"
     if connection.vendor == "sqlite":
