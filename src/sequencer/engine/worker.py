@@ -12,6 +12,7 @@ import os
 import random as random_module
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
 from sequencer.operations.heartbeat import Heart
+from sequencer.operations.log_format import took
 from sequencer.sequences import inbound
 from sequencer.webhooks.delivery import start_delivery_loop
 
@@ -218,10 +220,11 @@ class Worker:
             try:
                 # Before the tick: a tick that fails every time still shows the worker alive
                 # (its errors are in the log), and a hung one stops the beats.
+                started = time.monotonic()
                 heart.beat(self.clock.now())
                 report = self.tick()
             except Exception:
-                log.exception("worker tick failed; retrying")
+                log.exception("worker tick failed; retrying", extra=took(started))
                 report = TickReport()
             # A full batch means more may be due right now.
             if report.claimed < self.batch_size:
