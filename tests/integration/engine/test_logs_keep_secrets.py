@@ -9,6 +9,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from sequencer.clock import system_clock
+from sequencer.mail import mailboxes, oauth
 from sequencer.mail.models import Mailbox
 from sequencer.sequences import enrollment
 from sequencer.sequences.enrollment import Recipient
@@ -25,6 +28,7 @@ from sequencer.testing.logs import captured_log
 from sequencer.workspace import services
 from sequencer.workspace.services import TOKEN_PREFIX
 from tests.conftest import ApiClient
+from tests.peers.emulator import ALICE as EMULATED_ALICE
 from tests.peers.fixtures import ALICE, mark_address_proven
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +133,41 @@ def test_no_secret_is_logged_by_mailbox_api_worker_or_unsubscribe_flows(
     ):
         assert secret not in text
     assert token.startswith(TOKEN_PREFIX) and TOKEN_PREFIX == "sqr_"
+
+
+def test_no_oauth_token_or_client_secret_is_logged_when_renewing_the_token_fails(
+    admin, publish, person, clock, worker, api_emulator_settings, sql_logged
+) -> None:
+    issued = api_emulator_settings.issue_tokens(
+        "gmail", scope=" ".join(oauth.app_for("gmail").scopes)
+    )
+    revoked = "revoked-refresh-" + secrets.token_hex(8)
+    grant = oauth.Grant(
+        email=EMULATED_ALICE,
+        display_name="Alice",
+        tokens={
+            "access_token": issued["access_token"],
+            "refresh_token": revoked,
+            # Expired: the worker renews it first, and the emulator refuses the renewal.
+            "expires_at": (clock.now() - timedelta(minutes=5)).isoformat(),
+            "scope": issued.get("scope"),
+        },
+    )
+    mailbox, _ = mailboxes.connect_oauth_mailbox(admin, "gmail", grant, system_clock)
+    with captured_log("json") as stream:
+        [outcome] = enrollment.enroll(
+            admin, publish().pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
+        ).outcomes
+        assert outcome.enrolled
+        worker.tick()
+
+    lines = _lines(stream.getvalue())
+    text = "\n".join(json.dumps(line) for line in lines)
+    assert any("the mailbox failed" in line["event"] for line in lines), text
+    for secret in (
+        issued["access_token"],
+        revoked,
+        str(settings.GOOGLE_CLIENT_SECRET),
+        str(settings.SECRET_KEY),
+    ):
+        assert secret not in text
