@@ -133,10 +133,14 @@ def test_an_unreachable_database_fails_every_check_without_naming_its_address_or
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
-def test_probes_answer_only_get_and_head(path: str) -> None:
+def test_probes_answer_only_get_and_head_with_a_policy_that_loads_nothing(path: str) -> None:
     _beating()
     client = Client()
-    assert client.head(path).status_code == 200
+    answer = client.head(path)
+    assert answer.status_code == 200
+    assert answer["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert answer["X-Frame-Options"] == "DENY"
+    assert not answer.cookies
     refused = client.post(path)
     assert refused.status_code == 405
     assert refused["Allow"] == "GET, HEAD"
