@@ -33,7 +33,8 @@ REDACTED = "[redacted]"
 # ``extra`` keys (and keys of a mapping passed as the message's arguments) whose values
 # are masked, whatever the formatter does with them.
 _SECRET_KEY_NAME = re.compile(
-    r"pass(word)?|token|secret|authori[sz]ation|api_?key|credential|cookie", re.IGNORECASE
+    r"pass(word|wd|phrase)?(?![a-z])|token|secret|authori[sz]ation|api_?key|credential|cookie",
+    re.IGNORECASE,
 )
 # Secrets that travel inside text: a message or a traceback may quote a URL path or a
 # header. The API token prefix is workspace.services.TOKEN_PREFIX (checked by a test; not

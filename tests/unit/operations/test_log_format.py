@@ -62,12 +62,22 @@ def test_a_multi_line_message_and_its_traceback_stay_on_one_line(lines: io.Strin
     assert lines.getvalue().count("\n") == 1
 
 
-def test_extra_values_under_secret_names_are_masked_even_if_a_formatter_wrote_them() -> None:
+def test_extra_values_under_secret_names_are_masked_and_others_kept() -> None:
     record = logging.makeLogRecord(
-        {"msg": "m", "password": "hunter2", "api_token": "t", "Authorization": "Bearer x"}
+        {
+            "msg": "m",
+            "password": "hunter2",
+            "smtp_pass": "p",
+            "api_token": "t",
+            "Authorization": "Bearer x",
+            "passed": 3,
+            "mailbox": 2,
+        }
     )
     assert RedactSecrets().filter(record)
-    assert (record.password, record.api_token, record.Authorization) == (REDACTED,) * 3
+    masked = (record.password, record.smtp_pass, record.api_token, record.Authorization)
+    assert masked == (REDACTED,) * 4
+    assert (record.passed, record.mailbox) == (3, 2)
 
 
 def test_secrets_inside_messages_arguments_and_tracebacks_are_masked(lines: io.StringIO) -> None:
