@@ -4,7 +4,7 @@ Only glue lives here. Every value a self-hoster may change is an environment var
 documented in the README: SEQUENCER_DATA_DIR, DATABASE_URL, SEQUENCER_SECRET_KEY,
 SEQUENCER_BASE_URL, SEQUENCER_DEBUG, SEQUENCER_ALLOWED_HOSTS, SEQUENCER_PROXY_COUNT,
 SEQUENCER_SIGNIN_FAILURE_LIMIT, SEQUENCER_SIGNIN_COOLOFF_MINUTES,
-SEQUENCER_BLOCK_PRIVATE_HOSTS, SEQUENCER_AI_*.
+SEQUENCER_BLOCK_PRIVATE_HOSTS, SEQUENCER_AI_*, SEQUENCER_LOG_LEVEL, SEQUENCER_LOG_FORMAT.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from csp.constants import NONCE, NONE, SELF
 
 from sequencer.config.private_files import private_dir, private_file
 from sequencer.config.transport import https_settings
+from sequencer.operations.log_format import logging_config
 
 DATA_DIR = private_dir(Path(os.environ.get("SEQUENCER_DATA_DIR", "./data")).resolve())
 
@@ -123,6 +124,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz are answered before the host check, sessions and
+    # sign-in could turn a probe into a 400 or a redirect (sequencer/operations/probes.py).
+    "sequencer.operations.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -264,12 +268,11 @@ MICROSOFT_LOGIN_URL = os.environ.get(
     "SEQUENCER_MICROSOFT_LOGIN_URL", "https://login.microsoftonline.com"
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("SEQUENCER_LOG_LEVEL", "INFO")},
-}
+# Plain text by default, JSON lines with SEQUENCER_LOG_FORMAT=json; secrets masked in both
+# (sequencer/operations/log_format.py).
+LOGGING = logging_config(
+    os.environ.get("SEQUENCER_LOG_FORMAT", "text"), os.environ.get("SEQUENCER_LOG_LEVEL", "INFO")
+)
 
 # The provider, server and key are chosen in Settings → AI (sequencer/ai/providers.py);
 # these two are about this machine: another GGUF file for the built-in model, and how

@@ -108,7 +108,11 @@ def check_complaint_rate(mailbox_id: int, *, clock: Clock) -> RateCheck | None:
         with transaction.atomic():
             return _check(mailbox_id, clock)
     except Exception:
-        log.exception("could not check the complaint rate of mailbox %s", mailbox_id)
+        log.exception(
+            "could not check the complaint rate of mailbox %s",
+            mailbox_id,
+            extra={"mailbox": mailbox_id},
+        )
         return None
 
 
@@ -127,7 +131,7 @@ def _check(mailbox_id: int, clock: Clock) -> RateCheck:
     pause_until_resumed(mailbox, reason)
     if already:
         return RateCheck(rate, policy, paused=False)
-    log.warning("paused mailbox %s: %s", mailbox.pk, reason)
+    log.warning("paused mailbox %s: %s", mailbox.pk, reason, extra={"mailbox": mailbox.pk})
     Notification.objects.create(
         user_id=mailbox.owner_id,
         kind="mailbox_paused",

@@ -47,6 +47,7 @@ from sequencer.mail.providers.errors import (
     TransientFailure,
 )
 from sequencer.mail.readiness import why_cannot_send
+from sequencer.operations.log_format import took
 from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.lifecycle import record_sent
 from sequencer.sequences.models import ScheduledEmail
@@ -225,7 +226,7 @@ def prepare(
             lifecycle.fail(enrollment, email, str(exc))
             return None
         except Exception as exc:  # a template bug: this recipient fails, the tick goes on
-            log.exception("rendering email %s failed", email.pk)
+            log.exception("rendering email %s failed", email.pk, extra=log_context(email))
             lifecycle.fail(enrollment, email, f"This email could not be rendered: {exc}")
             return None
         lifecycle.begin_sending(email, now, lease, rendered.subject)
@@ -265,26 +266,59 @@ def deliver(
                 unsubscribe_mailto=rendered.unsubscribe_mailto,
             )
     except Exception as exc:  # nothing left us: this one email fails, never the tick
-        log.warning("could not build email %s: %s", email.pk, exc)
+        log.warning("could not build email %s: %s", email.pk, exc, extra=log_context(email))
         _failed_before_handover(email, f"This email could not be built: {exc}")
         return False
+    started = time.monotonic()
     try:
         with measured(phases, "handover"):
             result = provider.send(message, thread=prepared.thread)
     except TransientFailure as exc:
+        log.info(
+            "email %s: temporary failure, tried again later: %s",
+            email.pk,
+            exc.message,
+            extra=log_context(email, started),
+        )
         _retry_later(email, exc, clock, random)
     except RecipientRejected as exc:
+        log.info(
+            "email %s: the recipient was refused: %s",
+            email.pk,
+            exc.message,
+            extra=log_context(email, started),
+        )
         _bounced(email, exc.message, clock)
     except MailboxFailure as exc:
+        log.warning(
+            "email %s: the mailbox failed: %s",
+            email.pk,
+            exc.message,
+            extra=log_context(email, started),
+        )
         _mailbox_failed(email, exc, clock)
     except MessageRejected as exc:
+        log.warning(
+            "email %s: the message was refused: %s",
+            email.pk,
+            exc.message,
+            extra=log_context(email, started),
+        )
         with transaction.atomic():
             locked = lifecycle.lock_enrollment(enrollment.pk)
             lifecycle.fail(locked, email, exc.message)
     except OutcomeUnknown as exc:
+        log.warning(
+            "email %s: not known whether it was sent: %s",
+            email.pk,
+            exc.message,
+            extra=log_context(email, started),
+        )
         lifecycle.mark_unknown(email.pk, exc.message)
     except Exception as exc:  # a bug or an unclassified error: the outcome is not known
-        log.exception("unexpected failure sending %s", email.message_id)
+        log.exception(
+            "unexpected failure sending %s", email.message_id, extra=log_context(email, started)
+        )
         lifecycle.mark_unknown(email.pk, f"Unexpected error while sending: {exc}")
     else:
         with measured(phases, "record"):
@@ -295,6 +329,19 @@ def deliver(
                 thread_id=result.thread_id or "",
             )
     return True
+
+
+def log_context(email: ScheduledEmail, started: float | None = None) -> dict[str, object]:
+    """The JSON log's context keys for a line about ``email`` (ids only: no address
+    leaves the database through the log), with the milliseconds since ``started``."""
+    context: dict[str, object] = {
+        "enrollment": email.enrollment_id,
+        "email": email.pk,
+        "mailbox": email.mailbox_id,
+    }
+    if started is not None:
+        context.update(took(started))
+    return context
 
 
 def _not_counted(email: ScheduledEmail) -> None:

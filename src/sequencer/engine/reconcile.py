@@ -23,6 +23,7 @@ from django.db import transaction
 
 from sequencer import leasing
 from sequencer.domain.lifecycle import EmailState
+from sequencer.engine.dispatch import log_context
 from sequencer.mail.models import Mailbox, Provider
 from sequencer.mail.providers.base import MailProvider
 from sequencer.sequences import lifecycle
@@ -83,7 +84,12 @@ def settle_unknown(
                 _fail_unknown(email, f"{OUTCOME_UNKNOWN} The last search failed: {exc}")
                 settled += 1
             else:
-                log.warning("could not search Sent for %s: %s", email.message_id, exc)
+                log.warning(
+                    "could not search Sent for %s: %s",
+                    email.message_id,
+                    exc,
+                    extra=log_context(email),
+                )
                 _check_again(email, now + SEARCH_RETRY)
             continue
         if found:

@@ -12,6 +12,7 @@ import os
 import random as random_module
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol, runtime_checkable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from sequencer.ai.generator import TextGenerator
 from sequencer.ai.source import configured_generator
@@ -41,6 +42,7 @@ from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
 from sequencer.operations.heartbeat import Heart
+from sequencer.operations.log_format import took
 from sequencer.sequences import inbound
 from sequencer.webhooks.delivery import start_delivery_loop
 
@@ -218,10 +220,11 @@ class Worker:
             try:
                 # Before the tick: a tick that fails every time still shows the worker alive
                 # (its errors are in the log), and a hung one stops the beats.
+                started = time.monotonic()
                 heart.beat(self.clock.now())
                 report = self.tick()
             except Exception:
-                log.exception("worker tick failed; retrying")
+                log.exception("worker tick failed; retrying", extra=took(started))
                 report = TickReport()
             # A full batch means more may be due right now.
             if report.claimed < self.batch_size:
@@ -230,4 +233,7 @@ class Worker:
             heart.stop(self.clock.now())
         except Exception:  # the database may be what stopped us
             log.warning("could not record the worker's stop", exc_info=True)
+        # The loop's own connection: left open, a worker run in a thread (the embedded one,
+        # tests) would hold a database session until the process ends.
+        connection.close()
         log.info("worker %s stopped", self.name)

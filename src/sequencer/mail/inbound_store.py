@@ -136,7 +136,12 @@ def ingest(
     except Exception:
         # Kept unprocessed: process_unfinished tries again on the next passes, and the
         # reader moves on, so that one message cannot stop a mailbox from being read.
-        log.exception("acting on inbound message %s of %s failed", key, mailbox.email)
+        log.exception(
+            "acting on inbound message %s of %s failed",
+            key,
+            mailbox.email,
+            extra={"mailbox": mailbox.pk},
+        )
     return inbound
 
 
@@ -156,7 +161,11 @@ def process_unfinished(
         try:
             apply_event(inbound.pk, event, mailbox, clock=clock, act=act)
         except Exception:
-            log.exception("acting on inbound message %s failed again", inbound.message_id)
+            log.exception(
+                "acting on inbound message %s failed again",
+                inbound.message_id,
+                extra={"mailbox": mailbox.pk},
+            )
             continue
         done += 1
     return done

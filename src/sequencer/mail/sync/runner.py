@@ -40,6 +40,7 @@ from sequencer.mail.sync import leases
 from sequencer.mail.sync.gmail import GmailSync
 from sequencer.mail.sync.graph import GraphSync
 from sequencer.mail.sync.imap import IdleSession, sync_folder
+from sequencer.operations.log_format import took
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def sync_mailboxes(
         cursor = leases.acquire(mailbox_id, owner, now)
         if cursor is None:
             continue  # another worker took it first
+        began = time.monotonic()
         try:
             leases.save_cursor(cursor.pk, owner, attempted_at=now)
             mailbox = Mailbox.objects.get(pk=mailbox_id)
@@ -118,7 +120,13 @@ def sync_mailboxes(
         except leases.LeaseLost:
             continue
         except Exception as exc:
-            log.warning("reading mailbox %s failed: %s", mailbox_id, exc, exc_info=True)
+            log.warning(
+                "reading mailbox %s failed: %s",
+                mailbox_id,
+                exc,
+                exc_info=True,
+                extra={"mailbox": mailbox_id, **took(began)},
+            )
             # Tried again at the next turn; the cursor says why it failed.
             SyncCursor.objects.filter(pk=cursor.pk, lease_owner=owner).update(
                 last_error=str(exc)[:2000] or type(exc).__name__
@@ -233,7 +241,11 @@ class IdleLoop:
             delay = self._backoff().delay(failures, random=no_jitter).total_seconds()
             self._failures[mailbox_id] = (failures, time.monotonic() + delay)
             log.warning(
-                "IMAP IDLE for mailbox %s failed (%s); again in %.0f s", mailbox_id, exc, delay
+                "IMAP IDLE for mailbox %s failed (%s); again in %.0f s",
+                mailbox_id,
+                exc,
+                delay,
+                extra={"mailbox": mailbox_id},
             )
         else:
             self._failures.pop(mailbox_id, None)
