@@ -263,6 +263,26 @@ def restore(file: Path, data_dir: Path | None) -> None:
         )
 
 
+@main.command()
+def doctor() -> None:
+    """Check the set-up (keys, base URL, database, migrations, clocks, mailboxes, workers,
+    disk) and say what to fix; exit 1 when something is wrong."""
+    _django()
+    from sequencer.clock import system_clock
+    from sequencer.operations.doctor import Status, configured_setup, examine
+
+    findings = examine(configured_setup(system_clock))
+    marks = {Status.OK: "✓", Status.WARN: "!", Status.FAIL: "✗"}
+    for finding in findings:
+        click.echo(f"{marks[finding.status]} {finding.name}: {finding.message}")
+    failed = sum(f.status is Status.FAIL for f in findings)
+    warned = sum(f.status is Status.WARN for f in findings)
+    if failed:
+        click.echo(f"{failed} to fix, {warned} to look at.", err=True)
+        sys.exit(1)
+    click.echo(f"Nothing to fix ({warned} to look at)." if warned else "All good.")
+
+
 @main.group()
 def user() -> None:
     """Manage workspace members."""
