@@ -177,3 +177,41 @@ def test_a_damaged_archive_is_refused_and_leaves_the_directory_empty(tmp_path: P
     assert refused.returncode == 1 and "keys/secret_key" in refused.stderr
     assert "does not match its sha256" in refused.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_pg_dump_command_names_the_database_and_never_its_password() -> None:
+    import dj_database_url
+
+    from sequencer.operations.backup import pg_dump_command
+
+    database = dj_database_url.parse("postgres://sequencer:hunter2@db.internal:5433/seq")
+
+    assert pg_dump_command(database) == (
+        "pg_dump --format=custom --host=db.internal --port=5433 --username=sequencer "
+        "--file=sequencer.pgdump seq"
+    )
+
+
+def test_on_postgresql_backup_explains_both_steps_and_keys_only_exports_the_keys(
+    tmp_path: Path,
+) -> None:
+    # No connection is made: the database only has to be configured.
+    env = environment(
+        tmp_path / "data", DATABASE_URL="postgres://sequencer:hunter2@db.internal:5432/seq"
+    )
+    archive = tmp_path / "keys.tgz"
+
+    refused = sequencer(env, "backup", str(archive), check=False)
+    assert refused.returncode == 1
+    assert "pg_dump --format=custom --host=db.internal" in refused.stderr
+    assert f"sequencer backup --keys-only {archive}" in refused.stderr
+    assert "hunter2" not in refused.stderr and not archive.exists()
+
+    sequencer(env, "backup", "--keys-only", str(archive))
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    restored = sequencer(env, "restore", str(archive), "--data-dir", str(tmp_path / "new"))
+    assert "pg_restore" in restored.stdout
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["secret_key"]
+    assert (tmp_path / "new" / "secret_key").read_bytes() == (
+        tmp_path / "data" / "secret_key"
+    ).read_bytes()
