@@ -256,11 +256,10 @@ def restore(file: Path, data_dir: Path | None) -> None:
                 f"(tar -xzOf {file} keys/environment.json) before starting Sequencer."
             )
         )
+    restored_database = target / "sequencer.sqlite3"
     database_url = os.environ.get("DATABASE_URL", "")
-    if described is not None and database_url and not database_url.startswith("sqlite"):
-        click.echo(
-            f"DATABASE_URL names another database: unset it to use {target / 'sequencer.sqlite3'}."
-        )
+    if described is not None and database_url and str(restored_database) not in database_url:
+        click.echo(f"DATABASE_URL names another database: unset it to use {restored_database}.")
 
 
 @main.command()

@@ -174,7 +174,7 @@ def _write_archive(
             data = json.dumps(manifest, indent=2, sort_keys=True).encode()
             _add_bytes(tar, MANIFEST, data)
             for name, path in files.items():
-                tar.add(path, arcname=name, recursive=False)
+                tar.add(path, arcname=name, recursive=False, filter=_anonymous)
             for name, blob in blobs.items():
                 _add_bytes(tar, name, blob)
             raw.flush()
@@ -185,6 +185,14 @@ def _write_archive(
             tmp.unlink()
         raise
     os.chmod(target, 0o600)
+
+
+def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    # Like the members written from memory: no owner of this machine in the archive.
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o600
+    return info
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -207,6 +215,8 @@ def _refuse_existing(target: Path, force: bool) -> None:
         raise BackupRefused(f"{target} already exists: choose another name, or pass --force.")
     if target.is_dir():
         raise BackupRefused(f"{target} is a directory: give the archive's file name.")
+    if not target.parent.is_dir():
+        raise BackupRefused(f"{target.parent} does not exist: create it first.")
 
 
 def backup_sqlite(
