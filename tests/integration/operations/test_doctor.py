@@ -221,3 +221,27 @@ def test_the_doctor_command_prints_one_line_per_check_and_exits_1_when_something
     assert any(line.startswith("✗ workers: No worker") for line in lines)
     assert any(line.startswith("✓ database: Connected") for line in lines)
     assert "to fix" in result.stderr
+
+
+def test_the_doctor_command_exits_0_on_a_healthy_installation(
+    https_site: str,
+    peer_certificate: PeerCertificate,
+    admin: User,
+    peer_mailbox: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = secrets.token_urlsafe(50)
+    settings.SECRET_KEY, settings.BASE_URL = key, https_site
+    monkeypatch.setenv("SEQUENCER_SECRET_KEY", key)
+    monkeypatch.setenv("SEQUENCER_BASE_URL", https_site)
+    # A private CA, as an admin would name theirs: httpx honours SSL_CERT_FILE.
+    monkeypatch.setenv("SSL_CERT_FILE", str(peer_certificate.cert_file))
+    peer_mailbox(admin)
+    Heart("doctor-test:2:ok").beat(system_clock.now())
+
+    result = CliRunner().invoke(main, ["doctor"])
+
+    assert result.exit_code == 0, result.output
+    assert all(line.startswith("✓") for line in result.stdout.splitlines()[:-1]), result.output
+    assert result.stdout.splitlines()[-1] == "All good."
