@@ -34,6 +34,13 @@ from sequencer.operations.backup import (
 from sequencer.operations.key_material import SECRET_KEY_FILE
 
 STAGING = ".restoring"
+# Where each member goes in the data directory (None: read, not placed).
+PLACES: dict[str, str | None] = {
+    DATABASE: DATABASE,
+    f"{KEYS_DIR}/{SECRET_KEY_FILE}": SECRET_KEY_FILE,
+    ENVIRONMENT_KEYS: None,
+}
+KNOWN_MEMBERS = frozenset(PLACES)
 
 
 class RestoreRefused(Exception):
@@ -148,13 +155,16 @@ def _restore_into(archive: Path, data_dir: Path, staging: Path) -> RestoreReport
         members: dict[str, str] = manifest.get("members", {})
         staged: dict[str, Path] = {}
         environment: dict[str, str] = {}
+        present = set(tar.getnames())
         for name, expected in members.items():
-            source = tar.extractfile(name) if name in tar.getnames() else None
+            if name not in KNOWN_MEMBERS:
+                raise RestoreRefused(f"The archive lists {name!r}, which no backup holds.")
+            source = tar.extractfile(name) if name in present else None
             if source is None:
                 raise RestoreRefused(
                     f"{name}, listed in the manifest, is missing from the archive."
                 )
-            target = staging / name.replace("/", "_")
+            target = staging / name.replace("/", "_")  # a known name: no path escapes
             _copy_checked(source, target, expected, name)
             staged[name] = target
     # A --keys-only archive has no database (on PostgreSQL, pg_dump backs it up).
@@ -166,9 +176,8 @@ def _restore_into(archive: Path, data_dir: Path, staging: Path) -> RestoreReport
         environment = json.loads(staged.pop(ENVIRONMENT_KEYS).read_text())
     report = RestoreReport(data_dir, manifest, environment_keys=environment)
     # Everything checked: move the files to their places (same directory, so atomic).
-    placements = {DATABASE: DATABASE, f"{KEYS_DIR}/{SECRET_KEY_FILE}": SECRET_KEY_FILE}
     for name, path in staged.items():
-        final = placements.get(name)
+        final = PLACES[name]
         if final is None:
             continue
         os.replace(path, data_dir / final)
