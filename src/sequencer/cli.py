@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -143,6 +144,142 @@ def housekeeping(dry_run: bool) -> None:
     verb = "would remove" if dry_run else "removed"
     for kind in KINDS:
         click.echo(f"{kind.name}: {verb} {report.removed[kind.name]} {kind.label}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.option(
+    "--keys-only",
+    is_flag=True,
+    help="Only the keys that decrypt stored secrets (with PostgreSQL, next to pg_dump).",
+)
+def backup(file: Path, force: bool, keys_only: bool) -> None:
+    """Back the SQLite database and the encryption keys up into FILE (mode 0600), while
+    workers keep sending. On PostgreSQL: pg_dump, plus --keys-only."""
+    _django()
+    from django.conf import settings
+
+    from sequencer.operations import backup as backups
+    from sequencer.operations.key_material import read_key_material
+
+    keys = read_key_material(settings.DATA_DIR, os.environ)
+    database = settings.DATABASES["default"]
+    on_sqlite = database["ENGINE"] == "django.db.backends.sqlite3"
+    try:
+        if keys_only:
+            report = backups.backup_keys(file, keys, force=force)
+        elif not on_sqlite:
+            raise click.ClickException(
+                "The database is PostgreSQL: back it up with pg_dump, and the keys with "
+                "Sequencer, both:\n"
+                f"  1. {backups.pg_dump_command(database)}\n"
+                f"  2. sequencer backup --keys-only {file}\n"
+                "Without the keys, the mailbox passwords and tokens in the dump cannot be read."
+            )
+        else:
+            report = _backup_sqlite_with_progress(Path(database["NAME"]), file, keys, force)
+    except backups.BackupRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    described = report.manifest["database"]
+    if described is not None:
+        rows = sum(t["rows"] for t in described["tables"].values())
+        click.echo(f"Database: {len(described['tables'])} tables, {rows} rows.")
+    for key, fingerprint in report.manifest["keys"].items():
+        click.echo(f"Key: {key} (fingerprint {fingerprint})")
+    if keys.environment:
+        click.echo(
+            "Keys set in the environment are in the archive too: restore sets none of them; "
+            "set the same variables where you restore."
+        )
+    click.echo(f"Backup written to {report.path} (mode 0600: it holds keys).")
+
+
+def _backup_sqlite_with_progress(database: Path, file: Path, keys: Any, force: bool) -> Any:
+    from rich.progress import Progress
+
+    from sequencer.operations.backup import backup_sqlite
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("Copying the database", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return backup_sqlite(database, file, keys, force=force, progress=advance)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to restore (empty or missing); by default SEQUENCER_DATA_DIR.",
+)
+def restore(file: Path, data_dir: Path | None) -> None:
+    """Restore a backup into an empty data directory, after checking every file's sha256,
+    the database's integrity and its row counts."""
+    # No Django here: loading the settings would create files in the data directory.
+    from sequencer.operations.key_material import fingerprint
+    from sequencer.operations.restore import RestoreRefused
+    from sequencer.operations.restore import restore as restore_archive
+
+    target = (data_dir or Path(os.environ.get("SEQUENCER_DATA_DIR", "./data"))).resolve()
+    try:
+        report = restore_archive(file, target)
+    except RestoreRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    manifest = report.manifest
+    described = manifest["database"]
+    click.echo(
+        f"Restored into {target} a backup made {manifest['created_at']} by Sequencer "
+        f"{manifest['sequencer_version']}: {', '.join(report.restored) or 'no files'}."
+    )
+    click.echo(f"Checked: the sha256 of {len(manifest['members'])} files.")
+    if described is not None:
+        rows = sum(t["rows"] for t in described["tables"].values())
+        click.echo(
+            f"Checked: integrity_check ok; {len(described['tables'])} tables and {rows} rows, "
+            "as the manifest counted."
+        )
+    else:
+        click.echo("The archive holds keys only: restore the database with pg_restore.")
+    for name, value in report.environment_keys.items():
+        current = os.environ.get(name)
+        same = current is not None and fingerprint(current.encode()) == fingerprint(value.encode())
+        click.echo(
+            f"{name} came from the environment: "
+            + (
+                "the one set here is the same."
+                if same
+                else f"set it to the value in {file}'s keys/environment.json "
+                f"(tar -xzOf {file} keys/environment.json) before starting Sequencer."
+            )
+        )
+    restored_database = target / "sequencer.sqlite3"
+    database_url = os.environ.get("DATABASE_URL", "")
+    if described is not None and database_url and str(restored_database) not in database_url:
+        click.echo(f"DATABASE_URL names another database: unset it to use {restored_database}.")
+
+
+@main.command()
+def doctor() -> None:
+    """Check the set-up (keys, base URL, database, migrations, clocks, mailboxes, workers,
+    disk) and say what to fix; exit 1 when something is wrong."""
+    _django()
+    from sequencer.clock import system_clock
+    from sequencer.operations.doctor import Status, configured_setup, examine
+
+    findings = examine(configured_setup(system_clock))
+    marks = {Status.OK: "✓", Status.WARN: "!", Status.FAIL: "✗"}
+    for finding in findings:
+        click.echo(f"{marks[finding.status]} {finding.name}: {finding.message}")
+    failed = sum(f.status is Status.FAIL for f in findings)
+    warned = sum(f.status is Status.WARN for f in findings)
+    if failed:
+        click.echo(f"{failed} to fix, {warned} to look at.", err=True)
+        sys.exit(1)
+    click.echo(f"Nothing to fix ({warned} to look at)." if warned else "All good.")
 
 
 @main.group()
