@@ -152,19 +152,27 @@ def check_base_url(setup: Setup) -> list[Finding]:
 
 
 def check_base_url_reachable(setup: Setup) -> list[Finding]:
-    name, url = "base URL reachable", setup.base_url
+    """GET the base URL's /healthz: reachable, and leading to this installation (links in
+    emails, unsubscribe and proof pages all start with the base URL)."""
+    name, url = "base URL reachable", setup.base_url + "/healthz"
     try:
         with httpx.Client(
             timeout=setup.http_timeout, verify=setup.tls_verify, follow_redirects=False
         ) as client:
-            response = client.get(url + "/")
+            response = client.get(url)
     except httpx.HTTPError as exc:
         return _fail(
             name,
-            f"GET {url}/ failed ({type(exc).__name__}: {exc}): check that `sequencer serve` "
+            f"GET {url} failed ({type(exc).__name__}: {exc}): check that `sequencer serve` "
             "runs, that the proxy forwards to it, and that the name resolves from here.",
         )
-    return _ok(name, f"GET {url}/ answered {response.status_code}.")
+    if response.status_code != 200:
+        return _fail(
+            name,
+            f"GET {url} answered {response.status_code}, not 200: the base URL does not "
+            "lead to Sequencer. Check SEQUENCER_BASE_URL and the proxy's forwarding.",
+        )
+    return _ok(name, f"GET {url} answered 200.")
 
 
 # -- the database ----------------------------------------------------------------------

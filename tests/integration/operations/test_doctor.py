@@ -30,10 +30,13 @@ pytestmark = pytest.mark.django_db
 
 
 class _Hello(BaseHTTPRequestHandler):
+    """Answers /healthz as Sequencer behind a proxy would; anything else is not found."""
+
     def do_GET(self) -> None:
-        self.send_response(200)
+        found = self.path == "/healthz"
+        self.send_response(200 if found else 404)
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(b'{"status": "ok"}' if found else b"not found")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -41,7 +44,7 @@ class _Hello(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def https_site(peer_certificate: PeerCertificate) -> Iterator[str]:
-    """An https server on 127.0.0.1 that answers 200, as the proxy in front would."""
+    """An https server on 127.0.0.1 that answers /healthz, as the proxy in front would."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
     server.socket = peer_certificate.server_context().wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -124,7 +127,17 @@ def test_an_unreachable_base_url_fails_saying_what_to_check(setup: Setup, closed
     finding = only(doctor.check_base_url_reachable(replace(setup, base_url=url)))
 
     assert finding.status is Status.FAIL
-    assert f"GET {url}/ failed" in finding.message and "sequencer serve" in finding.message
+    assert f"GET {url}/healthz failed" in finding.message
+    assert "sequencer serve" in finding.message
+
+
+def test_a_base_url_that_leads_elsewhere_fails(setup: Setup, https_site: str) -> None:
+    from dataclasses import replace
+
+    finding = only(doctor.check_base_url_reachable(replace(setup, base_url=https_site + "/app")))
+
+    assert finding.status is Status.FAIL
+    assert "answered 404, not 200: the base URL does not lead to Sequencer" in finding.message
 
 
 def test_a_pending_migration_fails_with_the_command_to_run(setup: Setup) -> None:
