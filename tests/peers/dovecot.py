@@ -132,7 +132,14 @@ def _config(
     submission_port: int,
     relay_port: int,
     tokeninfo_port: int,
+    connections: int,
 ) -> str:
+    # Enough for ``connections`` IMAP clients at once (one IDLE connection per mailbox,
+    # and a few more that read): logins are handled by a few long-lived imap-login
+    # processes (service_count = 0), and each imap process serves many clients, so a
+    # thousand idle clients cost tens of processes, not a thousand.
+    clients = max(connections * 2, 1000)
+    imap_processes = max(connections // 50, 10)
     # Dovecot 2.3 syntax (2.4 differs). Every "{" ends its line: 2.3 rejects one-line
     # blocks. Plain-text authentication without TLS is allowed: loopback only.
     return f"""\
@@ -157,6 +164,9 @@ submission_relay_trusted = yes
 # No statistics: login processes would otherwise wait up to 5 s for the stats service
 # handshake, which makes a quick stop slow.
 stats_writer_socket_path =
+default_client_limit = {clients}
+default_process_limit = {max(imap_processes * 2, 100)}
+mail_max_userip_connections = 20
 
 namespace inbox {{
   inbox = yes
@@ -188,12 +198,21 @@ userdb {{
 
 service imap-login {{
   chroot =
+  service_count = 0
+  process_min_avail = 2
+  client_limit = {clients}
   inet_listener imap {{
     port = {imap_port}
   }}
   inet_listener imaps {{
     port = 0
   }}
+}}
+service imap {{
+  service_count = 0
+  process_min_avail = {imap_processes}
+  process_limit = {imap_processes}
+  client_limit = {max(clients // imap_processes, 1)}
 }}
 service submission-login {{
   chroot =
@@ -231,7 +250,9 @@ class Dovecot:
         relay_port: int,
         tokens: dict[str, str] | None = None,
         binary: str | None = None,
+        connections: int = 100,
     ) -> None:
+        self.connections = connections
         self.binary = binary or find_dovecot() or "/usr/sbin/dovecot"
         self.users = dict(users)
         self.relay_port = relay_port
@@ -285,6 +306,7 @@ class Dovecot:
                 submission_port=self.submission_port,
                 relay_port=self.relay_port,
                 tokeninfo_port=self.tokeninfo.port,
+                connections=self.connections,
             )
         )
         self._process = subprocess.Popen(
