@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import ssl
 import threading
 import time
@@ -81,6 +82,17 @@ def account_of(mailbox: Mailbox) -> Account:
         password=mailbox.imap_password or "",
         oauth_token=str(token) if token else None,
     )
+
+
+def _allow_open_files(wanted: int) -> None:
+    """One socket per watched mailbox: raise the soft limit on open files (often 1,024)
+    towards ``wanted``, as far as the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
 
 
 def _close_connection() -> None:
@@ -165,6 +177,7 @@ class IdleLoop:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        _allow_open_files(self.capacity + 256)
         log.info("IMAP watch loop %s started", self.owner)
         asyncio.run(self._main(stop))
         log.info("IMAP watch loop %s stopped", self.owner)
