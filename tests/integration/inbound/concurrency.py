@@ -491,6 +491,20 @@ def watch(args: dict[str, Any]) -> dict[str, Any]:
         reply_and_wait(enrolled, box, f"W{i}")
         for (enrolled, box), i in zip(people, picked, strict=True)
     ]
+    # All leases renewed together (every second here)...
+    held = SyncCursor.objects.filter(mailbox=boxes[-1], folder="INBOX")
+    before_renewal = held.get().lease_until
+    time.sleep(1.5)
+    result["renewed"] = held.get().lease_until > before_renewal
+    # ...and a lease another worker took over (as after a stall) ends that watch.
+    stolen = boxes[1]
+    SyncCursor.objects.filter(mailbox=stolen, folder="INBOX").update(
+        lease_owner="thief", lease_until=system_clock.now() + timedelta(hours=1)
+    )
+    stolen_at = time.monotonic()
+    while stolen.pk in loop.held() and time.monotonic() - stolen_at < 30:
+        time.sleep(0.02)
+    result["stolen_dropped_seconds"] = time.monotonic() - stolen_at
     # A mailbox added now: watched within seconds, a reply 2 s later acted on.
     added_at = time.monotonic()
     added = _mailbox(admin, args, args["late_user"])
@@ -532,7 +546,11 @@ def watch(args: dict[str, Any]) -> dict[str, Any]:
         t.name for t in threading.enumerate() if t.name not in before
     )
     result["owners_after_stop"] = sorted(
-        set(SyncCursor.objects.exclude(mailbox=other).values_list("lease_owner", flat=True))
+        set(
+            SyncCursor.objects.exclude(mailbox__in=[other, stolen]).values_list(
+                "lease_owner", flat=True
+            )
+        )
     )
     result["exit_reasons"] = sorted(
         set(Enrollment.objects.exclude(exit_reason="").values_list("exit_reason", flat=True))
