@@ -98,26 +98,32 @@ class IdleClient:
             self.timeout,
         )
         self._reader, self._writer = reader, writer
-        greeting = await self._line()
-        if not greeting.startswith((b"* OK", b"* PREAUTH")):
-            raise IdleError(f"unexpected greeting: {greeting[:200]!r}")
-        if account.security == "starttls" and context is not None:
-            await self.command(b"STARTTLS")
-            await asyncio.wait_for(
-                writer.start_tls(context, server_hostname=account.host), self.timeout
-            )
-        if not greeting.startswith(b"* PREAUTH"):
-            await self._login()
-        await self.command(b"CAPABILITY")
-        await self.command(b'EXAMINE "INBOX"')
-        # EXAMINE reports the message count; the pass that follows reads what is there.
-        self.pending_news = False
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            # An idle connection sends nothing for minutes: let the kernel notice a peer
-            # that vanished.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        try:
+            greeting = await self._line()
+            if not greeting.startswith((b"* OK", b"* PREAUTH")):
+                raise IdleError(f"unexpected greeting: {greeting[:200]!r}")
+            if account.security == "starttls" and context is not None:
+                await self.command(b"STARTTLS")
+                await asyncio.wait_for(
+                    writer.start_tls(context, server_hostname=account.host), self.timeout
+                )
+            if not greeting.startswith(b"* PREAUTH"):
+                await self._login()
+            await self.command(b"CAPABILITY")
+            await self.command(b'EXAMINE "INBOX"')
+            # EXAMINE reports the message count; the pass that follows reads what is there.
+            self.pending_news = False
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                # An idle connection sends nothing for minutes: let the kernel notice a peer
+                # that vanished.
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        except BaseException:
+            # Refused, timed out or cancelled halfway: no socket is left behind.
+            writer.close()
+            self._writer = self._reader = None
+            raise
 
     async def _login(self) -> None:
         account = self.account
