@@ -69,10 +69,11 @@ def run() -> dict[str, float]:
 # -- child ----------------------------------------------------------------------------
 
 
-def _reply(to_message_id: str, sender: str, subject: str) -> bytes:
+def reply(to_message_id: str, sender: str, subject: str, recipient: str = ALICE) -> bytes:
+    """A reply to the email ``to_message_id``, as the recipient's client would send it."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = ALICE
+    message["To"] = recipient
     message["Subject"] = f"Re: {subject}"
     message["Message-ID"] = make_msgid(domain="initech.test")
     message["In-Reply-To"] = to_message_id
@@ -129,7 +130,7 @@ def child(smtp_port: int, imap_port: int, lmtp_port: int) -> dict[str, Any]:
     for outcome in outcomes:
         enrolled = Enrollment.objects.get(pk=outcome.enrollment_id)
         first = ScheduledEmail.objects.get(enrollment=enrolled, step=0, state="sent")
-        raw = _reply(first.message_id, enrolled.email, first.subject)
+        raw = reply(first.message_id, enrolled.email, first.subject)
         time.sleep(0.5)  # the session is back in IDLE
         started = time.monotonic()
         with smtplib.LMTP("127.0.0.1", lmtp_port, local_hostname="localhost") as lmtp:

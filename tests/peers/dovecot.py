@@ -33,6 +33,8 @@ from urllib.parse import parse_qs, urlparse
 
 import imapclient
 
+from tests.peers.tls import PeerCertificate
+
 DOVECOT_BINARY_CANDIDATES = ("/usr/sbin/dovecot", "dovecot")
 INSTALL_HINT = (
     "Dovecot 2.3 is needed for the IMAP tests: install it with "
@@ -128,11 +130,20 @@ def _config(
     run_as: str,
     run_group: str,
     imap_port: int,
+    imaps_port: int,
+    tls: str,
     lmtp_port: int,
     submission_port: int,
     relay_port: int,
     tokeninfo_port: int,
+    connections: int,
 ) -> str:
+    # Enough for ``connections`` IMAP clients at once (one IDLE connection per mailbox,
+    # and a few more that read): logins are handled by a few long-lived imap-login
+    # processes (service_count = 0), and each imap process serves many clients, so a
+    # thousand idle clients cost tens of processes, not a thousand.
+    clients = max(connections * 2, 1000)
+    imap_processes = max(connections // 50, 10)
     # Dovecot 2.3 syntax (2.4 differs). Every "{" ends its line: 2.3 rejects one-line
     # blocks. Plain-text authentication without TLS is allowed: loopback only.
     return f"""\
@@ -142,7 +153,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap lmtp submission
 listen = 127.0.0.1
-ssl = no
+{tls}
 disable_plaintext_auth = no
 auth_failure_delay = 0
 auth_mechanisms = plain login xoauth2 oauthbearer
@@ -157,6 +168,9 @@ submission_relay_trusted = yes
 # No statistics: login processes would otherwise wait up to 5 s for the stats service
 # handshake, which makes a quick stop slow.
 stats_writer_socket_path =
+default_client_limit = {clients}
+default_process_limit = {max(imap_processes * 2, 100)}
+mail_max_userip_connections = 20
 
 namespace inbox {{
   inbox = yes
@@ -188,12 +202,21 @@ userdb {{
 
 service imap-login {{
   chroot =
+  service_count = 0
+  process_min_avail = 2
+  client_limit = {clients}
   inet_listener imap {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {imaps_port}
   }}
+}}
+service imap {{
+  service_count = 0
+  process_min_avail = {imap_processes}
+  process_limit = {imap_processes}
+  client_limit = {max(clients // imap_processes, 1)}
 }}
 service submission-login {{
   chroot =
@@ -231,12 +254,18 @@ class Dovecot:
         relay_port: int,
         tokens: dict[str, str] | None = None,
         binary: str | None = None,
+        connections: int = 100,
+        certificate: PeerCertificate | None = None,
     ) -> None:
+        self.connections = connections
         self.binary = binary or find_dovecot() or "/usr/sbin/dovecot"
         self.users = dict(users)
         self.relay_port = relay_port
         self.root = Path(tempfile.mkdtemp(prefix="sequencer-dovecot-"))
-        self.imap_port, self.lmtp_port, self.submission_port = free_ports(3)
+        self.imap_port, self.lmtp_port, self.submission_port, tls_port = free_ports(4)
+        # With a certificate: STARTTLS on the IMAP port, and implicit TLS on this one.
+        self.certificate = certificate
+        self.imaps_port = tls_port if certificate is not None else 0
         self.tokeninfo = TokenInfoServer(dict(tokens or {}))
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -256,6 +285,14 @@ class Dovecot:
             return user.pw_name, group.gr_name, user.pw_uid, user.pw_gid
         me = pwd.getpwuid(os.geteuid())
         return me.pw_name, grp.getgrgid(os.getegid()).gr_name, os.geteuid(), os.getegid()
+
+    def _tls(self) -> str:
+        if self.certificate is None:
+            return "ssl = no"
+        return (
+            f"ssl = yes\nssl_cert = <{self.certificate.cert_file}\n"
+            f"ssl_key = <{self.certificate.key_file}"
+        )
 
     def start(self, timeout: float = 10.0) -> Dovecot:
         name, group, uid, gid = self._identity()
@@ -281,10 +318,13 @@ class Dovecot:
                 run_as=name,
                 run_group=group,
                 imap_port=self.imap_port,
+                imaps_port=self.imaps_port,
+                tls=self._tls(),
                 lmtp_port=self.lmtp_port,
                 submission_port=self.submission_port,
                 relay_port=self.relay_port,
                 tokeninfo_port=self.tokeninfo.port,
+                connections=self.connections,
             )
         )
         self._process = subprocess.Popen(
@@ -294,7 +334,8 @@ class Dovecot:
             stderr=subprocess.PIPE,
         )
         try:
-            for port in (self.imap_port, self.lmtp_port, self.submission_port):
+            ports = (self.imap_port, self.lmtp_port, self.submission_port, self.imaps_port)
+            for port in [p for p in ports if p]:
                 wait_for_port(port, timeout, self._process)
         except (RuntimeError, TimeoutError) as exc:
             detail = self.log()

@@ -91,8 +91,6 @@ def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
     from django.core.management import call_command
 
     from sequencer.clock import system_clock
-    from sequencer.mail import mailboxes, proof
-    from sequencer.mail.models import AddressProof
     from sequencer.sequences import authoring
     from sequencer.sequences.authoring import StepInput
     from sequencer.workspace import services
@@ -101,33 +99,7 @@ def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
     admin = services.set_up_workspace(
         "Race", "admin@race.test", "correct-horse-battery-staple", admin_name="Admin"
     )
-    data: dict[str, Any] = {
-        "provider": "smtp_imap",
-        "email": ALICE,
-        "display_name": "Alice",
-        "smtp": {
-            "host": "127.0.0.1",
-            "port": args["smtp_port"],
-            "security": "none",
-            "username": "alice",
-            "password": "secret",
-        },
-    }
-    if imap:
-        data["imap"] = {
-            "host": "127.0.0.1",
-            "port": args["imap_port"],
-            "security": "none",
-            "username": ALICE,
-            "password": "secret",
-        }
-    mailbox = mailboxes.create_mailbox(admin, mailboxes.NewMailbox.model_validate(data))
-    # As tests.peers.fixtures.mark_address_proven: these tests are about inbound mail.
-    proof.mark_proven(mailbox, AddressProof.ADMIN, system_clock)
-    mailbox.min_spacing_seconds = 0
-    mailbox.per_hour = 10_000
-    mailbox.per_day = 100_000
-    mailbox.save()
+    mailbox = _mailbox(admin, args, ALICE, imap=imap)
     sequence = authoring.create_sequence(
         admin,
         name="Race",
@@ -141,6 +113,43 @@ def _setup(args: dict[str, Any], *, imap: bool) -> tuple[Any, Any, Any]:
     )
     authoring.publish(admin, sequence.pk, clock=system_clock)
     return admin, mailbox, sequence
+
+
+def _mailbox(admin: Any, args: dict[str, Any], email: str, *, imap: bool = True) -> Any:
+    """A mailbox sending through the SMTP peer and, with ``imap``, reading ``email``'s
+    Dovecot inbox (password "secret")."""
+    from sequencer.clock import system_clock
+    from sequencer.mail import mailboxes, proof
+    from sequencer.mail.models import AddressProof
+
+    data: dict[str, Any] = {
+        "provider": "smtp_imap",
+        "email": email,
+        "display_name": email.split("@")[0].title(),
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": args["smtp_port"],
+            "security": "none",
+            "username": "alice",
+            "password": "secret",
+        },
+    }
+    if imap:
+        data["imap"] = {
+            "host": "127.0.0.1",
+            "port": args["imap_port"],
+            "security": "none",
+            "username": email,
+            "password": "secret",
+        }
+    mailbox = mailboxes.create_mailbox(admin, mailboxes.NewMailbox.model_validate(data))
+    # As tests.peers.fixtures.mark_address_proven: these tests are about inbound mail.
+    proof.mark_proven(mailbox, AddressProof.ADMIN, system_clock)
+    mailbox.min_spacing_seconds = 0
+    mailbox.per_hour = 10_000
+    mailbox.per_day = 100_000
+    mailbox.save()
+    return mailbox
 
 
 def _enroll(admin: Any, sequence: Any, mailbox: Any, name: str, clock: Any) -> Any:
@@ -255,9 +264,9 @@ def reply_race(args: dict[str, Any]) -> dict[str, Any]:
     return {"rows": rows, "enrollments": enrollments, "errors": errors}
 
 
-def _deliver(args: dict[str, Any], raw: bytes) -> None:
+def _deliver(args: dict[str, Any], raw: bytes, to: str = ALICE) -> None:
     with smtplib.LMTP("127.0.0.1", args["lmtp_port"], local_hostname="localhost") as lmtp:
-        lmtp.sendmail("someone@else.test", [ALICE], raw)
+        lmtp.sendmail("someone@else.test", [to], raw)
 
 
 def two_runners(args: dict[str, Any]) -> dict[str, Any]:
@@ -329,9 +338,8 @@ def two_runners(args: dict[str, Any]) -> dict[str, Any]:
 
 def idle(args: dict[str, Any]) -> dict[str, Any]:
     from sequencer.clock import system_clock
-    from sequencer.engine.worker import Worker, inbound_handler
+    from sequencer.engine.worker import Worker
     from sequencer.mail.models import SyncCursor
-    from sequencer.mail.sync import runner
     from sequencer.sequences.models import Enrollment, ScheduledEmail
 
     admin, mailbox, sequence = _setup(args, imap=True)
@@ -343,21 +351,12 @@ def idle(args: dict[str, Any]) -> dict[str, Any]:
     while worker.tick().claimed:
         pass
     stop = threading.Event()
-    loop = runner.start_idle_loop(
-        stop,
-        owner="idle-test",
-        clock=system_clock,
-        act=inbound_handler(system_clock),
-        scan_seconds=0.2,
-        session_options={
-            "check_seconds": 0.2,
-            "renew_seconds": 1.0,
-            "reissue_seconds": args.get("reissue_seconds", 25 * 60),
-        },
+    loop = _start_loop(
+        stop, "idle-test", scan_seconds=0.2, reissue_seconds=args.get("reissue_seconds", 25 * 60)
     )
     deadline = time.monotonic() + 30
-    while not any(s.idling.is_set() for s in loop.sessions().values()):
-        assert time.monotonic() < deadline, "the IDLE session did not start"
+    while mailbox.pk not in loop.watched():
+        assert time.monotonic() < deadline, "the mailbox was not watched"
         time.sleep(0.02)
     lease_owner = SyncCursor.objects.get(mailbox=mailbox, folder="INBOX").lease_owner
     # A worker's tick leaves the mailbox to the IDLE session.
@@ -391,7 +390,176 @@ def idle(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-SCENARIOS = {"reply_race": reply_race, "two_runners": two_runners, "idle": idle}
+def _start_loop(stop: threading.Event, owner: str, **options: Any) -> Any:
+    """The IMAP watch loop as ``sequencer worker`` starts it, renewing leases each second."""
+    from sequencer.clock import system_clock
+    from sequencer.engine.worker import inbound_handler
+    from sequencer.mail.sync import runner
+
+    return runner.start_idle_loop(
+        stop,
+        owner=owner,
+        clock=system_clock,
+        act=inbound_handler(system_clock),
+        renew_seconds=1.0,
+        **options,
+    )
+
+
+def _send_first_emails(worker: Any) -> None:
+    from sequencer.sequences.models import ScheduledEmail
+
+    deadline = time.monotonic() + 60
+    while ScheduledEmail.objects.filter(step=0).exclude(state="sent").exists():
+        assert time.monotonic() < deadline, "the first emails were not sent"
+        worker.tick()
+
+
+def watch(args: dict[str, Any]) -> dict[str, Any]:
+    """Many mailboxes in one IMAP watch loop: one whose server never answers, one that
+    another worker holds; replies to a few; a mailbox added, and one given IMAP, while
+    the loop runs."""
+    import socket
+
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    from sequencer.clock import system_clock
+    from sequencer.engine.worker import Worker
+    from sequencer.mail.models import SyncCursor
+    from sequencer.mail.sync import idle_client, leases
+    from sequencer.sequences.models import Enrollment, ScheduledEmail
+
+    # Which threads opened a database connection (each Django thread has its own).
+    db_threads: set[str] = set()
+    connection_created.connect(
+        lambda sender, **kwargs: db_threads.add(threading.current_thread().name), weak=False
+    )
+    admin, alice, sequence = _setup(args, imap=True)
+    boxes = [alice, *(_mailbox(admin, args, user) for user in args["users"])]
+    # Given IMAP while the loop runs: sends first, reads later.
+    upgraded = _mailbox(admin, args, args["upgraded_user"], imap=False)
+    picked = sorted({0, len(boxes) // 2, len(boxes) - 1})[: args.get("replies", 3)]
+    people = [(_enroll(admin, sequence, boxes[i], f"W{i}", system_clock), boxes[i]) for i in picked]
+    later = _enroll(admin, sequence, upgraded, "Upgraded", system_clock)
+    worker = Worker(name="watch-test-worker", clock=system_clock)
+    _send_first_emails(worker)
+    # A server that takes the connection and never says a word.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    broken = _mailbox(admin, {**args, "imap_port": silent.getsockname()[1]}, "mute@example.test")
+    other = _mailbox(admin, args, args["held_user"])
+    leases.acquire(other.pk, "another-worker", system_clock.now(), ttl=timedelta(hours=1))
+    if args.get("no_idle"):
+        idle_client.IdleClient.can_idle = property(lambda self: False)  # type: ignore[method-assign,assignment]
+    before = {t.name for t in threading.enumerate()}
+    stop = threading.Event()
+    loop = _start_loop(
+        stop,
+        "watch-test",
+        scan_seconds=0.5,
+        timeout=2.0,
+        max_backoff_seconds=2.0,
+        poll_seconds=args.get("poll_seconds", 30.0),
+    )
+    started = time.monotonic()
+    expected = {b.pk for b in boxes}
+    while not expected <= loop.watched():
+        assert time.monotonic() - started < 90, "not every mailbox was watched"
+        time.sleep(0.05)
+    result: dict[str, Any] = {"watch_all_seconds": time.monotonic() - started}
+    result["threads"] = sorted(t.name for t in threading.enumerate() if t.name not in before)
+    owners = dict(
+        SyncCursor.objects.filter(folder="INBOX").values_list("mailbox_id", "lease_owner")
+    )
+    result["owners"] = sorted({owners[b.pk] for b in boxes})
+    result["other_owner"] = owners[other.pk]
+    Worker(name="other-worker", clock=system_clock).tick()  # leaves them to the loop
+
+    def reply_and_wait(enrolled: Any, mailbox: Any, name: str) -> float:
+        first = ScheduledEmail.objects.get(enrollment=enrolled, step=0, state="sent")
+        began = time.monotonic()
+        _deliver(args, _reply(name, first.message_id), to=mailbox.email)
+        while Enrollment.objects.get(pk=enrolled.pk).status != "exited":
+            if time.monotonic() - began > 30:
+                return float("inf")
+            time.sleep(0.02)
+        return time.monotonic() - began
+
+    result["timings"] = [
+        reply_and_wait(enrolled, box, f"W{i}")
+        for (enrolled, box), i in zip(people, picked, strict=True)
+    ]
+    # All leases renewed together (every second here)...
+    held = SyncCursor.objects.filter(mailbox=boxes[-1], folder="INBOX")
+    before_renewal = held.get().lease_until
+    time.sleep(1.5)
+    result["renewed"] = held.get().lease_until > before_renewal
+    # ...and a lease another worker took over (as after a stall) ends that watch.
+    stolen = boxes[1]
+    SyncCursor.objects.filter(mailbox=stolen, folder="INBOX").update(
+        lease_owner="thief", lease_until=system_clock.now() + timedelta(hours=1)
+    )
+    stolen_at = time.monotonic()
+    while stolen.pk in loop.held() and time.monotonic() - stolen_at < 30:
+        time.sleep(0.02)
+    result["stolen_dropped_seconds"] = time.monotonic() - stolen_at
+    # A mailbox added now: watched within seconds, a reply 2 s later acted on.
+    added_at = time.monotonic()
+    added = _mailbox(admin, args, args["late_user"])
+    fresh = _enroll(admin, sequence, added, "Late", system_clock)
+    _send_first_emails(worker)
+    while added.pk not in loop.watched() and time.monotonic() - added_at < 30:
+        time.sleep(0.02)
+    result["added_watched_seconds"] = time.monotonic() - added_at
+    time.sleep(max(0.0, added_at + 2.0 - time.monotonic()))
+    result["added_reply_seconds"] = reply_and_wait(fresh, added, "Late")
+    # An existing mailbox given IMAP now.
+    changed_at = time.monotonic()
+    upgraded.imap_host = "127.0.0.1"
+    upgraded.imap_port = args["imap_port"]
+    upgraded.imap_security = "none"
+    upgraded.imap_username = upgraded.email
+    upgraded.imap_password = "secret"
+    upgraded.save()
+    while upgraded.pk not in loop.watched() and time.monotonic() - changed_at < 30:
+        time.sleep(0.02)
+    result["upgraded_watched_seconds"] = time.monotonic() - changed_at
+    result["upgraded_reply_seconds"] = reply_and_wait(later, upgraded, "Upgraded")
+    result["broken_watched"] = broken.pk in loop.watched()
+    result["broken_held"] = broken.pk in loop.held()
+    result["broken_error"] = SyncCursor.objects.get(mailbox=broken, folder="INBOX").last_error
+    result["other_watched"] = other.pk in loop.held()
+    result["db_threads"] = sorted(n for n in db_threads if n.startswith("imap-"))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            result["pg_connections"] = cursor.fetchone()[0]
+    stop.set()
+    for thread in threading.enumerate():
+        if thread.name == "imap-watch-loop":
+            thread.join(30)
+    result["threads_after_stop"] = sorted(
+        t.name for t in threading.enumerate() if t.name not in before
+    )
+    result["owners_after_stop"] = sorted(
+        set(
+            SyncCursor.objects.exclude(mailbox__in=[other, stolen]).values_list(
+                "lease_owner", flat=True
+            )
+        )
+    )
+    result["exit_reasons"] = sorted(
+        set(Enrollment.objects.exclude(exit_reason="").values_list("exit_reason", flat=True))
+    )
+    silent.close()
+    return result
+
+
+SCENARIOS = {"reply_race": reply_race, "two_runners": two_runners, "idle": idle, "watch": watch}
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ in), a fake clock, and helpers to send the first email and read the inbox."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -69,3 +70,16 @@ def read_inbox(clock: Any, owner: str = "test-reader") -> int:
         clock.now(), owner=owner, clock=clock, act=inbound_handler(clock), interval=timedelta(0)
     )
     return InboundMessage.objects.count() - before
+
+
+@pytest.fixture
+def database(tmp_path: Any) -> Iterator[dict[str, str]]:
+    """A database of its own, of the run's kind, for scenarios that run threads in a
+    process of their own (``concurrency.py``)."""
+    from django.db import connection
+
+    from tests.integration.engine.worker_process import scratch_database
+
+    kind = "postgres" if connection.vendor == "postgresql" else "sqlite"
+    with scratch_database(kind, tmp_path) as env:
+        yield env

@@ -10,21 +10,12 @@ from datetime import datetime
 from email import message_from_bytes
 
 import pytest
-from django.db import connection
 
-from tests.integration.engine.worker_process import scratch_database
 from tests.integration.inbound import concurrency
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 RACE_ITERATIONS = 100
-
-
-@pytest.fixture
-def database(tmp_path):
-    kind = "postgres" if connection.vendor == "postgresql" else "sqlite"
-    with scratch_database(kind, tmp_path) as env:
-        yield env
 
 
 def test_a_reply_racing_a_due_email_never_lets_an_email_out_after_it(database, smtp_server):

@@ -19,10 +19,10 @@ takes the new UIDVALIDITY only once the re-read is complete.
 **The first pass** of a new mailbox is the same date-window read.
 
 **IDLE** (RFC 2177) keeps one connection per mailbox open and lets the server say when
-mail arrives (``* n EXISTS``); :class:`IdleSession` then reads the new messages and goes
-back to IDLE. RFC 2177 allows a server to drop a client idle for 30 minutes, so IDLE is
-re-issued every :data:`IDLE_REISSUE_SECONDS` (with a pass, as a safety net). A server
-without IDLE is polled instead: ``NOOP`` and a pass every ``poll_seconds``.
+mail arrives (``* n EXISTS``); :mod:`sequencer.mail.sync.idle_loop` holds those
+connections for all mailboxes in one event loop and runs a pass (:func:`sync_folder`)
+when one announces mail. RFC 2177 allows a server to drop a client idle for 30 minutes,
+so IDLE is re-issued every :data:`IDLE_REISSUE_SECONDS` (with a pass, as a safety net).
 """
 
 from __future__ import annotations
@@ -30,13 +30,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-import threading
-import time as monotonic_time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import imapclient
-from django.db import close_old_connections, connection
 
 from sequencer import netguard
 from sequencer.clock import Clock
@@ -76,7 +73,10 @@ def connect(
     """A logged-in IMAP connection to ``mailbox`` (password, or XOAUTH2 with its token)."""
     netguard.check(mailbox.imap_host, mailbox.imap_port)
     tls = mailbox.imap_security == Security.TLS
-    context = ssl_context or ssl.create_default_context()
+    # Only built when used: loading the trusted certificates costs milliseconds of CPU.
+    context = None
+    if tls or mailbox.imap_security == Security.STARTTLS:
+        context = ssl_context or ssl.create_default_context()
     client = imapclient.IMAPClient(
         mailbox.imap_host,
         mailbox.imap_port or (993 if tls else 143),
@@ -289,118 +289,3 @@ def sync_once(
         )
     finally:
         leases.release(cursor.pk, owner)
-
-
-def _news(responses: list[Any]) -> bool:
-    """Whether IDLE responses announce new mail (``* n EXISTS``)."""
-    return any(
-        isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses
-    )
-
-
-class IdleSession:
-    """Holds one mailbox's lease and an IMAP connection waiting in IDLE, and reads new
-    mail as soon as the server announces it. Runs until ``stop`` is set, the lease is
-    lost, or the connection fails (the caller decides when to try again, and closes the
-    thread's database connection)."""
-
-    def __init__(
-        self,
-        mailbox_id: int,
-        *,
-        owner: str,
-        stop: threading.Event,
-        clock: Clock,
-        act: InboundHandler,
-        lease_ttl: timedelta = leases.DEFAULT_TTL,
-        renew_seconds: float = 30.0,
-        check_seconds: float = 1.0,
-        reissue_seconds: float = IDLE_REISSUE_SECONDS,
-        poll_seconds: float = 30.0,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        self.mailbox_id = mailbox_id
-        self.owner = owner
-        self.stop = stop
-        self.clock = clock
-        self.act = act
-        self.lease_ttl = lease_ttl
-        self.renew_seconds = renew_seconds
-        self.check_seconds = check_seconds
-        self.reissue_seconds = reissue_seconds
-        self.poll_seconds = poll_seconds
-        self.timeout = timeout
-        self.idling = threading.Event()  # set while waiting in IDLE (or between polls)
-
-    def run(self) -> None:
-        cursor = leases.acquire(self.mailbox_id, self.owner, self.clock.now(), ttl=self.lease_ttl)
-        if cursor is None:
-            return
-        try:
-            mailbox = Mailbox.objects.get(pk=self.mailbox_id)
-            client = connect(mailbox, timeout=self.timeout)
-            try:
-                reader = FolderReader(
-                    client,
-                    mailbox,
-                    owner=self.owner,
-                    cursor_id=cursor.pk,
-                    clock=self.clock,
-                    act=self.act,
-                )
-                reader.sync()
-                if client.has_capability("IDLE"):
-                    self._idle(client, reader, cursor.pk)
-                else:
-                    self._poll(client, reader, cursor.pk)
-            finally:
-                with contextlib.suppress(Exception):
-                    client.logout()
-                with contextlib.suppress(Exception):
-                    client.shutdown()
-        except leases.LeaseLost:
-            log.info("%s: mailbox %s taken over by another worker", self.owner, self.mailbox_id)
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                leases.save_cursor(cursor.pk, self.owner, last_error=str(exc)[:2000])
-            raise
-        finally:
-            self.idling.clear()
-            with contextlib.suppress(Exception):
-                leases.release(cursor.pk, self.owner)
-
-    def _renew(self, cursor_id: int) -> None:
-        if not leases.renew(cursor_id, self.owner, self.clock.now(), ttl=self.lease_ttl):
-            raise leases.LeaseLost(f"mailbox {self.mailbox_id}")
-        # A long-lived thread: let Django drop a connection past its age (never one a
-        # caller holds a transaction open on).
-        if not connection.in_atomic_block:
-            close_old_connections()
-
-    def _idle(self, client: imapclient.IMAPClient, reader: FolderReader, cursor_id: int) -> None:
-        client.idle()
-        self.idling.set()
-        started = renewed = monotonic_time.monotonic()
-        while not self.stop.is_set():
-            responses = client.idle_check(timeout=self.check_seconds)
-            now = monotonic_time.monotonic()
-            if now - renewed >= self.renew_seconds:
-                self._renew(cursor_id)
-                renewed = now
-            news = _news(responses)
-            if news or now - started >= self.reissue_seconds:
-                self.idling.clear()
-                client.idle_done()
-                reader.sync()
-                client.idle()
-                self.idling.set()
-                started = monotonic_time.monotonic()
-        self.idling.clear()
-        client.idle_done()
-
-    def _poll(self, client: imapclient.IMAPClient, reader: FolderReader, cursor_id: int) -> None:
-        self.idling.set()
-        while not self.stop.wait(self.poll_seconds):
-            self._renew(cursor_id)
-            client.noop()
-            reader.sync()

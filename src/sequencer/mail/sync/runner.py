@@ -3,55 +3,54 @@
 :func:`sync_tick` is what :class:`~sequencer.engine.worker.Worker` calls on every tick,
 before it claims due emails (so a reply that has arrived stops the next email before it
 is claimed). It reads the mailboxes whose turn has come (:func:`sync_mailboxes`): each
-at most every
-``interval``, a few per tick, each under its lease so that however many workers tick,
+once per ``interval`` at a moment of its own, so that a thousand mailboxes are read a
+few per tick rather than all in one, each under its lease so that however many workers tick,
 one reads a given mailbox at a time. Nothing it does can stop the tick: failures are
 logged and stored on the mailbox's cursor. Each stored message is handed to the ``act``
 handler the caller gives (the engine composes it: the mail package stores and
 classifies, the sequences package acts on enrollments).
 
-:class:`IdleLoop` is the long-running part, for ``sequencer worker``: it keeps an IMAP
-IDLE connection (:class:`~sequencer.mail.sync.imap.IdleSession`, one thread each) for
-every IMAP mailbox whose lease is free, so replies are acted on seconds after they
-arrive. A mailbox held by an IDLE session is skipped by the ticks' polling, since the
-session holds its lease; if the session's worker dies, the lease expires and polling or
-another worker's IDLE loop takes over. Gmail and Microsoft 365 mailboxes are read by the
+:func:`start_idle_loop` starts the long-running part, for ``sequencer worker``: an
+:class:`~sequencer.mail.sync.idle_loop.IdleLoop` keeps an IMAP IDLE connection for every
+IMAP mailbox whose lease is free (thousands in one thread), so replies are acted on
+seconds after they arrive. A mailbox watched by the loop is skipped by the ticks'
+polling, since the loop holds its lease; if its worker dies, the lease expires and
+polling or another worker's loop takes over. Gmail and Microsoft 365 mailboxes are read by the
 ticks' polling (history and delta calls are cheap; push needs a public endpoint).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import close_old_connections, connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from sequencer import leasing
 from sequencer.clock import Clock
-from sequencer.domain.backoff import Backoff, no_jitter
+from sequencer.domain import poll_spread
 from sequencer.domain.inbound import InboundHandler
 from sequencer.mail.models import Mailbox, Provider, SyncCursor
 from sequencer.mail.sync import leases
 from sequencer.mail.sync.gmail import GmailSync
 from sequencer.mail.sync.graph import GraphSync
-from sequencer.mail.sync.imap import IdleSession, sync_folder
+from sequencer.mail.sync.idle_loop import IdleLoop
+from sequencer.mail.sync.imap import sync_folder
 from sequencer.operations.log_format import took
 
 log = logging.getLogger(__name__)
 
-# How often each mailbox is read by the ticks (an IDLE session reads as mail arrives).
+# How often each mailbox is read by the ticks (the IMAP watch loop reads as mail arrives).
 DEFAULT_INTERVAL = timedelta(seconds=60)
-# Mailboxes read per tick at most, and for how long: the tick also has emails to send.
-PER_TICK = 5
+# Mailboxes read per tick: as many as keep each on its interval when a tick comes about
+# this often (a worker with nothing due waits 2 s between ticks), and for how long at most:
+# the tick also has emails to send. See sequencer.domain.poll_spread for the quotas.
+TICK_ESTIMATE = timedelta(seconds=3)
 TICK_BUDGET_SECONDS = 20.0
 IDLE_SUFFIX = ":idle"
-# A failed IDLE session starts again after this, doubling up to the loop's maximum.
-IDLE_FIRST_RETRY = timedelta(seconds=5)
 
 
 def syncable_mailboxes() -> QuerySet[Mailbox]:
@@ -90,19 +89,30 @@ def sync_mailboxes(
     clock: Clock,
     act: InboundHandler,
     interval: timedelta = DEFAULT_INTERVAL,
-    limit: int = PER_TICK,
+    limit: int | None = None,
     budget_seconds: float = TICK_BUDGET_SECONDS,
 ) -> int:
-    """Read the mailboxes whose turn has come and whose lease is free; how many were
-    read. A mailbox's failure is logged and kept on its cursor, and the others go on."""
+    """Read the mailboxes whose turn has come (:mod:`sequencer.domain.poll_spread`) and
+    whose lease is free, up to ``limit`` (by default as many as keep every mailbox on its
+    interval); how many were read. A mailbox's failure is logged and kept on its cursor,
+    and the others go on."""
     _ensure_cursors()
-    due = list(
-        SyncCursor.objects.filter(folder=leases.PRIMARY_FOLDER, mailbox__in=syncable_mailboxes())
-        .filter(Q(attempted_at__isnull=True) | Q(attempted_at__lte=now - interval))
-        .filter(leasing.free(now))
-        .order_by(F("attempted_at").asc(nulls_first=True), "pk")
-        .values_list("mailbox_id", flat=True)[:limit]
+    polled = SyncCursor.objects.filter(
+        folder=leases.PRIMARY_FOLDER, mailbox__in=syncable_mailboxes()
+    ).filter(leasing.free(now))
+    if limit is None:
+        limit = poll_spread.polls_per_tick(polled.count(), interval, TICK_ESTIMATE)
+    # Never read within half an interval (the rule's own floor), so the database sends
+    # only the rows that may be due; their turns are computed here.
+    candidates = polled.filter(
+        Q(attempted_at__isnull=True) | Q(attempted_at__lte=now - interval / 2)
+    ).values_list("mailbox_id", "attempted_at")
+    turns = sorted(
+        (attempted_at is not None, attempted_at or now, mailbox_id)
+        for mailbox_id, attempted_at in candidates
+        if poll_spread.due(attempted_at, mailbox_id, interval, now)
     )
+    due = [mailbox_id for _, _, mailbox_id in turns[:limit]]
     started = time.monotonic()
     read = 0
     for mailbox_id in due:
@@ -148,130 +158,17 @@ def sync_tick(now: datetime, *, owner: str, clock: Clock, act: InboundHandler) -
 # -- IMAP IDLE ----------------------------------------------------------------------------
 
 
-@dataclass
-class _Running:
-    thread: threading.Thread
-    session: IdleSession
-
-
-@dataclass
-class IdleLoop:
-    """Starts and watches one :class:`IdleSession` thread per IMAP mailbox it can lease.
-
-    ``owner`` names the leases (``<worker name>:idle``, so that the same worker's ticks
-    leave these mailboxes alone). A session that failed is started again after a delay
-    that doubles up to ``max_backoff_seconds``.
-    """
-
-    owner: str
-    clock: Clock
-    act: InboundHandler
-    scan_seconds: float = 15.0
-    max_sessions: int = 200
-    max_backoff_seconds: float = 300.0
-    session_options: dict[str, float] = field(default_factory=dict)
-    _running: dict[int, _Running] = field(default_factory=dict)
-    _failures: dict[int, tuple[int, float]] = field(default_factory=dict)
-
-    def run(self, stop: threading.Event) -> None:
-        log.info("IDLE loop %s started", self.owner)
-        try:
-            while not stop.is_set():
-                close_old_connections()
-                try:
-                    self.scan(stop)
-                except Exception:
-                    log.exception("IDLE loop scan failed; retrying")
-                stop.wait(self.scan_seconds)
-        finally:
-            for running in self._running.values():
-                running.thread.join(timeout=10)
-            connection.close()
-            log.info("IDLE loop %s stopped", self.owner)
-
-    def sessions(self) -> dict[int, IdleSession]:
-        """The live sessions by mailbox id (for tests and benchmarks)."""
-        return {mid: r.session for mid, r in self._running.items() if r.thread.is_alive()}
-
-    def scan(self, stop: threading.Event) -> None:
-        """Start sessions for IMAP mailboxes that have none and whose lease is free."""
-        for mailbox_id in [m for m, r in self._running.items() if not r.thread.is_alive()]:
-            del self._running[mailbox_id]
-        now = self.clock.now()
-        candidates = (
-            syncable_mailboxes()
-            .filter(provider=Provider.SMTP_IMAP)
-            .exclude(pk__in=list(self._running))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        for mailbox_id in candidates:
-            if len(self._running) >= self.max_sessions:
-                break
-            _, retry_at = self._failures.get(mailbox_id, (0, 0.0))
-            if time.monotonic() < retry_at or not leases.is_free(mailbox_id, now):
-                continue
-            session = IdleSession(
-                mailbox_id,
-                owner=self.owner,
-                stop=stop,
-                clock=self.clock,
-                act=self.act,
-                **self.session_options,  # type: ignore[arg-type]
-            )
-            thread = threading.Thread(
-                target=self._session,
-                args=(session,),
-                name=f"imap-idle-{mailbox_id}",
-                daemon=True,
-            )
-            self._running[mailbox_id] = _Running(thread=thread, session=session)
-            thread.start()
-
-    def _backoff(self) -> Backoff:
-        cap = timedelta(seconds=self.max_backoff_seconds)
-        return Backoff(first=min(IDLE_FIRST_RETRY, cap), cap=cap)
-
-    def _session(self, session: IdleSession) -> None:
-        mailbox_id = session.mailbox_id
-        try:
-            session.run()
-        except Exception as exc:
-            failures = self._failures.get(mailbox_id, (0, 0.0))[0] + 1
-            delay = self._backoff().delay(failures, random=no_jitter).total_seconds()
-            self._failures[mailbox_id] = (failures, time.monotonic() + delay)
-            log.warning(
-                "IMAP IDLE for mailbox %s failed (%s); again in %.0f s",
-                mailbox_id,
-                exc,
-                delay,
-                extra={"mailbox": mailbox_id},
-            )
-        else:
-            self._failures.pop(mailbox_id, None)
-        finally:
-            with contextlib.suppress(Exception):
-                connection.close()
-
-
 def start_idle_loop(
     stop: threading.Event,
     *,
     owner: str,
     clock: Clock,
     act: InboundHandler,
-    scan_seconds: float = 15.0,
-    session_options: dict[str, float] | None = None,
+    **options: Any,
 ) -> IdleLoop:
-    """Start an :class:`IdleLoop` in a daemon thread (``sequencer worker`` calls this next
-    to its worker); it ends when ``stop``
-    is set."""
-    loop = IdleLoop(
-        owner=f"{owner}{IDLE_SUFFIX}",
-        clock=clock,
-        act=act,
-        scan_seconds=scan_seconds,
-        session_options=dict(session_options or {}),
-    )
-    threading.Thread(target=loop.run, args=(stop,), name="imap-idle-loop", daemon=True).start()
+    """Start an :class:`~sequencer.mail.sync.idle_loop.IdleLoop` in a daemon thread
+    (``sequencer worker`` calls this next to its worker); it ends when ``stop`` is set.
+    ``options`` are the loop's settings (``scan_seconds``, ``reissue_seconds``, ...)."""
+    loop = IdleLoop(owner=f"{owner}{IDLE_SUFFIX}", clock=clock, act=act, **options)
+    threading.Thread(target=loop.run, args=(stop,), name="imap-watch-loop", daemon=True).start()
     return loop
