@@ -121,9 +121,9 @@ def child(smtp_port: int, imap_port: int, lmtp_port: int) -> dict[str, Any]:
         scan_seconds=0.5,
     )
     deadline = time.monotonic() + 30
-    while not any(s.idling.is_set() for s in loop.sessions().values()):
+    while mailbox.pk not in loop.watched():
         if time.monotonic() > deadline:
-            raise RuntimeError("the IDLE session did not start")
+            raise RuntimeError("the mailbox was not watched within 30 s")
         time.sleep(0.01)
 
     timings = []
