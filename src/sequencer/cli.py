@@ -60,8 +60,11 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     from waitress import serve as waitress_serve
 
     from sequencer.config.wsgi import application
+    from sequencer.operations.metrics import serve_on_configured_address
 
     call_command("collectstatic", interactive=False, verbosity=0)
+    # Prometheus' own server on the admin's address, when SEQUENCER_METRICS_ADDRESS is set.
+    serve_on_configured_address()
     stop = threading.Event()
     if not no_worker:
         from sequencer.clock import system_clock
@@ -116,7 +119,9 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     from sequencer.mail.sync.runner import start_idle_loop
+    from sequencer.operations.metrics import serve_on_configured_address
 
+    serve_on_configured_address()
     # Replies arrive through IMAP IDLE within seconds, not at the next poll.
     start_idle_loop(stop, owner=engine.name, clock=system_clock, act=inbound_handler(system_clock))
     click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")

@@ -47,6 +47,7 @@ from sequencer.mail.providers.errors import (
     TransientFailure,
 )
 from sequencer.mail.readiness import why_cannot_send
+from sequencer.operations.metrics import counted_failures
 from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.lifecycle import record_sent
 from sequencer.sequences.models import ScheduledEmail
@@ -269,7 +270,7 @@ def deliver(
         _failed_before_handover(email, f"This email could not be built: {exc}")
         return False
     try:
-        with measured(phases, "handover"):
+        with measured(phases, "handover"), counted_failures():
             result = provider.send(message, thread=prepared.thread)
     except TransientFailure as exc:
         _retry_later(email, exc, clock, random)

@@ -12,6 +12,7 @@ import os
 import random as random_module
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
 from sequencer.operations.heartbeat import Heart
+from sequencer.operations.metrics import observe_tick
 from sequencer.sequences import inbound
 from sequencer.webhooks.delivery import start_delivery_loop
 
@@ -149,6 +151,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def tick(self) -> TickReport:
+        started = time.perf_counter()
         report = TickReport()
         now = self.clock.now()
         report.released, report.lost = expire_leases(now)
@@ -195,6 +198,7 @@ class Worker:
         sync_calendars(now, owner=self.name, clock=self.clock)
         # Retention, once a day by one worker (leased; bounded in time; never raises).
         run_housekeeping(now, owner=self.name)
+        observe_tick(time.perf_counter() - started, report.phases.seconds["claim"])
         return report
 
     def _generator(self) -> TextGenerator | None:
