@@ -14,10 +14,8 @@ from sequencer.ai.models import AiGeneration
 from sequencer.clock import system_clock
 from sequencer.mail.models import InboundMessage, Mailbox, SyncCursor
 from sequencer.operations.models import WorkerHeartbeat
-from sequencer.sequences import enrollment
-from sequencer.sequences.enrollment import Recipient
 from sequencer.sequences.models import ScheduledEmail
-from tests.integration.engine.conftest import make_person
+from tests.integration.web.enrolling import enroll, many_people
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +26,8 @@ def grow(admin, sequence, mailbox, start: int, stop: int) -> None:
     """People ``start``..``stop`` enrolled, every other email sent; as many inbound
     messages, AI calls, synced folders and workers."""
     now = system_clock.now()
-    people = [make_person(f"P{n}", f"p{n}@initech.test") for n in range(start, stop)]
-    result = enrollment.enroll(
-        admin,
-        sequence.pk,
-        [Recipient(p.pk) for p in people],
-        mailbox_id=mailbox.pk,
-        clock=system_clock,
-    )
-    assert all(o.enrolled for o in result.outcomes)
+    people = many_people(stop - start, f"P{start}x")
+    enroll(sequence, admin, mailbox, *people)
     fresh = ScheduledEmail.objects.filter(enrollment__person__in=people).order_by("pk")
     sent = list(fresh.values_list("pk", flat=True)[::2])
     ScheduledEmail.objects.filter(pk__in=sent).update(
