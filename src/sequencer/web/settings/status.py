@@ -95,7 +95,7 @@ def _context(found: Figures) -> dict[str, Any]:
     hours = found.hours
     last_day = hours[-DAY_HOURS:]
     by_state = found.emails_by_state
-    sends = bar_chart([(h.start, float(h.sent)) for h in hours], _count, floor=4)
+    sends = bar_chart([(h.start, float(h.sent)) for h in hours], _count, floor=2)
     # In minutes, so that the scale's round numbers are round minutes.
     lag = bar_chart(
         [(h.start, h.worst_lag_seconds / 60) for h in hours],
