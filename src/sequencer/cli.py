@@ -59,15 +59,15 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     from django.core.management import call_command
     from waitress import serve as waitress_serve
 
+    from sequencer.clock import system_clock
     from sequencer.config.wsgi import application
     from sequencer.operations.metrics import serve_on_configured_address
 
     call_command("collectstatic", interactive=False, verbosity=0)
     # Prometheus' own server on the admin's address, when SEQUENCER_METRICS_ADDRESS is set.
-    serve_on_configured_address()
+    serve_on_configured_address(system_clock)
     stop = threading.Event()
     if not no_worker:
-        from sequencer.clock import system_clock
         from sequencer.engine.worker import Worker, inbound_handler
         from sequencer.mail.sync.runner import start_idle_loop
 
@@ -121,7 +121,7 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     from sequencer.mail.sync.runner import start_idle_loop
     from sequencer.operations.metrics import serve_on_configured_address
 
-    serve_on_configured_address()
+    serve_on_configured_address(system_clock)
     # Replies arrive through IMAP IDLE within seconds, not at the next poll.
     start_idle_loop(stop, owner=engine.name, clock=system_clock, act=inbound_handler(system_clock))
     click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from sequencer.clock import system_clock
+from sequencer.clock import Clock
 from sequencer.mail.providers.errors import (
     MailboxFailure,
     MessageRejected,
@@ -200,7 +200,8 @@ class DatabaseCollector(Collector):
     database connection afterwards: prometheus_client's server answers each scrape in a
     new thread, whose connection Django would otherwise never close."""
 
-    def __init__(self, *, close_connection: bool = False) -> None:
+    def __init__(self, clock: Clock, *, close_connection: bool = False) -> None:
+        self.clock = clock
         self.close_connection = close_connection
 
     def describe(self) -> Iterable[Metric]:
@@ -208,7 +209,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
-            found = db_figures.read_figures(system_clock.now())
+            found = db_figures.read_figures(self.clock.now())
         except Exception:  # a scrape must still answer the process's own metrics
             log.exception("could not read the metrics from the database")
             yield _gauge(
@@ -231,18 +232,19 @@ class DatabaseCollector(Collector):
 class _Scraped(Collector):
     """The database's figures, for whichever thread asks (see :func:`scrape_registry`)."""
 
-    def __init__(self, close_connection: bool) -> None:
-        self.database = DatabaseCollector(close_connection=close_connection)
+    def __init__(self, clock: Clock, close_connection: bool) -> None:
+        self.database = DatabaseCollector(clock, close_connection=close_connection)
 
     def collect(self) -> Iterable[Metric]:
         yield from self.database.collect()
         yield from REGISTRY.collect()
 
 
-def scrape_registry(*, close_connection: bool = False) -> CollectorRegistry:
-    """A registry with this process's metrics and the database's figures."""
+def scrape_registry(clock: Clock, *, close_connection: bool = False) -> CollectorRegistry:
+    """A registry with this process's metrics and the database's figures at ``clock``'s
+    now."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Scraped(close_connection))
+    registry.register(_Scraped(clock, close_connection))
     return registry
 
 
@@ -259,7 +261,7 @@ def parse_address(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve_on_configured_address() -> tuple[str, int] | None:
+def serve_on_configured_address(clock: Clock) -> tuple[str, int] | None:
     """Start prometheus_client's HTTP server on ``SEQUENCER_METRICS_ADDRESS`` (no token:
     the admin chose who can reach it), in a daemon thread; the address it listens on, or
     None when none is configured or it cannot bind (logged: metrics must never stop a
@@ -272,7 +274,7 @@ def serve_on_configured_address() -> tuple[str, int] | None:
     try:
         host, port = parse_address(value)
         server, _ = start_http_server(
-            port, addr=host, registry=scrape_registry(close_connection=True)
+            port, addr=host, registry=scrape_registry(clock, close_connection=True)
         )
     except (OSError, ValueError) as exc:
         log.error("metrics are not served on %s: %s", value, exc)

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from sequencer.clock import system_clock
 from sequencer.operations.metrics import scrape_registry
 
 TOKEN_VARIABLE = "SEQUENCER_METRICS_TOKEN"
@@ -47,4 +48,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response = _text(401, "Send the metrics token as 'Authorization: Bearer <token>'.")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(
+        generate_latest(scrape_registry(system_clock)), content_type=CONTENT_TYPE_LATEST
+    )

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from sequencer.clock import system_clock
 from sequencer.operations.metrics import parse_address, serve_on_configured_address
 
 TOKEN = "a-long-random-metrics-token"
@@ -87,7 +88,7 @@ def test_the_metrics_are_not_answered_to_a_post(monkeypatch):
 def test_on_the_address_an_admin_chose_the_metrics_need_no_token(monkeypatch):
     monkeypatch.setenv("SEQUENCER_METRICS_ADDRESS", "127.0.0.1:0")
 
-    bound = serve_on_configured_address()
+    bound = serve_on_configured_address(system_clock)
 
     assert bound is not None
     host, port = bound
@@ -100,13 +101,13 @@ def test_on_the_address_an_admin_chose_the_metrics_need_no_token(monkeypatch):
 def test_no_address_configured_starts_no_server(monkeypatch):
     monkeypatch.delenv("SEQUENCER_METRICS_ADDRESS", raising=False)
 
-    assert serve_on_configured_address() is None
+    assert serve_on_configured_address(system_clock) is None
 
 
 def test_an_address_without_a_port_starts_no_server_and_says_why(monkeypatch, caplog):
     monkeypatch.setenv("SEQUENCER_METRICS_ADDRESS", "localhost")
 
-    assert serve_on_configured_address() is None
+    assert serve_on_configured_address(system_clock) is None
     assert "host:port" in caplog.text
 
 
