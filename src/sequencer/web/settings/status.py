@@ -16,7 +16,13 @@ from sequencer.ai.models import Outcome
 from sequencer.clock import system_clock
 from sequencer.domain.lifecycle import EmailState
 from sequencer.mail.models import MailboxStatus, Provider
-from sequencer.operations.figures import Figures, ProviderSync, read_figures
+from sequencer.operations.figures import (
+    Figures,
+    Hour,
+    ProviderSync,
+    read_figures,
+    sent_per_hour,
+)
 from sequencer.operations.heartbeat import FRESH_FOR
 from sequencer.web.settings.admin_only import admin_only
 from sequencer.web.settings.status_chart import Chart, bar_chart
@@ -91,8 +97,7 @@ def _sync_row(found: Figures, sync: ProviderSync) -> dict[str, Any]:
     }
 
 
-def _context(found: Figures) -> dict[str, Any]:
-    hours = found.hours
+def _context(found: Figures, hours: tuple[Hour, ...]) -> dict[str, Any]:
     last_day = hours[-DAY_HOURS:]
     by_state = found.emails_by_state
     sends = bar_chart([(h.start, float(h.sent)) for h in hours], _count, floor=2)
@@ -139,5 +144,6 @@ def _context(found: Figures) -> dict[str, Any]:
 @require_GET
 @admin_only
 def status_page(request: HttpRequest) -> HttpResponse:
-    found = read_figures(system_clock.now())
-    return render(request, "web/settings/status.html", _context(found))
+    now = system_clock.now()
+    context = _context(read_figures(now), sent_per_hour(now))
+    return render(request, "web/settings/status.html", context)
