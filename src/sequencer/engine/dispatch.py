@@ -377,7 +377,7 @@ def send_one(
     if prepared is None:
         return False
     try:
-        with measured(phases, "handover"):
+        with measured(phases, "handover"), counted_failures():
             provider = provider_for(prepared.email.mailbox)
     except MailboxFailure as exc:
         _mailbox_failed(prepared.email, exc, clock)

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sequencer.clock import system_clock
 from sequencer.operations.metrics import parse_address, serve_on_configured_address
+from sequencer.workspace.services import create_token
 
 TOKEN = "a-long-random-metrics-token"
 
@@ -46,6 +47,15 @@ def test_a_missing_or_wrong_token_is_refused(monkeypatch, authorization):
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert b"sequencer_" not in response.content
+
+
+def test_an_admins_api_token_does_not_open_the_metrics(monkeypatch, admin):
+    monkeypatch.setenv("SEQUENCER_METRICS_TOKEN", TOKEN)
+    _, api_token = create_token(admin, name="scripts")
+
+    response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {api_token}")
+
+    assert response.status_code == 401
 
 
 @pytest.mark.django_db
