@@ -35,7 +35,16 @@ def test_bars_are_in_proportion_and_the_highest_is_named():
 def test_a_chart_of_zeros_has_no_peak():
     chart = bar_chart([(START, 0.0)], str)
 
+    assert chart.peak is None and chart.highest is None
+
+
+def test_when_several_hours_share_the_highest_value_none_is_named_the_peak():
+    points = [(START + timedelta(hours=n), v) for n, v in enumerate([1.0, 0.0, 1.0])]
+
+    chart = bar_chart(points, str)
+
     assert chart.peak is None
+    assert chart.highest is not None and chart.highest.value == 1
 
 
 @pytest.mark.parametrize(

@@ -74,15 +74,18 @@ def _sends_summary(chart: Chart) -> str:
     said = f"{chart.total:g} emails were sent in the last 48 hours."
     if chart.peak is not None:
         said += f" The busiest hour, {chart.peak.start:%a %H:%M} UTC, sent {chart.peak.text}."
+    elif chart.highest is not None:
+        said += f" At most {chart.highest.text} went out in one hour."
     return said
 
 
 def _lag_summary(chart: Chart) -> str:
-    if chart.peak is None:
+    if chart.highest is None:
         return "Every email of the last 48 hours went out on time."
-    return (
-        f"The longest lag was {chart.peak.text}, in the hour from {chart.peak.start:%a %H:%M} UTC."
-    )
+    said = f"The longest lag was {chart.highest.text}"
+    if chart.peak is not None:
+        said += f", in the hour from {chart.peak.start:%a %H:%M} UTC"
+    return said + "."
 
 
 def _sync_row(found: Figures, sync: ProviderSync) -> dict[str, Any]:

@@ -48,7 +48,10 @@ class Chart:
     bars: tuple[Bar, ...]
     gridlines: tuple[Tick, ...]
     hours: tuple[Tick, ...]
-    peak: Bar | None  # the highest bar, for the description (None when all are zero)
+    # The highest bar, drawn darker and named in the description; None when all are
+    # zero or several share the highest value (naming one of them would mislead).
+    peak: Bar | None
+    highest: Bar | None  # a bar of the highest value, when it is above zero
     total: float
 
 
@@ -100,7 +103,10 @@ def bar_chart(
         for n, bar in enumerate(bars)
         if n % LABEL_EVERY == 0
     )
-    peak = max(bars, key=lambda bar: bar.value, default=None)
+    highest = max(bars, key=lambda bar: bar.value, default=None)
+    if highest is not None and highest.value <= 0:
+        highest = None
+    unique = highest is not None and sum(bar.value == highest.value for bar in bars) == 1
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -110,6 +116,7 @@ def bar_chart(
         bars=tuple(bars),
         gridlines=gridlines,
         hours=hours,
-        peak=peak if peak is not None and peak.value > 0 else None,
+        peak=highest if unique else None,
+        highest=highest,
         total=sum(value for _, value in points),
     )
