@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncHour
 
 from sequencer.ai.models import AiGeneration
@@ -103,16 +114,16 @@ def _due(now: datetime) -> tuple[int, datetime | None, Histogram]:
         f"b{i}": Count("id", filter=Q(due_at__gte=now - timedelta(seconds=bound)))
         for i, bound in enumerate(LATENESS_BUCKETS)
     }
+    lateness = ExpressionWrapper(Value(now) - F("due_at"), output_field=DurationField())
     found = ScheduledEmail.objects.filter(state=EmailState.SCHEDULED, due_at__lte=now).aggregate(
-        n=Count("id"), oldest=Min("due_at"), **late_by
+        n=Count("id"), oldest=Min("due_at"), total=Sum(lateness), **late_by
     )
     count: int = found["n"]
     oldest: datetime | None = found["oldest"]
+    total: timedelta | None = found["total"]
     buckets = tuple((bound, int(found[f"b{i}"])) for i, bound in enumerate(LATENESS_BUCKETS))
-    # The exact sum of lateness needs a per-row difference; the oldest bounds it well
-    # enough for an average and stays one query on SQLite and PostgreSQL alike.
-    total = (now - oldest).total_seconds() * count if oldest else 0.0
-    return count, oldest, Histogram(buckets=buckets, total=total, count=count)
+    seconds = total.total_seconds() if total else 0.0
+    return count, oldest, Histogram(buckets=buckets, total=seconds, count=count)
 
 
 def sent_per_hour(now: datetime) -> tuple[Hour, ...]:

@@ -27,6 +27,7 @@ from django.db import connections
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from sequencer.clock import Clock
 from sequencer.mail.providers.errors import (
@@ -109,7 +110,9 @@ def _labelled(
 def _histogram(
     name: str, documentation: str, histogram: db_figures.Histogram
 ) -> HistogramMetricFamily:
-    buckets = [(str(bound), float(count)) for bound, count in histogram.buckets]
+    # Bounds written as prometheus_client writes its own ("300.0"), so that queries on
+    # ``le`` match whichever process answered.
+    buckets = [(floatToGoString(bound), float(count)) for bound, count in histogram.buckets]
     buckets.append(("+Inf", float(histogram.count)))
     return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=histogram.total)
 

@@ -69,7 +69,13 @@ def test_the_scraped_state_counts_move_from_due_to_sent_as_the_worker_sends(
     assert emails(before, "scheduled") == 1
     assert emails(before, "sent") == 0
     assert before[("sequencer_emails_due", ())] == 1
-    assert before[("sequencer_send_lag_seconds", ())] >= 300
+    lag = before[("sequencer_send_lag_seconds", ())]
+    assert lag >= 300
+    # One email waits: the lateness histogram's sum is its lateness, read a moment later.
+    assert before[("sequencer_due_lateness_seconds_count", ())] == 1
+    assert 300 <= before[("sequencer_due_lateness_seconds_sum", ())] <= lag + 60
+    assert before[("sequencer_due_lateness_seconds_bucket", (("le", "300.0"),))] == 0
+    assert before[("sequencer_due_lateness_seconds_bucket", (("le", "900.0"),))] == 1
     assert before[("sequencer_database_up", ())] == 1
     ticks = before.get(("sequencer_tick_seconds_count", ()), 0)
 
