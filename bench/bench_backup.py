@@ -16,6 +16,7 @@ import os
 import sqlite3
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sequencer.operations.backup import backup_sqlite
@@ -59,7 +60,7 @@ def run() -> dict[str, float]:
         _database(database)
         keys = KeyMaterial(files={"secret_key": b"bench-" + b"k" * 50})
         started = time.perf_counter()
-        backup_sqlite(database, root / "backup.tgz", keys)
+        backup_sqlite(database, root / "backup.tgz", keys, now=datetime.now(UTC))
         backed_up = time.perf_counter() - started
         started = time.perf_counter()
         restore(root / "backup.tgz", root / "restored")

@@ -53,11 +53,14 @@ ROUND = 5
 WARM_UP = 2
 
 
+def run_on_both(module: str, short: str) -> dict[str, Any]:
+    """Run ``bench.<module>``'s child on two PostgreSQL databases of its own (10k, 1m)."""
+    with support.own_databases(short, "10k", "1m") as names:
+        return support.run_child(module, *names, database_url=support.postgres_url(names[0]))
+
+
 def run() -> dict[str, float]:
-    with support.own_databases("claim", "10k", "1m") as names:
-        result = support.run_child(
-            "bench_claim", *names, database_url=support.postgres_url(names[0])
-        )
+    result = run_on_both("bench_claim", "claim")
     return {
         "claim_ms_10k": result["small"],
         "claim_ms_1m": result["large"],
@@ -102,12 +105,12 @@ FROM generate_series(%(lo)s, %(hi)s) AS g
 """
 
 
-def _load(params: dict[str, Any], lo: int, hi: int) -> None:
+def _load(params: dict[str, Any], lo: int, hi: int, emails: str = _EMAILS) -> None:
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = off")
-        for sql in (_PEOPLE, _ENROLLMENTS, _EMAILS):
+        for sql in (_PEOPLE, _ENROLLMENTS, emails):
             cursor.execute(sql, {**params, "lo": lo, "hi": hi})
     with connection.cursor() as cursor:
         for table in ("crm_person", "sequences_enrollment", "sequences_scheduledemail"):
@@ -120,7 +123,9 @@ def _load(params: dict[str, Any], lo: int, hi: int) -> None:
         cursor.execute("CHECKPOINT")
 
 
-def _prepare(database: str, size: int, now: Any) -> None:
+def _prepare(database: str, size: int, now: Any, emails: str = _EMAILS) -> None:
+    """A migrated database with ``size`` enrollments, each with the email ``emails``
+    inserts (by default: scheduled, :data:`DUE` of them due now)."""
     from django.core.management import call_command
 
     support.use_database(database)
@@ -136,7 +141,7 @@ def _prepare(database: str, size: int, now: Any) -> None:
         "mailbox": mailbox.pk,
         "user": admin.pk,
     }
-    _load(params, 1, size)
+    _load(params, 1, size, emails)
 
 
 def _round(database: str, now: Any) -> list[float]:
@@ -172,17 +177,24 @@ def _round(database: str, now: Any) -> list[float]:
     return timings
 
 
-def child(small_db: str, large_db: str) -> dict[str, float]:
+def prepare_both(bench: str, small_db: str, large_db: str, emails: str = _EMAILS) -> Any:
+    """Django set up, :data:`SMALL` and :data:`LARGE` enrollments loaded into the two
+    databases (see :func:`_prepare`); the moment they were loaded at."""
     support.setup_django(migrate=False)
     from django.db import connection
 
     from sequencer.clock import system_clock
 
     if connection.vendor != "postgresql":
-        raise RuntimeError("bench_claim needs PostgreSQL (DATABASE_URL)")
+        raise RuntimeError(f"{bench} needs PostgreSQL (DATABASE_URL)")
     now = system_clock.now()
-    _prepare(small_db, SMALL, now)
-    _prepare(large_db, LARGE, now)
+    _prepare(small_db, SMALL, now, emails)
+    _prepare(large_db, LARGE, now, emails)
+    return now
+
+
+def child(small_db: str, large_db: str) -> dict[str, float]:
+    now = prepare_both("bench_claim", small_db, large_db)
     timings: dict[str, list[float]] = {small_db: [], large_db: []}
     for r in range(CLAIMS // ROUND):
         order = (small_db, large_db) if r % 2 == 0 else (large_db, small_db)

@@ -60,12 +60,15 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     from django.core.management import call_command
     from waitress import serve as waitress_serve
 
+    from sequencer.clock import system_clock
     from sequencer.config.wsgi import application
+    from sequencer.operations.metrics import serve_on_configured_address
 
     call_command("collectstatic", interactive=False, verbosity=0)
+    # Prometheus' own server on the admin's address, when SEQUENCER_METRICS_ADDRESS is set.
+    serve_on_configured_address(system_clock)
     stop = threading.Event()
     if not no_worker:
-        from sequencer.clock import system_clock
         from sequencer.engine.worker import Worker, inbound_handler
         from sequencer.mail.sync.runner import start_idle_loop
 
@@ -117,7 +120,9 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     from sequencer.mail.sync.runner import start_idle_loop
+    from sequencer.operations.metrics import serve_on_configured_address
 
+    serve_on_configured_address(system_clock)
     # Replies arrive through IMAP IDLE within seconds, not at the next poll.
     start_idle_loop(stop, owner=engine.name, clock=system_clock, act=inbound_handler(system_clock))
     click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")
@@ -160,6 +165,7 @@ def backup(file: Path, force: bool, keys_only: bool) -> None:
     _django()
     from django.conf import settings
 
+    from sequencer.clock import system_clock
     from sequencer.operations import backup as backups
     from sequencer.operations.key_material import read_key_material
 
@@ -168,7 +174,7 @@ def backup(file: Path, force: bool, keys_only: bool) -> None:
     on_sqlite = database["ENGINE"] == "django.db.backends.sqlite3"
     try:
         if keys_only:
-            report = backups.backup_keys(file, keys, force=force)
+            report = backups.backup_keys(file, keys, now=system_clock.now(), force=force)
         elif not on_sqlite:
             raise click.ClickException(
                 "The database is PostgreSQL: back it up with pg_dump, and the keys with "
@@ -198,6 +204,7 @@ def backup(file: Path, force: bool, keys_only: bool) -> None:
 def _backup_sqlite_with_progress(database: Path, file: Path, keys: Any, force: bool) -> Any:
     from rich.progress import Progress
 
+    from sequencer.clock import system_clock
     from sequencer.operations.backup import backup_sqlite
 
     with Progress(transient=True) as progress:
@@ -206,7 +213,9 @@ def _backup_sqlite_with_progress(database: Path, file: Path, keys: Any, force: b
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return backup_sqlite(database, file, keys, force=force, progress=advance)
+        return backup_sqlite(
+            database, file, keys, now=system_clock.now(), force=force, progress=advance
+        )
 
 
 @main.command()

@@ -171,6 +171,9 @@ BROWSER_ONLY: dict[str, str] = {
     "reads that mailbox (no member token); admins vouch with POST /mailboxes/{id}/vouch.",
     "unsubscribe": "A recipient's unsubscribe link, not a member's action.",
     "unsubscribe_preview": "Where a preview's unsubscribe link leads; it changes nothing.",
+    "settings_status": "The same figures are at /metrics, in the Prometheus text format "
+    "that monitoring reads, behind the operator's SEQUENCER_METRICS_TOKEN rather than a "
+    "member's token.",
 }
 
 

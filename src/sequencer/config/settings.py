@@ -126,7 +126,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz and /readyz are answered before the host check, sessions and
     # sign-in could turn a probe into a 400 or a redirect (sequencer/operations/probes.py).
-    "sequencer.operations.probes.ProbeMiddleware",
+    "sequencer.web.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -48,6 +48,7 @@ from sequencer.mail.providers.errors import (
 )
 from sequencer.mail.readiness import why_cannot_send
 from sequencer.operations.log_format import took
+from sequencer.operations.metrics import counted_failures
 from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.lifecycle import record_sent
 from sequencer.sequences.models import ScheduledEmail
@@ -271,7 +272,7 @@ def deliver(
         return False
     started = time.monotonic()
     try:
-        with measured(phases, "handover"):
+        with measured(phases, "handover"), counted_failures():
             result = provider.send(message, thread=prepared.thread)
     except TransientFailure as exc:
         log.info(
@@ -423,7 +424,7 @@ def send_one(
     if prepared is None:
         return False
     try:
-        with measured(phases, "handover"):
+        with measured(phases, "handover"), counted_failures():
             provider = provider_for(prepared.email.mailbox)
     except MailboxFailure as exc:
         _mailbox_failed(prepared.email, exc, clock)

@@ -43,6 +43,7 @@ from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
 from sequencer.operations.heartbeat import Heart
 from sequencer.operations.log_format import took
+from sequencer.operations.metrics import observe_tick
 from sequencer.sequences import inbound
 from sequencer.webhooks.delivery import start_delivery_loop
 
@@ -151,6 +152,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def tick(self) -> TickReport:
+        started = time.perf_counter()
         report = TickReport()
         now = self.clock.now()
         report.released, report.lost = expire_leases(now)
@@ -197,6 +199,7 @@ class Worker:
         sync_calendars(now, owner=self.name, clock=self.clock)
         # Retention, once a day by one worker (leased; bounded in time; never raises).
         run_housekeeping(now, owner=self.name)
+        observe_tick(time.perf_counter() - started, report.phases.seconds["claim"])
         return report
 
     def _generator(self) -> TextGenerator | None:

@@ -111,12 +111,12 @@ def applied_migrations(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def _manifest(
-    database: dict[str, Any] | None, keys: KeyMaterial, members: dict[str, str]
+    database: dict[str, Any] | None, keys: KeyMaterial, members: dict[str, str], now: datetime
 ) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "sequencer_version": _version(),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": now.astimezone(UTC).isoformat(timespec="seconds"),
         "database": database,
         "keys": keys.describe(),
         "members": members,
@@ -161,7 +161,11 @@ def _open_private(path: Path) -> int:
 
 
 def _write_archive(
-    target: Path, files: dict[str, Path], blobs: dict[str, bytes], manifest: dict[str, Any]
+    target: Path,
+    files: dict[str, Path],
+    blobs: dict[str, bytes],
+    manifest: dict[str, Any],
+    now: datetime,
 ) -> None:
     """Write the tar to a private temporary file beside ``target``, then rename it."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
@@ -172,11 +176,11 @@ def _write_archive(
             tarfile.open(fileobj=raw, mode="w:gz", compresslevel=COMPRESS_LEVEL) as tar,
         ):
             data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-            _add_bytes(tar, MANIFEST, data)
+            _add_bytes(tar, MANIFEST, data, now)
             for name, path in files.items():
                 tar.add(path, arcname=name, recursive=False, filter=_anonymous)
             for name, blob in blobs.items():
-                _add_bytes(tar, name, blob)
+                _add_bytes(tar, name, blob, now)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(tmp, target)
@@ -195,11 +199,11 @@ def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, now: datetime) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mode = 0o600
-    info.mtime = int(datetime.now(UTC).timestamp())
+    info.mtime = int(now.timestamp())
     tar.addfile(info, io.BytesIO(data))
 
 
@@ -224,6 +228,7 @@ def backup_sqlite(
     target: Path,
     keys: KeyMaterial,
     *,
+    now: datetime,
     force: bool = False,
     progress: Progress | None = None,
     on_snapshot: Snapshot | None = None,
@@ -245,19 +250,21 @@ def backup_sqlite(
         described = _copy_database(database, copy, progress, on_snapshot, pages)
         blobs = _key_blobs(keys)
         members = {DATABASE: _file_sha256(copy)} | {n: _sha256(b) for n, b in blobs.items()}
-        manifest = _manifest(described, keys, members)
-        _write_archive(target, {DATABASE: copy}, blobs, manifest)
+        manifest = _manifest(described, keys, members, now)
+        _write_archive(target, {DATABASE: copy}, blobs, manifest, now)
     return BackupReport(target, manifest)
 
 
-def backup_keys(target: Path, keys: KeyMaterial, *, force: bool = False) -> BackupReport:
+def backup_keys(
+    target: Path, keys: KeyMaterial, *, now: datetime, force: bool = False
+) -> BackupReport:
     """An archive of the keys alone (the database is backed up by other means)."""
     _refuse_existing(target, force)
     if keys.empty:
         raise BackupRefused("No key material found: neither a secret_key file nor key variables.")
     blobs = _key_blobs(keys)
-    manifest = _manifest(None, keys, {n: _sha256(b) for n, b in blobs.items()})
-    _write_archive(target, {}, blobs, manifest)
+    manifest = _manifest(None, keys, {n: _sha256(b) for n, b in blobs.items()}, now)
+    _write_archive(target, {}, blobs, manifest, now)
     return BackupReport(target, manifest)
 
 

@@ -38,6 +38,7 @@ from sequencer.web.settings import mailboxes as settings_mailboxes
 from sequencer.web.settings import members, suppressions, tokens
 from sequencer.web.settings import outbox as settings_outbox
 from sequencer.web.settings import signatures as settings_signatures
+from sequencer.web.settings import status as settings_status
 from sequencer.web.settings import webhooks as settings_webhooks
 
 app_name = "web"
@@ -272,6 +273,7 @@ urlpatterns = [
     path("settings/suppressions/", suppressions.suppressions_page, name="settings_suppressions"),
     path("settings/ai/", settings_ai.ai_page, name="settings_ai"),
     path("settings/webhooks/", settings_webhooks.webhooks_page, name="settings_webhooks"),
+    path("settings/status/", settings_status.status_page, name="settings_status"),
     path(
         "settings/webhooks/<int:endpoint_id>/",
         settings_webhooks.webhook_page,

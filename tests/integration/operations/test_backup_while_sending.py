@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,7 @@ def test_a_backup_taken_while_the_worker_sends_restores_every_email_row_byte_for
             database,
             tmp_path / "backup.tgz",
             read_key_material(database.parent, env),
+            now=datetime.now(UTC),
             on_snapshot=read_snapshot,
             progress=wait_for_the_worker,
             pages=8,
