@@ -15,10 +15,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from typing import Protocol, runtime_checkable
 
+from django.conf import settings
 from django.db import close_old_connections
 
 from sequencer.ai.generator import TextGenerator
@@ -35,12 +35,14 @@ from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
 from sequencer.engine.phases import PhaseTimes
 from sequencer.engine.reconcile import expire_leases, settle_unknown
+from sequencer.engine.sending import send_by_mailbox
 from sequencer.housekeeping.daily import run_if_due as run_housekeeping
 from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
 from sequencer.mail.providers.base import MailProvider
 from sequencer.mail.sync.runner import sync_tick
 from sequencer.sequences import inbound
+from sequencer.sequences.models import ScheduledEmail
 from sequencer.webhooks.delivery import start_delivery_loop
 
 log = logging.getLogger(__name__)
@@ -66,48 +68,21 @@ def inbound_handler(clock: Clock) -> InboundHandler:
     return handle
 
 
-@runtime_checkable
-class _Holding(Protocol):
-    """A provider that can keep its connection open between sends (SMTP)."""
-
-    def hold_connection(self) -> None: ...
-
-    def close(self) -> None: ...
+# Emails claimed per sending thread and tick: a mailbox's next emails are sent on its
+# open connection, and a tick's fixed work (reading mail, workflows, settling) is shared
+# by more sends.
+CLAIM_PER_THREAD = 4
 
 
-class _TickProviders:
-    """The providers of one tick: one per mailbox, built from the mailbox row as the
-    email's re-check read it (a changed row gets a new one), with its connection kept
-    open between that mailbox's emails and closed when the tick ends."""
-
-    def __init__(self, make: Callable[[Mailbox], MailProvider]) -> None:
-        self._make = make
-        self._made: dict[int, tuple[datetime | None, MailProvider]] = {}
-
-    def __call__(self, mailbox: Mailbox) -> MailProvider:
-        known = self._made.get(mailbox.pk)
-        if known is not None and known[0] == mailbox.updated_at:
-            return known[1]
-        if known is not None:
-            self._close(known[1])
-        provider = self._make(mailbox)
-        if isinstance(provider, _Holding):
-            provider.hold_connection()
-        self._made[mailbox.pk] = (mailbox.updated_at, provider)
-        return provider
-
-    def close(self) -> None:
-        for _, provider in self._made.values():
-            self._close(provider)
-        self._made.clear()
-
-    @staticmethod
-    def _close(provider: MailProvider) -> None:
-        if isinstance(provider, _Holding):
-            try:
-                provider.close()
-            except Exception:  # the emails are recorded; a failed QUIT changes nothing
-                log.warning("could not close a mailbox connection", exc_info=True)
+def _by_mailbox(ids: list[int]) -> list[list[int]]:
+    """The claimed emails, one list per mailbox, each in claim order."""
+    if not ids:
+        return []
+    mailbox_of = dict(ScheduledEmail.objects.filter(id__in=ids).values_list("id", "mailbox_id"))
+    queues: dict[int, list[int]] = {}
+    for email_id in ids:
+        queues.setdefault(mailbox_of[email_id], []).append(email_id)
+    return list(queues.values())
 
 
 @dataclass
@@ -127,7 +102,8 @@ class Worker:
         self,
         *,
         clock: Clock,
-        batch_size: int = 20,
+        send_concurrency: int | None = None,
+        batch_size: int | None = None,
         lease: timedelta = timedelta(minutes=5),
         provider_for: Callable[[Mailbox], MailProvider] | None = None,
         name: str | None = None,
@@ -138,7 +114,10 @@ class Worker:
         # Asked on each tick: an admin may set up, change or remove the model any time.
         self.ai_generator = ai_generator
         self.random = random
-        self.batch_size = batch_size
+        # How many mailboxes send at once (threads, each with a database connection).
+        self.send_concurrency = max(1, send_concurrency or settings.SEQUENCER_SEND_CONCURRENCY)
+        # Enough claimed work for every thread: a few emails per mailbox in flight.
+        self.batch_size = batch_size or self.send_concurrency * CLAIM_PER_THREAD
         self.lease = lease
         # By default each mailbox's own provider, whose OAuth tokens refresh on this
         # worker's clock.
@@ -172,24 +151,28 @@ class Worker:
         except Exception:
             log.exception("writing AI text ahead failed")
         with report.phases.measure("claim"):
-            ids = claim_due(now, limit=self.batch_size, lease=self.lease, owner=self.name)
+            ids = claim_due(
+                now,
+                limit=self.batch_size,
+                lease=self.lease,
+                owner=self.name,
+                per_mailbox=max(1, self.batch_size // self.send_concurrency),
+            )
         report.claimed = len(ids)
-        providers = _TickProviders(self.provider_for)
-        try:
-            for email_id in ids:
-                if send_one(
-                    email_id,
-                    owner=self.name,
-                    clock=self.clock,
-                    lease=self.lease,
-                    provider_for=providers,
-                    random=self.random,
-                    ai_generator=generator,
-                    phases=report.phases,
-                ):
-                    report.handed_over += 1
-        finally:
-            providers.close()
+        report.handed_over = send_by_mailbox(
+            _by_mailbox(ids),
+            concurrency=self.send_concurrency,
+            make_provider=self.provider_for,
+            send_one=partial(
+                send_one,
+                owner=self.name,
+                clock=self.clock,
+                lease=self.lease,
+                random=self.random,
+                ai_generator=generator,
+            ),
+            phases=report.phases,
+        )
         # Meetings booked in senders' calendars (bounded in time; never raises).
         sync_calendars(now, owner=self.name, clock=self.clock)
         # Retention, once a day by one worker (leased; bounded in time; never raises).
