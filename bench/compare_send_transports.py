@@ -29,7 +29,7 @@ Message = tuple[str, str, bytes]
 
 
 def messages(count: int) -> list[Message]:
-    body = ("Hi there, a line of an ordinary cold email body. " * 40 + "\r\n") * 2
+    body = "Hi there, a line of an ordinary cold email body, about seventy long.\r\n" * 40
     return [
         (
             f"sender{i % 100:03}@example.test",

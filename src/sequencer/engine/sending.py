@@ -1,13 +1,14 @@
-"""Sending a tick's claimed emails: many mailboxes at once, each one email at a time.
+"""Sending claimed emails: many mailboxes at once, each one email at a time.
 
 A send waits on the network (an SMTP server's reply, an API call) far longer than it
 computes, so a worker keeps up to ``concurrency`` mailboxes in flight, each in a thread
-of a pool that lives for the tick. Each mailbox's emails go to one task, in the order
-they were claimed, and that task alone sends them, one after another, through one
-provider of its own (its connection kept open between them and closed at the end): a
-mailbox never has two messages on the wire, and its pacing decisions (taken under the
-mailbox's row lock in dispatch) see each send before the next. A slow or hanging server
-holds its own mailbox's task only.
+of a pool that lives for the tick (:class:`MailboxLanes`). Each mailbox's claimed
+emails go to one task, in the order they were claimed, and that task alone sends them,
+one after another, through one provider of its own (its connection kept open between
+them, closed at the end): a mailbox never has two messages on the wire, and its pacing
+decisions (taken under the mailbox's row lock in dispatch) see each send before the
+next. The worker claims more as threads come free, so a slow or hanging server holds
+its own mailbox's task only, never the others' sends.
 
 Exactly-once is untouched: each email's re-check, *sending* and outcome are transactions
 of their own in the thread that sends it, on that thread's own database connection
@@ -16,14 +17,16 @@ asyncio: the ORM and the providers are synchronous; see docs/benchmarks.md ("Why
 uses threads") for the figures.
 
 Inside a transaction (tests that roll back) other connections cannot see what the
-caller wrote, so there, and when there is only one mailbox or one thread, the mailboxes
-are sent one after another in the calling thread.
+caller wrote, so there, and with a concurrency of one, the mailboxes are sent one after
+another in the calling thread (:func:`send_in_this_thread`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -95,59 +98,115 @@ class MailboxProviders:
                 log.warning("could not close a mailbox connection", exc_info=True)
 
 
-def send_by_mailbox(
-    queues: Sequence[list[int]],
+class MailboxLanes:
+    """Up to ``concurrency`` mailboxes sending at once, each from a queue of its own.
+
+    :meth:`add` hands over newly claimed emails: a mailbox already sending gets them at
+    the end of its queue (so it keeps claim order), any other mailbox a new task.
+    :meth:`wait_for_room` blocks until fewer than ``concurrency`` mailboxes are sending,
+    so the caller claims more work just when a thread is about to be free, and
+    :meth:`finish` waits for every task. Not for use inside a transaction (see the
+    module's doc): there, :func:`send_by_mailbox` sends in the calling thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int,
+        make_provider: Callable[[Mailbox], MailProvider],
+        send_one: SendOne,
+    ) -> None:
+        self.concurrency = concurrency
+        self.handed_over = 0
+        self.phases = PhaseTimes()  # every task's, complete once finish() returned
+        self._make_provider = make_provider
+        self._send_one = send_one
+        self._queues: dict[int, deque[int]] = {}  # of the mailboxes with a task
+        self._errors: list[BaseException] = []
+        self._changed = threading.Condition()
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send")
+
+    def add(self, queues: dict[int, list[int]]) -> None:
+        with self._changed:
+            for mailbox_id, ids in queues.items():
+                if mailbox_id in self._queues:
+                    self._queues[mailbox_id].extend(ids)
+                else:
+                    self._queues[mailbox_id] = deque(ids)
+                    self._pool.submit(self._lane, mailbox_id)
+
+    def wait_for_room(self, backlog: int) -> int:
+        """Wait until a thread is free (fewer than ``concurrency`` mailboxes sending)
+        and at most ``backlog`` emails wait in the queues; how many emails wait."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: len(self._queues) < self.concurrency and self._waiting() <= backlog
+            )
+            return self._waiting()
+
+    def _waiting(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    def finish(self) -> None:
+        """Wait for every task; then raise the first error a task met, if any."""
+        self._pool.shutdown(wait=True)
+        if self._errors:
+            raise self._errors[0]
+
+    def _next(self, mailbox_id: int) -> int | None:
+        with self._changed:
+            queue = self._queues[mailbox_id]
+            if queue:
+                return queue.popleft()
+            del self._queues[mailbox_id]
+            self._changed.notify_all()
+            return None
+
+    def _lane(self, mailbox_id: int) -> None:
+        times = PhaseTimes()
+        providers = MailboxProviders(self._make_provider)
+        handed_over = 0
+        try:
+            while (email_id := self._next(mailbox_id)) is not None:
+                if self._send_one(email_id, provider_for=providers, phases=times):
+                    handed_over += 1
+        except BaseException as exc:
+            # This mailbox stops; its emails left stay claimed until their lease ends.
+            log.exception("sending from mailbox %s failed", mailbox_id)
+            with self._changed:
+                self._errors.append(exc)
+                self._queues.pop(mailbox_id, None)
+                self._changed.notify_all()
+        finally:
+            providers.close()
+            # Django opened this thread's connection on its first query; nothing else
+            # would close it.
+            connection.close()
+            with self._changed:
+                self.handed_over += handed_over
+                self.phases.add(times)
+
+
+def sends_in_this_thread(concurrency: int) -> bool:
+    """Whether a tick must send in the calling thread (one at a time, as claimed)."""
+    return concurrency <= 1 or connection.in_atomic_block
+
+
+def send_in_this_thread(
+    queues: dict[int, list[int]],
     *,
-    concurrency: int,
     make_provider: Callable[[Mailbox], MailProvider],
     send_one: SendOne,
     phases: PhaseTimes,
 ) -> int:
-    """Send each queue (one mailbox's claimed emails, in order), up to ``concurrency``
-    queues at once; how many emails were handed over. ``phases`` gathers every task's
-    times. A task that raises stops its own queue only (its emails stay claimed until
-    their lease ends); the first such error is raised once every task has ended."""
-    if concurrency <= 1 or len(queues) <= 1 or connection.in_atomic_block:
-        handed = [_send_queue(queue, make_provider, send_one) for queue in queues]
-    else:
-        with ThreadPoolExecutor(
-            max_workers=min(concurrency, len(queues)), thread_name_prefix="send"
-        ) as pool:
-            futures = [
-                pool.submit(_in_own_connection, queue, make_provider, send_one) for queue in queues
-            ]
-        # Every task has ended (leaving the pool waits for them): the first error now.
-        for future in futures:
-            error = future.exception()
-            if error is not None:
-                raise error
-        handed = [f.result() for f in futures]
-    for _, times in handed:
-        phases.add(times)
-    return sum(count for count, _ in handed)
-
-
-def _in_own_connection(
-    queue: list[int], make_provider: Callable[[Mailbox], MailProvider], send_one: SendOne
-) -> tuple[int, PhaseTimes]:
-    try:
-        return _send_queue(queue, make_provider, send_one)
-    finally:
-        # Django opened this thread's connection on its first query; nothing else
-        # would close it.
-        connection.close()
-
-
-def _send_queue(
-    queue: list[int], make_provider: Callable[[Mailbox], MailProvider], send_one: SendOne
-) -> tuple[int, PhaseTimes]:
-    times = PhaseTimes()
-    providers = MailboxProviders(make_provider)
+    """Each mailbox's emails in turn, in the calling thread; how many were handed over."""
     handed_over = 0
-    try:
-        for email_id in queue:
-            if send_one(email_id, provider_for=providers, phases=times):
-                handed_over += 1
-    finally:
-        providers.close()
-    return handed_over, times
+    for ids in queues.values():
+        providers = MailboxProviders(make_provider)
+        try:
+            for email_id in ids:
+                if send_one(email_id, provider_for=providers, phases=phases):
+                    handed_over += 1
+        finally:
+            providers.close()
+    return handed_over

@@ -12,6 +12,7 @@ import os
 import random as random_module
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
 from sequencer.engine.phases import PhaseTimes
 from sequencer.engine.reconcile import expire_leases, settle_unknown
-from sequencer.engine.sending import send_by_mailbox
+from sequencer.engine.sending import MailboxLanes, send_in_this_thread, sends_in_this_thread
 from sequencer.housekeeping.daily import run_if_due as run_housekeeping
 from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
@@ -72,17 +73,18 @@ def inbound_handler(clock: Clock) -> InboundHandler:
 # open connection, and a tick's fixed work (reading mail, workflows, settling) is shared
 # by more sends.
 CLAIM_PER_THREAD = 4
+SEND_BUDGET_SECONDS = 10.0
 
 
-def _by_mailbox(ids: list[int]) -> list[list[int]]:
-    """The claimed emails, one list per mailbox, each in claim order."""
+def _by_mailbox(ids: list[int]) -> dict[int, list[int]]:
+    """The claimed emails by mailbox id, each mailbox's in claim order."""
     if not ids:
-        return []
+        return {}
     mailbox_of = dict(ScheduledEmail.objects.filter(id__in=ids).values_list("id", "mailbox_id"))
     queues: dict[int, list[int]] = {}
     for email_id in ids:
         queues.setdefault(mailbox_of[email_id], []).append(email_id)
-    return list(queues.values())
+    return queues
 
 
 @dataclass
@@ -93,6 +95,8 @@ class TickReport:
     lost: int = 0
     settled: int = 0
     ai_written: int = 0  # emails whose AI text a model was asked for
+    # The last claim found as many due as it asked for: more may be due right now.
+    more_due: bool = False
     # Where the sending time went (for the benchmarks; see engine/phases.py).
     phases: PhaseTimes = field(default_factory=PhaseTimes)
 
@@ -118,6 +122,9 @@ class Worker:
         self.send_concurrency = max(1, send_concurrency or settings.SEQUENCER_SEND_CONCURRENCY)
         # Enough claimed work for every thread: a few emails per mailbox in flight.
         self.batch_size = batch_size or self.send_concurrency * CLAIM_PER_THREAD
+        # A tick sends for this long at most before it reads mail and runs workflows
+        # again (what it claimed by then is still sent).
+        self.send_budget_seconds = SEND_BUDGET_SECONDS
         self.lease = lease
         # By default each mailbox's own provider, whose OAuth tokens refresh on this
         # worker's clock.
@@ -150,34 +157,63 @@ class Worker:
             report.ai_written = write_ahead(now, clock=self.clock, generator=generator)
         except Exception:
             log.exception("writing AI text ahead failed")
-        with report.phases.measure("claim"):
-            ids = claim_due(
-                now,
-                limit=self.batch_size,
-                lease=self.lease,
-                owner=self.name,
-                per_mailbox=max(1, self.batch_size // self.send_concurrency),
-            )
-        report.claimed = len(ids)
-        report.handed_over = send_by_mailbox(
-            _by_mailbox(ids),
-            concurrency=self.send_concurrency,
-            make_provider=self.provider_for,
-            send_one=partial(
-                send_one,
-                owner=self.name,
-                clock=self.clock,
-                lease=self.lease,
-                random=self.random,
-                ai_generator=generator,
-            ),
-            phases=report.phases,
-        )
+        self._send_due(generator, report)
         # Meetings booked in senders' calendars (bounded in time; never raises).
         sync_calendars(now, owner=self.name, clock=self.clock)
         # Retention, once a day by one worker (leased; bounded in time; never raises).
         run_housekeeping(now, owner=self.name)
         return report
+
+    def _send_due(self, generator: TextGenerator | None, report: TickReport) -> None:
+        """Claim due emails and send them, many mailboxes at once (engine/sending.py):
+        each time a thread is about to be free, claim enough to refill the batch, until
+        a claim finds fewer due than it asked for or the sending budget is spent."""
+        send = partial(
+            send_one,
+            owner=self.name,
+            clock=self.clock,
+            lease=self.lease,
+            random=self.random,
+            ai_generator=generator,
+        )
+        if sends_in_this_thread(self.send_concurrency):
+            ids = self._claim(self.batch_size, report)
+            report.more_due = len(ids) == self.batch_size
+            report.handed_over = send_in_this_thread(
+                _by_mailbox(ids),
+                make_provider=self.provider_for,
+                send_one=send,
+                phases=report.phases,
+            )
+            return
+        lanes = MailboxLanes(
+            concurrency=self.send_concurrency, make_provider=self.provider_for, send_one=send
+        )
+        budget_ends = time.monotonic() + self.send_budget_seconds
+        try:
+            while True:
+                limit = self.batch_size - lanes.wait_for_room(backlog=self.batch_size // 2)
+                ids = self._claim(limit, report)
+                lanes.add(_by_mailbox(ids))
+                report.more_due = len(ids) == limit
+                if not report.more_due or time.monotonic() > budget_ends:
+                    break
+        finally:
+            lanes.finish()
+            report.handed_over = lanes.handed_over
+            report.phases.add(lanes.phases)
+
+    def _claim(self, limit: int, report: TickReport) -> list[int]:
+        with report.phases.measure("claim"):
+            ids = claim_due(
+                self.clock.now(),
+                limit=limit,
+                lease=self.lease,
+                owner=self.name,
+                per_mailbox=max(1, self.batch_size // self.send_concurrency),
+            )
+        report.claimed += len(ids)
+        return ids
 
     def _generator(self) -> TextGenerator | None:
         try:
@@ -201,7 +237,7 @@ class Worker:
             except Exception:
                 log.exception("worker tick failed; retrying")
                 report = TickReport()
-            # A full batch means more may be due right now.
-            if report.claimed < self.batch_size:
+            # A full claim means more may be due right now.
+            if not report.more_due:
                 stop.wait(idle_seconds)
         log.info("worker %s stopped", self.name)
