@@ -132,7 +132,7 @@ def worker(
 
     # Replies arrive through IMAP IDLE within seconds, not at the next poll.
     start_idle_loop(stop, owner=engine.name, clock=system_clock, act=inbound_handler(system_clock))
-    click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")
+    click.echo(f"worker {engine.name} running; Ctrl-C stops it once the emails in flight are sent")
     engine.run(stop, idle_seconds=idle_seconds)
 
 

@@ -103,10 +103,10 @@ class MailboxLanes:
 
     :meth:`add` hands over newly claimed emails: a mailbox already sending gets them at
     the end of its queue (so it keeps claim order), any other mailbox a new task.
-    :meth:`wait_for_room` blocks until fewer than ``concurrency`` mailboxes are sending,
-    so the caller claims more work just when a thread is about to be free, and
-    :meth:`finish` waits for every task. Not for use inside a transaction (see the
-    module's doc): there, :func:`send_by_mailbox` sends in the calling thread.
+    :meth:`wait_for_room` blocks until fewer than ``concurrency`` mailboxes are sending
+    and the queues run low, so the caller claims more work just when a thread is about
+    to be free, and :meth:`finish` waits for every task. Not for use inside a
+    transaction (see the module's doc): there :func:`send_in_this_thread` sends.
     """
 
     def __init__(

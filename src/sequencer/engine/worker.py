@@ -125,6 +125,8 @@ class Worker:
         # A tick sends for this long at most before it reads mail and runs workflows
         # again (what it claimed by then is still sent).
         self.send_budget_seconds = SEND_BUDGET_SECONDS
+        # Set by run(): once it is set, a tick claims no more (what it claimed is sent).
+        self.stopping = threading.Event()
         self.lease = lease
         # By default each mailbox's own provider, whose OAuth tokens refresh on this
         # worker's clock.
@@ -196,7 +198,7 @@ class Worker:
                 ids = self._claim(limit, report)
                 lanes.add(_by_mailbox(ids))
                 report.more_due = len(ids) == limit
-                if not report.more_due or time.monotonic() > budget_ends:
+                if not report.more_due or time.monotonic() > budget_ends or self.stopping.is_set():
                     break
         finally:
             lanes.finish()
@@ -229,6 +231,7 @@ class Worker:
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
         log.info("worker %s started", self.name)
+        self.stopping = stop
         self.start_webhooks(stop)
         while not stop.is_set():
             close_old_connections()
