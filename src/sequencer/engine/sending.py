@@ -1,10 +1,10 @@
 """Sending claimed emails: many mailboxes at once, each one email at a time.
 
 A send waits on the network (an SMTP server's reply, an API call) far longer than it
-computes, so a worker keeps up to ``concurrency`` mailboxes in flight, each in a thread
-of a pool that lives for the tick (:class:`MailboxLanes`). Each mailbox's claimed
-emails go to one task, in the order they were claimed, and that task alone sends them,
-one after another, through one provider of its own (its connection kept open between
+computes, so a worker keeps up to ``concurrency`` mailboxes in flight, in as many
+threads that live for the tick (:class:`MailboxLanes`). Each mailbox's claimed emails
+go to one task, in the order they were claimed, and that task alone sends them, one
+after another, through one provider of its own (its connection kept open between
 them, closed at the end): a mailbox never has two messages on the wire, and its pacing
 decisions (taken under the mailbox's row lock in dispatch) see each send before the
 next. The worker claims more as threads come free, so a slow or hanging server holds
@@ -12,7 +12,8 @@ its own mailbox's task only, never the others' sends.
 
 Exactly-once is untouched: each email's re-check, *sending* and outcome are transactions
 of their own in the thread that sends it, on that thread's own database connection
-(closed when the task ends, so a tick leaves no connection behind). Threads, not
+(one per thread, not per mailbox, so a tick of many one-email mailboxes opens few;
+closed when the thread ends, so a tick leaves no connection behind). Threads, not
 asyncio: the ORM and the providers are synchronous; see docs/benchmarks.md ("Why sending
 uses threads") for the figures.
 
@@ -27,8 +28,8 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from queue import SimpleQueue
 from typing import Protocol, runtime_checkable
 
 from django.db import connection
@@ -124,7 +125,9 @@ class MailboxLanes:
         self._queues: dict[int, deque[int]] = {}  # of the mailboxes with a task
         self._errors: list[BaseException] = []
         self._changed = threading.Condition()
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send")
+        # Mailboxes whose task waits for a thread; None tells a thread to end.
+        self._ready: SimpleQueue[int | None] = SimpleQueue()
+        self._threads: list[threading.Thread] = []
 
     def add(self, queues: dict[int, list[int]]) -> None:
         with self._changed:
@@ -133,7 +136,24 @@ class MailboxLanes:
                     self._queues[mailbox_id].extend(ids)
                 else:
                     self._queues[mailbox_id] = deque(ids)
-                    self._pool.submit(self._lane, mailbox_id)
+                    self._ready.put(mailbox_id)
+                    if len(self._threads) < min(self.concurrency, len(self._queues)):
+                        self._start_thread()
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(target=self._serve, name=f"send-{len(self._threads)}")
+        self._threads.append(thread)
+        thread.start()
+
+    def _serve(self) -> None:
+        """One sending thread: mailbox tasks one after another, on one database
+        connection, closed when the thread ends (Django opened it on the first query;
+        nothing else would close it)."""
+        try:
+            while (mailbox_id := self._ready.get()) is not None:
+                self._lane(mailbox_id)
+        finally:
+            connection.close()
 
     def wait_for_room(self, backlog: int) -> int:
         """Wait until a thread is free (fewer than ``concurrency`` mailboxes sending)
@@ -149,7 +169,10 @@ class MailboxLanes:
 
     def finish(self) -> None:
         """Wait for every task; then raise the first error a task met, if any."""
-        self._pool.shutdown(wait=True)
+        for _ in self._threads:
+            self._ready.put(None)  # after every task already waiting
+        for thread in self._threads:
+            thread.join()
         if self._errors:
             raise self._errors[0]
 
@@ -179,9 +202,6 @@ class MailboxLanes:
                 self._changed.notify_all()
         finally:
             providers.close()
-            # Django opened this thread's connection on its first query; nothing else
-            # would close it.
-            connection.close()
             with self._changed:
                 self.handed_over += handed_over
                 self.phases.add(times)
