@@ -132,18 +132,28 @@ def postgres_url(database: str) -> str:
 def sink_smtp_server() -> Iterator[int]:
     """An aiosmtpd server in another process that accepts and discards every message;
     yields its port."""
+    with smtp_server("aiosmtpd.handlers.Sink") as port:
+        yield port
+
+
+@contextmanager
+def latent_smtp_server(seconds: float) -> Iterator[int]:
+    """As :func:`sink_smtp_server`, but each reply to the final "." of DATA comes
+    ``seconds`` late (bench/latent_smtp.py); yields its port."""
+    with smtp_server("bench.latent_smtp.Latent", str(seconds)) as port:
+        yield port
+
+
+@contextmanager
+def smtp_server(handler: str, *handler_args: str) -> Iterator[int]:
+    """An aiosmtpd server in another process with the handler class at ``handler``."""
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{port}",
-            "-c",
-            "aiosmtpd.handlers.Sink",
+            *(sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"),
+            *("-c", handler, *handler_args),
         ],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -217,7 +227,7 @@ def publish_sequence(admin: Any, *, steps: int = 1) -> Any:
     return sequence
 
 
-def make_mailbox(admin: Any, *, smtp_port: int = 25) -> Any:
+def make_mailbox(admin: Any, *, smtp_port: int = 25, email: str = "alice@example.test") -> Any:
     """A plain-SMTP mailbox (no IMAP, no authentication) with limits out of the way."""
     from sequencer.mail import mailboxes
 
@@ -226,8 +236,8 @@ def make_mailbox(admin: Any, *, smtp_port: int = 25) -> Any:
         mailboxes.NewMailbox.model_validate(
             {
                 "provider": "smtp_imap",
-                "email": "alice@example.test",
-                "display_name": "Alice",
+                "email": email,
+                "display_name": email.split("@")[0].title(),
                 "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
             }
         ),

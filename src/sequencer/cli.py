@@ -91,7 +91,18 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     is_flag=True,
     help="Run one tick (settle, claim, send), one round of webhook deliveries, and exit.",
 )
-@click.option("--batch-size", default=20, show_default=True, type=int)
+@click.option(
+    "--send-concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many mailboxes send at once (default: SEQUENCER_SEND_CONCURRENCY, 8).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Emails claimed per tick (default: 4 per sending mailbox slot).",
+)
 @click.option(
     "--idle-seconds",
     default=2.0,
@@ -99,13 +110,15 @@ def serve(host: str, port: int, threads: int, no_worker: bool) -> None:
     type=float,
     help="How long to wait when nothing was due.",
 )
-def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
+def worker(
+    once: bool, send_concurrency: int | None, batch_size: int | None, idle_seconds: float
+) -> None:
     """Send due emails. Run as many as you like, on any machines sharing the database."""
     _django()
     from sequencer.clock import system_clock
     from sequencer.engine.worker import Worker, inbound_handler
 
-    engine = Worker(batch_size=batch_size, clock=system_clock)
+    engine = Worker(send_concurrency=send_concurrency, batch_size=batch_size, clock=system_clock)
     if once:
         from sequencer.webhooks.delivery import deliver_due
 
@@ -125,7 +138,7 @@ def worker(once: bool, batch_size: int, idle_seconds: float) -> None:
     serve_on_configured_address(system_clock)
     # Replies arrive through IMAP IDLE within seconds, not at the next poll.
     start_idle_loop(stop, owner=engine.name, clock=system_clock, act=inbound_handler(system_clock))
-    click.echo(f"worker {engine.name} running; Ctrl-C stops it after the current email")
+    click.echo(f"worker {engine.name} running; Ctrl-C stops it once the emails in flight are sent")
     engine.run(stop, idle_seconds=idle_seconds)
 
 

@@ -7,7 +7,17 @@ renamed into ``new/``, so a file is either complete or absent) *before* the ``25
 reply. The handling of the final "." can be slowed down: ``delay_before_store`` (a
 client that dies meanwhile leaves nothing stored: aiosmtpd cancels the handler when the
 connection drops) and ``delay_after_store`` (stored, but the client may die before it
-hears ``250``). Both make a kill likely to land in the middle of a send.
+hears ``250``). Both make a kill likely to land in the middle of a send; a delay of
+seconds makes a slow server that one mailbox's sends wait on.
+
+With ``journal``, the server also writes a line when it starts handling a message's
+final "." and one right before it answers ``250``, in the order they happen::
+
+    begin <time.monotonic()> <MAIL FROM> <Message-ID>
+    end <time.monotonic()> <MAIL FROM> <Message-ID>
+
+so a test can tell in which order each sender's messages arrived and whether two of
+them were ever in flight at once (:meth:`SMTPPeerProcess.journal`).
 
 The server accepts mail without authentication, as a trusted relay would::
 
@@ -28,7 +38,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
@@ -40,27 +52,50 @@ from tests.peers.smtp import _Controller
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@dataclass(frozen=True)
+class JournalLine:
+    event: str  # "begin" or "end"
+    at: float  # time.monotonic() in the server process (the same clock machine-wide)
+    sender: str
+    message_id: str
+
+
 class _FilingHandler:
-    def __init__(self, maildir: mailbox.Maildir, before: float, after: float) -> None:
+    def __init__(
+        self, maildir: mailbox.Maildir, before: float, after: float, journal: Path | None
+    ) -> None:
         self.maildir = maildir
         self.before = before
         self.after = after
+        self.journal = (
+            os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if journal else None
+        )
+
+    def _note(self, event: str, envelope: Envelope) -> None:
+        if self.journal is None:
+            return
+        headers = BytesHeaderParser().parsebytes(bytes(envelope.original_content or b""))
+        message_id = str(headers.get("Message-ID", "")).strip()
+        line = f"{event} {time.monotonic():.6f} {envelope.mail_from} {message_id}\n"
+        os.write(self.journal, line.encode())
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self._note("begin", envelope)
         if self.before:
             await asyncio.sleep(self.before)
         self.maildir.add(bytes(envelope.original_content or b""))
         if self.after:
             await asyncio.sleep(self.after)
+        self._note("end", envelope)
         return "250 2.0.0 OK: queued"
 
 
-def serve(maildir: Path, before: float, after: float) -> None:
+def serve(maildir: Path, before: float, after: float, journal: Path | None = None) -> None:
     """Run until SIGTERM; print ``PORT <n>`` once listening."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    handler = _FilingHandler(mailbox.Maildir(maildir, create=True), before, after)
+    handler = _FilingHandler(mailbox.Maildir(maildir, create=True), before, after, journal)
     controller = _Controller(handler, hostname="127.0.0.1", port=0)
     parent = os.getppid()
     controller.start()
@@ -75,11 +110,17 @@ def serve(maildir: Path, before: float, after: float) -> None:
 
 class SMTPPeerProcess:
     def __init__(
-        self, maildir: Path, *, delay_before_store: float = 0.0, delay_after_store: float = 0.0
+        self,
+        maildir: Path,
+        *,
+        delay_before_store: float = 0.0,
+        delay_after_store: float = 0.0,
+        journal: Path | None = None,
     ) -> None:
         self.maildir = Path(maildir)
         self.delay_before_store = delay_before_store
         self.delay_after_store = delay_after_store
+        self.journal_path = Path(journal) if journal else None
         self.port = 0
         self._process: subprocess.Popen[str] | None = None
 
@@ -103,6 +144,7 @@ class SMTPPeerProcess:
                 str(self.delay_before_store),
                 "--delay-after-store",
                 str(self.delay_after_store),
+                *(["--journal", str(self.journal_path)] if self.journal_path else []),
             ],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
@@ -150,6 +192,16 @@ class SMTPPeerProcess:
             counts[str(headers.get("Message-ID", "")).strip()] += 1
         return counts
 
+    def journal(self) -> list[JournalLine]:
+        """The journal's lines in the order the server wrote them (see the module doc)."""
+        if self.journal_path is None or not self.journal_path.exists():
+            return []
+        lines = []
+        for line in self.journal_path.read_text().splitlines():
+            event, at, sender, message_id = line.split(" ", 3)
+            lines.append(JournalLine(event, float(at), sender, message_id))
+        return lines
+
 
 def _readline(process: subprocess.Popen[str], timeout: float) -> str:
     """The first line the process prints, or "" if it prints none within ``timeout``."""
@@ -167,8 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--maildir", type=Path, required=True)
     parser.add_argument("--delay-before-store", type=float, default=0.0)
     parser.add_argument("--delay-after-store", type=float, default=0.0)
+    parser.add_argument("--journal", type=Path, default=None)
     args: Any = parser.parse_args(argv)
-    serve(args.maildir, args.delay_before_store, args.delay_after_store)
+    serve(args.maildir, args.delay_before_store, args.delay_after_store, args.journal)
 
 
 if __name__ == "__main__":

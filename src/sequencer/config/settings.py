@@ -4,7 +4,8 @@ Only glue lives here. Every value a self-hoster may change is an environment var
 documented in the README: SEQUENCER_DATA_DIR, DATABASE_URL, SEQUENCER_SECRET_KEY,
 SEQUENCER_BASE_URL, SEQUENCER_DEBUG, SEQUENCER_ALLOWED_HOSTS, SEQUENCER_PROXY_COUNT,
 SEQUENCER_SIGNIN_FAILURE_LIMIT, SEQUENCER_SIGNIN_COOLOFF_MINUTES,
-SEQUENCER_BLOCK_PRIVATE_HOSTS, SEQUENCER_AI_*, SEQUENCER_LOG_LEVEL, SEQUENCER_LOG_FORMAT.
+SEQUENCER_BLOCK_PRIVATE_HOSTS, SEQUENCER_SEND_CONCURRENCY, SEQUENCER_AI_*, SEQUENCER_LOG_LEVEL,
+SEQUENCER_LOG_FORMAT.
 """
 
 from __future__ import annotations
@@ -273,6 +274,11 @@ MICROSOFT_LOGIN_URL = os.environ.get(
 LOGGING = logging_config(
     os.environ.get("SEQUENCER_LOG_FORMAT", "text"), os.environ.get("SEQUENCER_LOG_LEVEL", "INFO")
 )
+
+# How many mailboxes one worker sends from at once (engine/sending.py): each is a thread
+# holding a database connection while the tick sends, so it also bounds a worker's
+# connections. Chosen from bench/bench_sending.py (docs/benchmarks.md).
+SEQUENCER_SEND_CONCURRENCY = max(1, int(os.environ.get("SEQUENCER_SEND_CONCURRENCY", "8") or 8))
 
 # The provider, server and key are chosen in Settings → AI (sequencer/ai/providers.py);
 # these two are about this machine: another GGUF file for the built-in model, and how

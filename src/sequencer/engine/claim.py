@@ -7,6 +7,13 @@ row moves ``scheduled → claimed`` once, inside the transaction that selected i
 
 The query reads the partial index of *scheduled* rows by ``due_at``, so its cost depends
 on how many emails are due, not on how many enrollments exist.
+
+A worker sends several mailboxes at once but each mailbox's emails one after another
+(engine/sending.py), so a batch that is all one mailbox would leave its other sending
+threads idle. With ``per_mailbox``, the claim looks a little further down the due list
+(:data:`LOOK_AHEAD` times the batch) and takes at most that many emails of each mailbox
+first, then fills what is left of the batch in due order: a single busy mailbox still
+gets a full batch, many mailboxes share it.
 """
 
 from __future__ import annotations
@@ -19,15 +26,54 @@ from sequencer.domain.lifecycle import EmailState
 from sequencer.sequences import lifecycle
 from sequencer.sequences.models import ScheduledEmail
 
+LOOK_AHEAD = 4
 
-def claim_due(now: datetime, *, limit: int, lease: timedelta, owner: str) -> list[int]:
+
+def claim_due(
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta,
+    owner: str,
+    per_mailbox: int | None = None,
+) -> list[int]:
+    """Claim up to ``limit`` due emails for ``owner``; their ids in due order."""
+    due = ScheduledEmail.objects.filter(state=EmailState.SCHEDULED, due_at__lte=now).order_by(
+        "due_at"
+    )
     with transaction.atomic():
-        ids = list(
-            ScheduledEmail.objects.select_for_update(skip_locked=True)
-            .filter(state=EmailState.SCHEDULED, due_at__lte=now)
-            .order_by("due_at")
-            .values_list("id", flat=True)[:limit]
-        )
+        if per_mailbox is None:
+            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+        else:
+            ids = spread_over_mailboxes(
+                list(
+                    due.select_for_update(skip_locked=True).values_list("id", "mailbox_id")[
+                        : limit * LOOK_AHEAD
+                    ]
+                ),
+                limit,
+                per_mailbox,
+            )
         if ids:
             lifecycle.claim(ids, now, lease, owner)
     return ids
+
+
+def spread_over_mailboxes(
+    candidates: list[tuple[int, int]], limit: int, per_mailbox: int
+) -> list[int]:
+    """Up to ``per_mailbox`` of each mailbox first, then the rest in due order; the
+    chosen ids stay in due order (the order each mailbox sends them in)."""
+    taken: dict[int, int] = {}
+    chosen: set[int] = set()
+    for email_id, mailbox_id in candidates:
+        if len(chosen) == limit:
+            break
+        if taken.get(mailbox_id, 0) < per_mailbox:
+            taken[mailbox_id] = taken.get(mailbox_id, 0) + 1
+            chosen.add(email_id)
+    for email_id, _ in candidates:
+        if len(chosen) == limit:
+            break
+        chosen.add(email_id)
+    return [email_id for email_id, _ in candidates if email_id in chosen]

@@ -16,10 +16,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from typing import Protocol, runtime_checkable
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 from sequencer.ai.generator import TextGenerator
@@ -36,6 +36,7 @@ from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
 from sequencer.engine.phases import PhaseTimes
 from sequencer.engine.reconcile import expire_leases, settle_unknown
+from sequencer.engine.sending import MailboxLanes, send_in_this_thread, sends_in_this_thread
 from sequencer.housekeeping.daily import run_if_due as run_housekeeping
 from sequencer.mail.mailboxes import provider_for as default_provider_for
 from sequencer.mail.models import Mailbox
@@ -45,6 +46,7 @@ from sequencer.operations.heartbeat import Heart
 from sequencer.operations.log_format import took
 from sequencer.operations.metrics import observe_tick
 from sequencer.sequences import inbound
+from sequencer.sequences.models import ScheduledEmail
 from sequencer.webhooks.delivery import start_delivery_loop
 
 log = logging.getLogger(__name__)
@@ -70,48 +72,22 @@ def inbound_handler(clock: Clock) -> InboundHandler:
     return handle
 
 
-@runtime_checkable
-class _Holding(Protocol):
-    """A provider that can keep its connection open between sends (SMTP)."""
-
-    def hold_connection(self) -> None: ...
-
-    def close(self) -> None: ...
+# Emails claimed per sending thread and tick: a mailbox's next emails are sent on its
+# open connection, and a tick's fixed work (reading mail, workflows, settling) is shared
+# by more sends.
+CLAIM_PER_THREAD = 4
+SEND_BUDGET_SECONDS = 10.0
 
 
-class _TickProviders:
-    """The providers of one tick: one per mailbox, built from the mailbox row as the
-    email's re-check read it (a changed row gets a new one), with its connection kept
-    open between that mailbox's emails and closed when the tick ends."""
-
-    def __init__(self, make: Callable[[Mailbox], MailProvider]) -> None:
-        self._make = make
-        self._made: dict[int, tuple[datetime | None, MailProvider]] = {}
-
-    def __call__(self, mailbox: Mailbox) -> MailProvider:
-        known = self._made.get(mailbox.pk)
-        if known is not None and known[0] == mailbox.updated_at:
-            return known[1]
-        if known is not None:
-            self._close(known[1])
-        provider = self._make(mailbox)
-        if isinstance(provider, _Holding):
-            provider.hold_connection()
-        self._made[mailbox.pk] = (mailbox.updated_at, provider)
-        return provider
-
-    def close(self) -> None:
-        for _, provider in self._made.values():
-            self._close(provider)
-        self._made.clear()
-
-    @staticmethod
-    def _close(provider: MailProvider) -> None:
-        if isinstance(provider, _Holding):
-            try:
-                provider.close()
-            except Exception:  # the emails are recorded; a failed QUIT changes nothing
-                log.warning("could not close a mailbox connection", exc_info=True)
+def _by_mailbox(ids: list[int]) -> dict[int, list[int]]:
+    """The claimed emails by mailbox id, each mailbox's in claim order."""
+    if not ids:
+        return {}
+    mailbox_of = dict(ScheduledEmail.objects.filter(id__in=ids).values_list("id", "mailbox_id"))
+    queues: dict[int, list[int]] = {}
+    for email_id in ids:
+        queues.setdefault(mailbox_of[email_id], []).append(email_id)
+    return queues
 
 
 @dataclass
@@ -122,6 +98,8 @@ class TickReport:
     lost: int = 0
     settled: int = 0
     ai_written: int = 0  # emails whose AI text a model was asked for
+    # The last claim found as many due as it asked for: more may be due right now.
+    more_due: bool = False
     # Where the sending time went (for the benchmarks; see engine/phases.py).
     phases: PhaseTimes = field(default_factory=PhaseTimes)
 
@@ -131,7 +109,8 @@ class Worker:
         self,
         *,
         clock: Clock,
-        batch_size: int = 20,
+        send_concurrency: int | None = None,
+        batch_size: int | None = None,
         lease: timedelta = timedelta(minutes=5),
         provider_for: Callable[[Mailbox], MailProvider] | None = None,
         name: str | None = None,
@@ -142,7 +121,15 @@ class Worker:
         # Asked on each tick: an admin may set up, change or remove the model any time.
         self.ai_generator = ai_generator
         self.random = random
-        self.batch_size = batch_size
+        # How many mailboxes send at once (threads, each with a database connection).
+        self.send_concurrency = max(1, send_concurrency or settings.SEQUENCER_SEND_CONCURRENCY)
+        # Enough claimed work for every thread: a few emails per mailbox in flight.
+        self.batch_size = batch_size or self.send_concurrency * CLAIM_PER_THREAD
+        # A tick sends for this long at most before it reads mail and runs workflows
+        # again (what it claimed by then is still sent).
+        self.send_budget_seconds = SEND_BUDGET_SECONDS
+        # Set by run(): once it is set, a tick claims no more (what it claimed is sent).
+        self.stopping = threading.Event()
         self.lease = lease
         # By default each mailbox's own provider, whose OAuth tokens refresh on this
         # worker's clock.
@@ -176,31 +163,64 @@ class Worker:
             report.ai_written = write_ahead(now, clock=self.clock, generator=generator)
         except Exception:
             log.exception("writing AI text ahead failed")
-        with report.phases.measure("claim"):
-            ids = claim_due(now, limit=self.batch_size, lease=self.lease, owner=self.name)
-        report.claimed = len(ids)
-        providers = _TickProviders(self.provider_for)
-        try:
-            for email_id in ids:
-                if send_one(
-                    email_id,
-                    owner=self.name,
-                    clock=self.clock,
-                    lease=self.lease,
-                    provider_for=providers,
-                    random=self.random,
-                    ai_generator=generator,
-                    phases=report.phases,
-                ):
-                    report.handed_over += 1
-        finally:
-            providers.close()
+        self._send_due(generator, report)
         # Meetings booked in senders' calendars (bounded in time; never raises).
         sync_calendars(now, owner=self.name, clock=self.clock)
         # Retention, once a day by one worker (leased; bounded in time; never raises).
         run_housekeeping(now, owner=self.name)
         observe_tick(time.perf_counter() - started, report.phases.seconds["claim"])
         return report
+
+    def _send_due(self, generator: TextGenerator | None, report: TickReport) -> None:
+        """Claim due emails and send them, many mailboxes at once (engine/sending.py):
+        each time a thread is about to be free, claim enough to refill the batch, until
+        a claim finds fewer due than it asked for or the sending budget is spent."""
+        send = partial(
+            send_one,
+            owner=self.name,
+            clock=self.clock,
+            lease=self.lease,
+            random=self.random,
+            ai_generator=generator,
+        )
+        if sends_in_this_thread(self.send_concurrency):
+            ids = self._claim(self.batch_size, report)
+            report.more_due = len(ids) == self.batch_size
+            report.handed_over = send_in_this_thread(
+                _by_mailbox(ids),
+                make_provider=self.provider_for,
+                send_one=send,
+                phases=report.phases,
+            )
+            return
+        lanes = MailboxLanes(
+            concurrency=self.send_concurrency, make_provider=self.provider_for, send_one=send
+        )
+        budget_ends = time.monotonic() + self.send_budget_seconds
+        try:
+            while True:
+                limit = self.batch_size - lanes.wait_for_room(backlog=self.batch_size // 2)
+                ids = self._claim(limit, report)
+                lanes.add(_by_mailbox(ids))
+                report.more_due = len(ids) == limit
+                if not report.more_due or time.monotonic() > budget_ends or self.stopping.is_set():
+                    break
+        finally:
+            lanes.finish()
+            report.handed_over = lanes.handed_over
+            report.phases.add(lanes.phases)
+
+    def _claim(self, limit: int, report: TickReport) -> list[int]:
+        with report.phases.measure("claim"):
+            ids = claim_due(
+                self.clock.now(),
+                limit=limit,
+                lease=self.lease,
+                owner=self.name,
+                per_mailbox=max(1, self.batch_size // self.send_concurrency),
+            )
+        report.claimed += len(ids)
+        return ids
 
     def _generator(self) -> TextGenerator | None:
         try:
@@ -216,6 +236,7 @@ class Worker:
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
         log.info("worker %s started", self.name)
+        self.stopping = stop
         self.start_webhooks(stop)
         heart = Heart(self.name)
         while not stop.is_set():
@@ -229,8 +250,8 @@ class Worker:
             except Exception:
                 log.exception("worker tick failed; retrying", extra=took(started))
                 report = TickReport()
-            # A full batch means more may be due right now.
-            if report.claimed < self.batch_size:
+            # A full claim means more may be due right now.
+            if not report.more_due:
                 stop.wait(idle_seconds)
         try:
             heart.stop(self.clock.now())

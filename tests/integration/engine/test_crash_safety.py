@@ -29,28 +29,23 @@ from typing import Any
 import pytest
 
 from sequencer.engine.reconcile import OUTCOME_UNKNOWN
-from tests.integration.engine.worker_process import WorkerServer, scratch_database
+from tests.integration.engine.worker_process import (
+    WorkerServer,
+    scratch_database,
+    wait_until_settled,
+)
 from tests.peers.fixtures import ALICE, DOVECOT_USERS
 from tests.peers.smtp_process import SMTPPeerProcess
 
 pytestmark = pytest.mark.slow
 
 RECIPIENTS = 60
+# Each worker sends from three mailboxes at once (engine/sending.py), so kills land
+# while several emails are in flight.
+MAILBOXES = 3
 ROUNDS = 26
 DELIBERATE = (2, 9)  # rounds whose worker kills itself right after an accepted send
 LEASE_SECONDS = 2
-PENDING = ("scheduled", "claimed", "sending", "unknown")
-
-
-def wait_until_settled(server: WorkerServer, timeout: float, context: str) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        counts = server.call("counts")
-        if not any(counts["emails"].get(state) for state in PENDING):
-            return counts
-        if time.monotonic() > deadline:
-            raise AssertionError(f"emails still pending after {timeout} s: {counts} ({context})")
-        time.sleep(0.25)
 
 
 def sent_folder_ids(dovecot: Any) -> Counter[str]:
@@ -89,10 +84,21 @@ def test_sigkill_at_random_moments_sends_each_email_once_or_shows_it_failed(
         WorkerServer(env, tmp_path / "logs") as server,
     ):
         assert (
-            server.call("setup", recipients=RECIPIENTS, smtp_port=smtp.port, imap=imap_settings)
+            server.call(
+                "setup",
+                recipients=RECIPIENTS,
+                smtp_port=smtp.port,
+                imap=imap_settings,
+                mailboxes=MAILBOXES,
+            )
             == RECIPIENTS
         )
-        worker = {"lease": LEASE_SECONDS, "batch_size": 5, "idle": 0.1}
+        worker = {
+            "lease": LEASE_SECONDS,
+            "batch_size": 6,
+            "send_concurrency": MAILBOXES,
+            "idle": 0.1,
+        }
         deliberate_pids = []
         for round_ in range(ROUNDS):
             if round_ in DELIBERATE:

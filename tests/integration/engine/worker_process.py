@@ -6,12 +6,15 @@ imports the engine once, then answers JSON commands, one per line, on stdin:
 
 * ``setup``: migrate, create the workspace, a mailbox pointing at the test's SMTP
   server (and IMAP server, if given), ``recipients`` people, a published one-step
-  sequence, and one enrollment per person;
+  sequence, and one enrollment per person; with ``mailboxes: n`` (or ``smtp_ports``, one
+  port per mailbox) the recipients are shared out in blocks, the first mailbox's
+  enrolled (so due) first; answers how many were enrolled;
 * ``spawn``: fork a worker process running :meth:`sequencer.engine.worker.Worker.run`
-  with the lease, batch size and idle time given; answers its pid;
+  with the lease, batch size, send concurrency and idle time given; answers its pid;
 * ``alive`` / ``wait`` / ``kill``: about a worker it spawned (``kill`` sends the signal,
   SIGKILL by default, and reaps the process, so its pid is never reused meanwhile);
-* ``counts`` and ``rows``: the state of the emails and enrollments, for the test's checks;
+* ``counts`` and ``rows``: the state of the emails and enrollments (and each email's
+  sender), for the test's checks;
 * ``quit``: SIGKILL any worker still running, then exit (also on end of input).
 
 Forking from an already set-up Django makes starting a worker take milliseconds instead
@@ -181,15 +184,43 @@ class WorkerServer:
         self.close()
 
 
+PENDING = ("scheduled", "claimed", "sending", "unknown")
+
+
+def wait_until_settled(server: WorkerServer, timeout: float, context: str = "") -> dict[str, Any]:
+    """The counts (see ``counts``) once no email is pending any more."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts: dict[str, Any] = server.call("counts")
+        if not any(counts["emails"].get(state) for state in PENDING):
+            return counts
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"emails still pending after {timeout} s: {counts} ({context})\n{server.stderr()}"
+            )
+        time.sleep(0.1)
+
+
 # -- the server's side -----------------------------------------------------------------
 
 
-def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) -> int:
+def _sender(index: int) -> str:
+    return SENDER if index == 0 else f"sender{index}@example.test"
+
+
+def _setup(
+    recipients: int,
+    smtp_port: int = 0,
+    imap: dict[str, Any] | None = None,
+    mailboxes: int = 1,
+    smtp_ports: list[int] | None = None,
+) -> int:
     from django.core.management import call_command
 
     from sequencer.clock import system_clock
     from sequencer.crm.models import EmailAddress, Person
-    from sequencer.mail import mailboxes, proof
+    from sequencer.mail import mailboxes as mailboxes_module
+    from sequencer.mail import proof
     from sequencer.mail.models import AddressProof
     from sequencer.sequences import authoring, enrollment
     from sequencer.sequences.authoring import StepInput
@@ -200,19 +231,24 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
     admin = services.set_up_workspace(
         "Chaos", "admin@chaos.test", "correct-horse-battery-staple", admin_name="Admin"
     )
-    data: dict[str, Any] = {
-        "provider": "smtp_imap",
-        "email": SENDER,
-        "display_name": "Alice",
-        "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
-    }
-    if imap:
-        data["imap"] = {"security": "none", **imap}
-    box = mailboxes.create_mailbox(admin, mailboxes.NewMailbox.model_validate(data))
-    # As tests.peers.fixtures.mark_address_proven: these tests are about sending.
-    proof.mark_proven(box, AddressProof.ADMIN, system_clock)
-    box.per_hour, box.per_day, box.min_spacing_seconds = 10_000, 100_000, 0
-    box.save()
+    ports = smtp_ports or [smtp_port] * mailboxes
+    boxes = []
+    for index, port in enumerate(ports):
+        data: dict[str, Any] = {
+            "provider": "smtp_imap",
+            "email": _sender(index),
+            "display_name": f"Sender {index}",
+            "smtp": {"host": "127.0.0.1", "port": port, "security": "none"},
+        }
+        if imap:
+            data["imap"] = {"security": "none", **imap}
+        new = mailboxes_module.NewMailbox.model_validate(data)
+        box = mailboxes_module.create_mailbox(admin, new)
+        # As tests.peers.fixtures.mark_address_proven: these tests are about sending.
+        proof.mark_proven(box, AddressProof.ADMIN, system_clock)
+        box.per_hour, box.per_day, box.min_spacing_seconds = 10_000, 100_000, 0
+        box.save()
+        boxes.append(box)
     people = []
     for i in range(recipients):
         person = Person.objects.create(first_name=f"R{i}", last_name="Chaos")
@@ -228,13 +264,16 @@ def _setup(recipients: int, smtp_port: int, imap: dict[str, Any] | None = None) 
         clock=system_clock,
     )
     authoring.publish(admin, sequence.pk, clock=system_clock)
-    outcomes = enrollment.enroll(
-        admin,
-        sequence.pk,
-        [Recipient(p.pk) for p in people],
-        mailbox_id=box.pk,
-        clock=system_clock,
-    ).outcomes
+    outcomes = []
+    share = -(-recipients // len(boxes))  # rounded up: every recipient has a mailbox
+    for index, box in enumerate(boxes):
+        outcomes += enrollment.enroll(
+            admin,
+            sequence.pk,
+            [Recipient(p.pk) for p in people[index * share : (index + 1) * share]],
+            mailbox_id=box.pk,
+            clock=system_clock,
+        ).outcomes
     refused = [o for o in outcomes if not o.enrolled]
     if refused:
         raise RuntimeError(f"enrollment refused: {refused[:3]}")
@@ -263,13 +302,18 @@ def _rows() -> list[dict[str, Any]]:
             "last_error": e.last_error,
             "attempts": e.attempts,
             "enrollment_status": e.enrollment.status,
+            "sender": e.mailbox.email,
         }
-        for e in ScheduledEmail.objects.select_related("enrollment").order_by("id")
+        for e in ScheduledEmail.objects.select_related("enrollment", "mailbox").order_by("id")
     ]
 
 
 class _Logged:
     """A provider that logs what it did to the worker's event log (see the module doc)."""
+
+    # Shared by the worker's sending threads: a worker that kills itself after its n-th
+    # accepted email logs exactly n, even while other threads' sends are accepted too.
+    _accepting = threading.Lock()
 
     def __init__(self, inner: Any, event: Callable[..., None], on_accept: Callable[[], None]):
         self._inner = inner
@@ -278,8 +322,9 @@ class _Logged:
 
     def send(self, message: Any, **kwargs: Any) -> Any:
         result = self._inner.send(message, **kwargs)
-        self._event("accepted", str(message["Message-ID"]).strip())
-        self._on_accept()
+        with self._accepting:
+            self._event("accepted", str(message["Message-ID"]).strip())
+            self._on_accept()
         return result
 
     def find_sent(self, message_id: str) -> Any:
@@ -329,7 +374,8 @@ def _worker_main(options: dict[str, Any]) -> None:
     )
     worker = worker_module.Worker(
         lease=timedelta(seconds=float(options.get("lease", 300))),
-        batch_size=int(options.get("batch_size", 20)),
+        batch_size=options.get("batch_size"),
+        send_concurrency=options.get("send_concurrency"),
         clock=system_clock,
     )
 
