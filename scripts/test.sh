@@ -30,17 +30,14 @@ bash scripts/ensure-peers.sh
 
 # pytest exits 5 when it collected no test: that is a failure here, like any non-zero.
 # --durations: the slowest tests are named in every run, to keep the suite quick.
-# --dist worksteal: each worker starts on its own half of the tests and takes work from the
-# other when it runs out, so one long test at the end of a queue does not leave the other
-# core idle (the default, load, hands out tests round robin up front).
 step "tests on SQLite"
-DATABASE_URL="" $VENV/bin/pytest -n 2 --dist worksteal -q --durations=20
+DATABASE_URL="" $VENV/bin/pytest -n 2 -q --durations=20
 
 # Each run creates (and drops) a test database of its own, test_<name>[_gwN]_<pid>_<random>
 # (tests/conftest.py), so two suites on one machine never collide.
 step "database tests on PostgreSQL"
 if postgres_reachable; then
-    DATABASE_URL="$PG_URL" $VENV/bin/pytest -n 2 --dist worksteal -q -m django_db --durations=20
+    DATABASE_URL="$PG_URL" $VENV/bin/pytest -n 2 -q -m django_db --durations=20
 elif [ "${CI:-}" = "true" ]; then
     echo "CI=true and PostgreSQL is missing: failing. Start it, or set SEQUENCER_TEST_POSTGRES_URL." >&2
     exit 1
