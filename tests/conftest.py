@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,6 +38,20 @@ def django_db_modify_db_settings(
         name = test.get("NAME") or f"test_{db['NAME']}"
         # PostgreSQL names are at most 63 bytes: the suffix is kept whole.
         test["NAME"] = f"{name[: 62 - len(suffix)]}_{suffix}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread_for_the_local_model() -> Iterator[None]:
+    """The local model runs llama.cpp on one thread in tests, as the llama.cpp server peer
+    does. It would take one thread per core, but ``make test`` runs two xdist workers on
+    two cores: three busy threads on two cores make llama.cpp's threads spin waiting for
+    each other, and a generation took four times the CPU and up to ten times as long.
+    The text is the same on one thread (the seeds are fixed)."""
+    from sequencer.ai import local_model
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(local_model, "_threads", lambda: 1)
+        yield
 
 
 @pytest.fixture(autouse=True)

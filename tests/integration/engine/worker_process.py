@@ -35,14 +35,17 @@ before the engine records it: the worst moment for a duplicate.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -77,24 +80,87 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+# One migrated database per kind and test process, copied for each scratch database:
+# migrating a new database takes seconds (SQLite rebuilds tables for many migrations),
+# copying a migrated one a fraction of a second. The scratch database is then what
+# ``migrate`` makes, and the ``setup`` command's own migrate finds nothing to do.
+_templates: dict[str, str] = {}
+
+
+def _migrate(env: dict[str, str]) -> None:
+    code = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from django.db import connections\n"
+        "call_command('migrate', interactive=False, verbosity=0)\n"
+        "connections.close_all()  # SQLite folds its write-ahead log into the file\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "sequencer.config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrating the template database failed:\n{result.stderr[-5000:]}")
+
+
+def _sqlite_template(env: dict[str, str]) -> Path:
+    if "sqlite" not in _templates:
+        folder = Path(tempfile.mkdtemp(prefix="sequencer-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "template.sqlite3"
+        _migrate({**env, "SEQUENCER_DATA_DIR": str(folder), "DATABASE_URL": f"sqlite:///{path}"})
+        _templates["sqlite"] = str(path)
+    return Path(_templates["sqlite"])
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_template(admin_url: str, env: dict[str, str]) -> str:
+    import psycopg
+
+    if "postgres" not in _templates:
+        name = f"sequencer_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_drop_database, admin_url, name)
+        _migrate({**env, "DATABASE_URL": _with_database(POSTGRES_URL, name)})
+        _templates["postgres"] = name
+    return _templates["postgres"]
+
+
 @contextmanager
 def scratch_database(kind: str, directory: Path) -> Iterator[dict[str, str]]:
-    """The environment for a fresh database the test and its processes share: a SQLite
-    file under ``directory``, or a new PostgreSQL database (``sequencer_chaos_<pid>_...``
-    on the server of SEQUENCER_TEST_POSTGRES_URL) dropped afterwards."""
+    """The environment for a fresh, migrated database the test and its processes share:
+    a SQLite file under ``directory``, or a new PostgreSQL database
+    (``sequencer_chaos_<pid>_...`` on the server of SEQUENCER_TEST_POSTGRES_URL) dropped
+    afterwards. Both are copies of a template migrated once per test process."""
     data_dir = Path(directory) / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {"SEQUENCER_DATA_DIR": str(data_dir), "SEQUENCER_SECRET_KEY": "chaos-" + "k" * 50}
     if kind == "sqlite":
-        yield {**env, "DATABASE_URL": f"sqlite:///{data_dir / 'chaos.sqlite3'}"}
+        database = data_dir / "chaos.sqlite3"
+        shutil.copyfile(_sqlite_template(env), database)
+        database.chmod(0o600)
+        yield {**env, "DATABASE_URL": f"sqlite:///{database}"}
         return
     import psycopg
 
     admin_url = _with_database(POSTGRES_URL, "postgres")
     name = f"sequencer_chaos_{os.getpid()}_{next(_names)}_{uuid.uuid4().hex[:6]}"
     try:
+        template = _postgres_template(admin_url, env)
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     except psycopg.OperationalError as exc:
         import pytest
 
@@ -106,8 +172,7 @@ def scratch_database(kind: str, directory: Path) -> Iterator[dict[str, str]]:
     try:
         yield {**env, "DATABASE_URL": _with_database(POSTGRES_URL, name)}
     finally:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(admin_url, name)
 
 
 class WorkerServer:
