@@ -93,6 +93,8 @@ def _by_mailbox(ids: list[int]) -> dict[int, list[int]]:
 @dataclass
 class TickReport:
     claimed: int = 0
+    # Counted when every thread of a tick's lanes has ended: sends a tick left going on
+    # past its budget (engine/sending.py) are in the report of a later tick.
     handed_over: int = 0
     released: int = 0
     lost: int = 0
@@ -198,7 +200,7 @@ class Worker:
                 phases=report.phases,
             )
             return
-        self._in_flight = [lanes for lanes in self._in_flight if lanes.working()]
+        self._report_ended(report)
         busy = self._busy()
         free = self.send_concurrency - sum(lanes.working() for lanes in self._in_flight)
         if free < 1:
@@ -220,20 +222,34 @@ class Worker:
             try:
                 lanes.finish(until=budget_ends)
             finally:
-                if lanes.working():
-                    self._in_flight.append(lanes)
-                report.handed_over = lanes.handed_over
-                report.phases.add(lanes.phases)
+                # Still sending: its figures go in the report of the tick that finds it done.
+                self._in_flight.append(lanes)
+                self._report_ended(report)
+
+    def _report_ended(self, report: TickReport) -> None:
+        """Count the sends of the lanes whose threads have all ended in ``report`` (each
+        lane's once, complete) and forget those lanes."""
+        ended = [lanes for lanes in self._in_flight if not lanes.working()]
+        for lanes in ended:
+            report.handed_over += lanes.handed_over
+            report.phases.add(lanes.phases)
+        self._in_flight = [lanes for lanes in self._in_flight if lanes not in ended]
+
+    @property
+    def sending(self) -> bool:
+        """Whether sends that earlier ticks left going on are not yet in a report."""
+        return bool(self._in_flight)
 
     def wait_for_sending(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the sends earlier ticks left going on (as a tick
-        waits for its own); whether they all ended. Past the lease, an email still
-        sending is another worker's to settle, so waiting longer would not help."""
+        waits for its own); whether they all ended (the next tick reports them). Past
+        the lease, an email still sending is another worker's to settle, so waiting
+        longer would not help."""
         until = time.monotonic() + seconds
-        self._in_flight = [lanes for lanes in self._in_flight if not lanes.join(until)]
-        if self._in_flight:
-            log.warning("stopping while %d mailboxes are still sending", len(self._busy()))
-        return not self._in_flight
+        ended = all([lanes.join(until) for lanes in self._in_flight])
+        if not ended:
+            log.warning("%d mailboxes are still sending", len(self._busy()))
+        return ended
 
     def _busy(self) -> frozenset[int]:
         return frozenset().union(*(lanes.busy() for lanes in self._in_flight))
