@@ -14,10 +14,14 @@ threads idle. With ``per_mailbox``, the claim looks a little further down the du
 (:data:`LOOK_AHEAD` times the batch) and takes at most that many emails of each mailbox
 first, then fills what is left of the batch in due order: a single busy mailbox still
 gets a full batch, many mailboxes share it.
+
+``exclude_mailboxes`` leaves out the mailboxes whose emails an earlier tick is still
+sending (a hanging server's): each mailbox has one task in flight at most.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -36,11 +40,15 @@ def claim_due(
     lease: timedelta,
     owner: str,
     per_mailbox: int | None = None,
+    exclude_mailboxes: Collection[int] = (),
 ) -> list[int]:
-    """Claim up to ``limit`` due emails for ``owner``; their ids in due order."""
+    """Claim up to ``limit`` due emails for ``owner``, none of ``exclude_mailboxes``;
+    their ids in due order."""
     due = ScheduledEmail.objects.filter(state=EmailState.SCHEDULED, due_at__lte=now).order_by(
         "due_at"
     )
+    if exclude_mailboxes:
+        due = due.exclude(mailbox_id__in=list(exclude_mailboxes))
     with transaction.atomic():
         if per_mailbox is None:
             ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])

@@ -2,20 +2,27 @@
 
 A send waits on the network (an SMTP server's reply, an API call) far longer than it
 computes, so a worker keeps up to ``concurrency`` mailboxes in flight, in as many
-threads that live for the tick (:class:`MailboxLanes`). Each mailbox's claimed emails
-go to one task, in the order they were claimed, and that task alone sends them, one
-after another, through one provider of its own (its connection kept open between
-them, closed at the end): a mailbox never has two messages on the wire, and its pacing
-decisions (taken under the mailbox's row lock in dispatch) see each send before the
-next. The worker claims more as threads come free, so a slow or hanging server holds
-its own mailbox's task only, never the others' sends.
+threads, started by a tick (:class:`MailboxLanes`). Each mailbox's claimed emails go to
+one task, in the order they were claimed, and that task alone sends them, one after
+another, through one provider of its own (its connection kept open between them, closed
+at the end): a mailbox never has two messages on the wire, and its pacing decisions
+(taken under the mailbox's row lock in dispatch) see each send before the next. The
+worker claims more as threads come free, so a slow or hanging server holds its own
+mailbox's task only, never the others' sends.
+
+Nor does it hold the tick: a tick waits for its threads until its sending budget ends
+(:meth:`MailboxLanes.finish`), then leaves the ones still sending to go on in the
+background (daemon threads, so they never keep a stopped process alive). The worker
+keeps those lanes: until their tasks end, its next ticks claim nothing of their
+mailboxes (:meth:`MailboxLanes.busy`) and start only as many threads as the concurrency
+leaves beside theirs (:meth:`MailboxLanes.working`).
 
 Exactly-once is untouched: each email's re-check, *sending* and outcome are transactions
 of their own in the thread that sends it, on that thread's own database connection
 (one per thread, not per mailbox, so a tick of many one-email mailboxes opens few;
-closed when the thread ends, so a tick leaves no connection behind). Threads, not
-asyncio: the ORM and the providers are synchronous; see docs/benchmarks.md ("Why sending
-uses threads") for the figures.
+closed when the thread ends, so no connection is left behind). Threads, not asyncio:
+the ORM and the providers are synchronous; see docs/benchmarks.md ("Why sending uses
+threads") for the figures.
 
 Inside a transaction (tests that roll back) other connections cannot see what the
 caller wrote, so there, and with a concurrency of one, the mailboxes are sent one after
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -106,8 +114,10 @@ class MailboxLanes:
     the end of its queue (so it keeps claim order), any other mailbox a new task.
     :meth:`wait_for_room` blocks until fewer than ``concurrency`` mailboxes are sending
     and the queues run low, so the caller claims more work just when a thread is about
-    to be free, and :meth:`finish` waits for every task. Not for use inside a
-    transaction (see the module's doc): there :func:`send_in_this_thread` sends.
+    to be free, and :meth:`finish` waits for every task, or until a deadline: the
+    tasks still sending then go on in the background (:meth:`busy`, :meth:`working`).
+    Not for use inside a transaction (see the module's doc): there
+    :func:`send_in_this_thread` sends.
     """
 
     def __init__(
@@ -119,7 +129,8 @@ class MailboxLanes:
     ) -> None:
         self.concurrency = concurrency
         self.handed_over = 0
-        self.phases = PhaseTimes()  # every task's, complete once finish() returned
+        # Every task's; complete once finish() returned with no thread left working.
+        self.phases = PhaseTimes()
         self._make_provider = make_provider
         self._send_one = send_one
         self._queues: dict[int, deque[int]] = {}  # of the mailboxes with a task
@@ -141,7 +152,11 @@ class MailboxLanes:
                         self._start_thread()
 
     def _start_thread(self) -> None:
-        thread = threading.Thread(target=self._serve, name=f"send-{len(self._threads)}")
+        # A daemon: a thread left sending by its tick never keeps the process from ending
+        # (Worker.run waits for it a bounded time when it stops).
+        thread = threading.Thread(
+            target=self._serve, name=f"send-{len(self._threads)}", daemon=True
+        )
         self._threads.append(thread)
         thread.start()
 
@@ -155,26 +170,46 @@ class MailboxLanes:
         finally:
             connection.close()
 
-    def wait_for_room(self, backlog: int) -> int:
+    def wait_for_room(self, backlog: int, until: float) -> int | None:
         """Wait until a thread is free (fewer than ``concurrency`` mailboxes sending)
-        and at most ``backlog`` emails wait in the queues; how many emails wait."""
+        and at most ``backlog`` emails wait in the queues; how many emails wait, or None
+        if there was no room by ``until`` (a ``time.monotonic()``: every thread may be
+        held by a hanging server)."""
         with self._changed:
-            self._changed.wait_for(
-                lambda: len(self._queues) < self.concurrency and self._waiting() <= backlog
+            room = self._changed.wait_for(
+                lambda: len(self._queues) < self.concurrency and self._waiting() <= backlog,
+                timeout=max(0.0, until - time.monotonic()),
             )
-            return self._waiting()
+            return self._waiting() if room else None
 
     def _waiting(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
 
-    def finish(self) -> None:
-        """Wait for every task; then raise the first error a task met, if any."""
+    def finish(self, until: float | None = None) -> None:
+        """Let the threads end once every task handed over is done and wait for them,
+        until ``until`` (a ``time.monotonic()``; None: however long they take); then
+        raise the first error a task met, if any. A thread still sending then goes on
+        in the background, to the end of its tasks."""
         for _ in self._threads:
             self._ready.put(None)  # after every task already waiting
-        for thread in self._threads:
-            thread.join()
+        self.join(until)
         if self._errors:
             raise self._errors[0]
+
+    def join(self, until: float | None) -> bool:
+        """Wait for the threads (after :meth:`finish`) until ``until``; whether all ended."""
+        for thread in self._threads:
+            thread.join(None if until is None else max(0.0, until - time.monotonic()))
+        return not self.working()
+
+    def working(self) -> int:
+        """How many of the threads have not ended yet."""
+        return sum(thread.is_alive() for thread in self._threads)
+
+    def busy(self) -> frozenset[int]:
+        """The mailboxes that still have a task (sending, or waiting for a thread)."""
+        with self._changed:
+            return frozenset(self._queues)
 
     def _next(self, mailbox_id: int) -> int | None:
         with self._changed:

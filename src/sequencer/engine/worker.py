@@ -93,6 +93,8 @@ def _by_mailbox(ids: list[int]) -> dict[int, list[int]]:
 @dataclass
 class TickReport:
     claimed: int = 0
+    # Counted when every thread of a tick's lanes has ended: sends a tick left going on
+    # past its budget (engine/sending.py) are in the report of a later tick.
     handed_over: int = 0
     released: int = 0
     lost: int = 0
@@ -125,9 +127,13 @@ class Worker:
         self.send_concurrency = max(1, send_concurrency or settings.SEQUENCER_SEND_CONCURRENCY)
         # Enough claimed work for every thread: a few emails per mailbox in flight.
         self.batch_size = batch_size or self.send_concurrency * CLAIM_PER_THREAD
-        # A tick sends for this long at most before it reads mail and runs workflows
-        # again (what it claimed by then is still sent).
+        # A tick claims and waits for its sends this long at most before it reads mail
+        # and runs workflows again: what it claimed and is still sending by then goes
+        # on in the background (a hanging server holds its own mailbox, not the tick).
         self.send_budget_seconds = SEND_BUDGET_SECONDS
+        # Earlier ticks' lanes still sending (engine/sending.py): their mailboxes are not
+        # claimed from, and their threads count against the concurrency, until they end.
+        self._in_flight: list[MailboxLanes] = []
         # Set by run(): once it is set, a tick claims no more (what it claimed is sent).
         self.stopping = threading.Event()
         self.lease = lease
@@ -174,7 +180,8 @@ class Worker:
     def _send_due(self, generator: TextGenerator | None, report: TickReport) -> None:
         """Claim due emails and send them, many mailboxes at once (engine/sending.py):
         each time a thread is about to be free, claim enough to refill the batch, until
-        a claim finds fewer due than it asked for or the sending budget is spent."""
+        a claim finds fewer due than it asked for or the sending budget is spent. Sends
+        still going on when the budget ends are left to finish in the background."""
         send = partial(
             send_one,
             owner=self.name,
@@ -193,24 +200,63 @@ class Worker:
                 phases=report.phases,
             )
             return
-        lanes = MailboxLanes(
-            concurrency=self.send_concurrency, make_provider=self.provider_for, send_one=send
-        )
+        self._report_ended(report)
+        busy = self._busy()
+        free = self.send_concurrency - sum(lanes.working() for lanes in self._in_flight)
+        if free < 1:
+            return  # every thread is held by a slow server: sending waits for one to end
+        lanes = MailboxLanes(concurrency=free, make_provider=self.provider_for, send_one=send)
         budget_ends = time.monotonic() + self.send_budget_seconds
         try:
             while True:
-                limit = self.batch_size - lanes.wait_for_room(backlog=self.batch_size // 2)
-                ids = self._claim(limit, report)
+                waiting = lanes.wait_for_room(backlog=self.batch_size // 2, until=budget_ends)
+                if waiting is None:
+                    break  # no thread came free within the budget
+                limit = self.batch_size - waiting
+                ids = self._claim(limit, report, exclude_mailboxes=busy)
                 lanes.add(_by_mailbox(ids))
                 report.more_due = len(ids) == limit
                 if not report.more_due or time.monotonic() > budget_ends or self.stopping.is_set():
                     break
         finally:
-            lanes.finish()
-            report.handed_over = lanes.handed_over
-            report.phases.add(lanes.phases)
+            try:
+                lanes.finish(until=budget_ends)
+            finally:
+                # Still sending: its figures go in the report of the tick that finds it done.
+                self._in_flight.append(lanes)
+                self._report_ended(report)
 
-    def _claim(self, limit: int, report: TickReport) -> list[int]:
+    def _report_ended(self, report: TickReport) -> None:
+        """Count the sends of the lanes whose threads have all ended in ``report`` (each
+        lane's once, complete) and forget those lanes."""
+        ended = [lanes for lanes in self._in_flight if not lanes.working()]
+        for lanes in ended:
+            report.handed_over += lanes.handed_over
+            report.phases.add(lanes.phases)
+        self._in_flight = [lanes for lanes in self._in_flight if lanes not in ended]
+
+    @property
+    def sending(self) -> bool:
+        """Whether sends that earlier ticks left going on are not yet in a report."""
+        return bool(self._in_flight)
+
+    def wait_for_sending(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the sends earlier ticks left going on (as a tick
+        waits for its own); whether they all ended (the next tick reports them). Past
+        the lease, an email still sending is another worker's to settle, so waiting
+        longer would not help."""
+        until = time.monotonic() + seconds
+        ended = all([lanes.join(until) for lanes in self._in_flight])
+        if not ended:
+            log.warning("%d mailboxes are still sending", len(self._busy()))
+        return ended
+
+    def _busy(self) -> frozenset[int]:
+        return frozenset().union(*(lanes.busy() for lanes in self._in_flight))
+
+    def _claim(
+        self, limit: int, report: TickReport, exclude_mailboxes: frozenset[int] = frozenset()
+    ) -> list[int]:
         with report.phases.measure("claim"):
             ids = claim_due(
                 self.clock.now(),
@@ -218,6 +264,7 @@ class Worker:
                 lease=self.lease,
                 owner=self.name,
                 per_mailbox=max(1, self.batch_size // self.send_concurrency),
+                exclude_mailboxes=exclude_mailboxes,
             )
         report.claimed += len(ids)
         return ids
@@ -253,6 +300,7 @@ class Worker:
             # A full claim means more may be due right now.
             if not report.more_due:
                 stop.wait(idle_seconds)
+        self.wait_for_sending(self.lease.total_seconds())
         try:
             heart.stop(self.clock.now())
         except Exception:  # the database may be what stopped us

@@ -10,7 +10,10 @@ each use a connection of their own, as in production.
 from __future__ import annotations
 
 import signal
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +105,12 @@ def test_each_mailbox_sends_its_emails_one_at_a_time_in_the_order_they_were_clai
     assert most_in_flight(journal, per_sender=False) > 1
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_slow_mail_server_holds_only_its_own_mailbox(backend: str, tmp_path: Path) -> None:
-    fast_mailboxes, per_mailbox, slow_seconds = 3, 3, 2.0
+@contextmanager
+def slow_and_fast_servers(
+    backend: str, tmp_path: Path, slow_seconds: float
+) -> Iterator[tuple[SMTPPeerProcess, SMTPPeerProcess, WorkerServer]]:
+    """A scratch database, an SMTP server that takes ``slow_seconds`` over each
+    message, a prompt one (both journaling) and the fork server."""
     with (
         scratch_database(backend, tmp_path) as env,
         SMTPPeerProcess(
@@ -115,6 +121,13 @@ def test_a_slow_mail_server_holds_only_its_own_mailbox(backend: str, tmp_path: P
         SMTPPeerProcess(tmp_path / "Maildir", journal=tmp_path / "journal") as fast,
         WorkerServer(env, tmp_path / "logs") as server,
     ):
+        yield slow, fast, server
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_slow_mail_server_holds_only_its_own_mailbox(backend: str, tmp_path: Path) -> None:
+    fast_mailboxes, per_mailbox, slow_seconds = 3, 3, 2.0
+    with slow_and_fast_servers(backend, tmp_path, slow_seconds) as (slow, fast, server):
         total = (1 + fast_mailboxes) * per_mailbox
         # The slow server's mailbox is enrolled first, so its emails are due (and
         # claimed) before the others': sent one mailbox after another, every other
@@ -137,3 +150,53 @@ def test_a_slow_mail_server_holds_only_its_own_mailbox(backend: str, tmp_path: P
     # Every other mailbox's email was accepted before the slow server answered the
     # first of its mailbox's emails.
     assert max(fast_answers) < min(slow_answers)
+
+
+def states_by_sender(server: WorkerServer) -> dict[str, list[str]]:
+    """Each mailbox's emails' states, oldest email first."""
+    states: dict[str, list[str]] = defaultdict(list)
+    for row in server.call("rows"):
+        states[row["sender"]].append(row["state"])
+    return dict(states)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_hanging_mail_server_does_not_hold_up_the_next_tick(backend: str, tmp_path: Path) -> None:
+    slow_seconds = 6.0
+    # Ticks in the fork server's one worker; its sending budget far below the slow
+    # server's delay, so a tick stops waiting for that mailbox's send long before it ends.
+    ticking = {"send_concurrency": 3, "batch_size": 3, "send_budget_seconds": 0.5}
+    with slow_and_fast_servers(backend, tmp_path, slow_seconds) as (slow, fast, server):
+        # One email per mailbox, the slow server's mailbox (alice) first.
+        ports = [slow.port, fast.port, fast.port]
+        assert server.call("setup", recipients=3, smtp_ports=ports) == 3
+        assert server.call("tick", **ticking) == 3
+        # The tick has returned while the slow server still holds alice's email.
+        assert states_by_sender(server) == {
+            "alice@example.test": ["sending"],
+            "sender1@example.test": ["sent"],
+            "sender2@example.test": ["sent"],
+        }
+        assert server.call("enroll", per_mailbox=1) == 3
+        # The next tick sends the other mailboxes' new emails and leaves alice's alone
+        # while her first is still on the wire: never two of one mailbox at once.
+        assert server.call("tick", **ticking) == 2
+        assert states_by_sender(server) == {
+            "alice@example.test": ["sending", "scheduled"],
+            "sender1@example.test": ["sent", "sent"],
+            "sender2@example.test": ["sent", "sent"],
+        }
+        # Once the slow server has answered, a later tick claims alice's next email.
+        claimed_later = 0
+        deadline = time.monotonic() + 10 * slow_seconds
+        while states_by_sender(server)["alice@example.test"] != ["sent", "sent"]:
+            assert time.monotonic() < deadline, states_by_sender(server)
+            claimed_later += server.call("tick", **ticking)
+            time.sleep(0.2)
+        assert claimed_later == 1
+        slow_journal = slow.journal()
+        slow_copies = slow.message_ids()
+
+    # Each of alice's emails reached the slow server once, one after the other.
+    assert sorted(slow_copies.values()) == [1, 1]
+    assert [line.event for line in slow_journal] == ["begin", "end", "begin", "end"]

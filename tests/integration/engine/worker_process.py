@@ -13,6 +13,12 @@ imports the engine once, then answers JSON commands, one per line, on stdin:
   with the lease, batch size, send concurrency and idle time given; answers its pid;
 * ``alive`` / ``wait`` / ``kill``: about a worker it spawned (``kill`` sends the signal,
   SIGKILL by default, and reaps the process, so its pid is never reused meanwhile);
+* ``tick``: one :meth:`~sequencer.engine.worker.Worker.tick` of a worker kept in the
+  server process from one ``tick`` to the next (made on the first, with the send
+  concurrency, batch size and sending budget given), so that a test can look at the
+  emails between ticks while sends an earlier tick left going on go on; answers how
+  many the tick claimed;
+* ``enroll``: ``per_mailbox`` more people enrolled from each mailbox (due now);
 * ``counts`` and ``rows``: the state of the emails and enrollments (and each email's
   sender), for the test's checks;
 * ``quit``: SIGKILL any worker still running, then exit (also on end of input).
@@ -283,13 +289,11 @@ def _setup(
     from django.core.management import call_command
 
     from sequencer.clock import system_clock
-    from sequencer.crm.models import EmailAddress, Person
     from sequencer.mail import mailboxes as mailboxes_module
     from sequencer.mail import proof
     from sequencer.mail.models import AddressProof
-    from sequencer.sequences import authoring, enrollment
+    from sequencer.sequences import authoring
     from sequencer.sequences.authoring import StepInput
-    from sequencer.sequences.enrollment import Recipient
     from sequencer.workspace import services
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -314,11 +318,7 @@ def _setup(
         box.per_hour, box.per_day, box.min_spacing_seconds = 10_000, 100_000, 0
         box.save()
         boxes.append(box)
-    people = []
-    for i in range(recipients):
-        person = Person.objects.create(first_name=f"R{i}", last_name="Chaos")
-        EmailAddress.objects.create(person=person, email=f"r{i}@chaos.test", is_primary=True)
-        people.append(person)
+    people = [_person() for _ in range(recipients)]
     sequence = authoring.create_sequence(
         admin,
         name="Chaos",
@@ -329,20 +329,73 @@ def _setup(
         clock=system_clock,
     )
     authoring.publish(admin, sequence.pk, clock=system_clock)
-    outcomes = []
     share = -(-recipients // len(boxes))  # rounded up: every recipient has a mailbox
-    for index, box in enumerate(boxes):
+    return _enroll(
+        admin,
+        sequence.pk,
+        {box.pk: people[i * share : (i + 1) * share] for i, box in enumerate(boxes)},
+    )
+
+
+def _enroll(admin: Any, sequence_id: int, people_of: dict[int, list[Any]]) -> int:
+    """Enroll each mailbox's people from it, in the dict's order; how many."""
+    from sequencer.clock import system_clock
+    from sequencer.sequences import enrollment
+    from sequencer.sequences.enrollment import Recipient
+
+    outcomes = []
+    for mailbox_id, people in people_of.items():
         outcomes += enrollment.enroll(
             admin,
-            sequence.pk,
-            [Recipient(p.pk) for p in people[index * share : (index + 1) * share]],
-            mailbox_id=box.pk,
+            sequence_id,
+            [Recipient(p.pk) for p in people],
+            mailbox_id=mailbox_id,
             clock=system_clock,
         ).outcomes
     refused = [o for o in outcomes if not o.enrolled]
     if refused:
         raise RuntimeError(f"enrollment refused: {refused[:3]}")
     return len(outcomes)
+
+
+def _person() -> Any:
+    """One more recipient, r<n>@chaos.test."""
+    from sequencer.crm.models import EmailAddress, Person
+
+    i = Person.objects.count()
+    person = Person.objects.create(first_name=f"R{i}", last_name="Chaos")
+    EmailAddress.objects.create(person=person, email=f"r{i}@chaos.test", is_primary=True)
+    return person
+
+
+def _enroll_more(per_mailbox: int) -> int:
+    from sequencer.mail.models import Mailbox
+    from sequencer.sequences.models import Sequence
+    from sequencer.workspace.models import User
+
+    people_of = {
+        box.pk: [_person() for _ in range(per_mailbox)] for box in Mailbox.objects.order_by("id")
+    }
+    admin = User.objects.get(email="admin@chaos.test")
+    return _enroll(admin, Sequence.objects.get(name="Chaos").pk, people_of)
+
+
+_ticking: Any = None  # the Worker of the ``tick`` command, kept from tick to tick
+
+
+def _tick(**options: Any) -> int:
+    global _ticking
+    if _ticking is None:
+        from sequencer.clock import system_clock
+        from sequencer.engine.worker import Worker
+
+        _ticking = Worker(
+            clock=system_clock,
+            send_concurrency=options.get("send_concurrency"),
+            batch_size=options.get("batch_size"),
+        )
+        _ticking.send_budget_seconds = float(options.get("send_budget_seconds", 10.0))
+    return int(_ticking.tick().claimed)
 
 
 def _counts() -> dict[str, dict[str, int]]:
@@ -540,6 +593,8 @@ def _serve() -> None:
 
     commands: dict[str, Callable[..., Any]] = {
         "setup": _setup,
+        "tick": _tick,
+        "enroll": _enroll_more,
         "counts": _counts,
         "rows": _rows,
         "spawn": lambda **options: spawn(options),
