@@ -251,6 +251,19 @@ class Worker:
             log.warning("%d mailboxes are still sending", len(self._busy()))
         return ended
 
+    def _idle(self, stop: threading.Event, seconds: float) -> None:
+        """Wait for the next tick: ``seconds``, or less when a sending thread that an
+        earlier tick left going on comes free (its mailbox's next emails, and the others',
+        need not wait a whole idle period)."""
+        if not self._in_flight:
+            stop.wait(seconds)
+            return
+        until = time.monotonic() + seconds
+        working = sum(lanes.working() for lanes in self._in_flight)
+        while time.monotonic() < until and not stop.wait(0.05):
+            if sum(lanes.working() for lanes in self._in_flight) < working:
+                return
+
     def _busy(self) -> frozenset[int]:
         return frozenset().union(*(lanes.busy() for lanes in self._in_flight))
 
@@ -299,7 +312,7 @@ class Worker:
                 report = TickReport()
             # A full claim means more may be due right now.
             if not report.more_due:
-                stop.wait(idle_seconds)
+                self._idle(stop, idle_seconds)
         self.wait_for_sending(self.lease.total_seconds())
         try:
             heart.stop(self.clock.now())
