@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +17,19 @@ from tests.peers.dovecot import Dovecot, find_dovecot
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 PASSWORDS = {ALICE: "secret", BOB: "pässwörd"}
+T = TypeVar("T")
+
+
+def run(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine in an event loop of its own thread, as the watch loop does: this
+    test process may already run one in its main thread (Playwright's, for the browser
+    tests), where asyncio.run() is refused."""
+
+    async def main() -> T:
+        return await make()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +60,7 @@ def told_of_new_mail(dovecot, account, context) -> tuple[bool, bool]:
         finally:
             await client.close()
 
-    return asyncio.run(watch())
+    return run(watch)
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
@@ -65,10 +81,10 @@ def test_a_password_outside_ascii_logs_in_with_sasl_plain(tls_dovecot):
 def test_an_untrusted_certificate_is_refused(tls_dovecot):
     account = Account("127.0.0.1", tls_dovecot.imaps_port, "tls", ALICE, PASSWORDS[ALICE])
     with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
-        asyncio.run(IdleClient(account, timeout=5).open())
+        run(IdleClient(account, timeout=5).open)
 
 
 def test_a_wrong_password_says_the_login_failed(tls_dovecot):
     account = Account("127.0.0.1", tls_dovecot.imap_port, "none", ALICE, "wrong")
     with pytest.raises(IdleError, match="LOGIN failed"):
-        asyncio.run(IdleClient(account, timeout=5).open())
+        run(IdleClient(account, timeout=5).open)
