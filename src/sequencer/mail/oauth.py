@@ -19,6 +19,7 @@ again: :class:`~sequencer.mail.providers.errors.MailboxFailure` with problem ``a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,8 @@ from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
+from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.integrations.base_client import OAuthError as AuthlibOAuthError
-from authlib.integrations.httpx_client import OAuth2Client
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -36,6 +37,15 @@ from django.db import transaction
 from sequencer.clock import Clock
 from sequencer.mail.models import Mailbox, Provider
 from sequencer.mail.providers.errors import MailboxFailure, TransientFailure
+
+with warnings.catch_warnings():
+    # authlib 1.9 warns on import that it will move from httpx to its httpx2 fork. The
+    # httpx it uses today is the one the rest of Sequencer locks, and it works: without
+    # this, every command that loads the mail code (`sequencer doctor`...) prints it.
+    warnings.filterwarnings(
+        "ignore", "The httpx module is deprecated", category=AuthlibDeprecationWarning
+    )
+    from authlib.integrations.httpx_client import OAuth2Client
 
 # Renew a token this long before it expires, so that it cannot expire during a request.
 REFRESH_MARGIN = timedelta(seconds=60)

@@ -342,17 +342,26 @@ CHECKS: tuple[Check, ...] = (
     check_disk_space,
 )
 NEEDS_DATABASE = {check_migrations, check_clock_skew, check_mailboxes, check_workers}
+# Checks that read Sequencer's own tables: on a database not yet migrated, their errors
+# ("no such table") would only repeat the migrations' finding, less clearly.
+NEEDS_TABLES = {check_mailboxes, check_workers}
 
 
 def examine(setup: Setup, checks: Iterable[Check] = CHECKS) -> list[Finding]:
     """Every check's findings, in order. Checks that need the database are skipped (one
-    failure each) when it cannot be reached."""
+    failure each) when it cannot be reached, and those that read Sequencer's tables (a
+    warning each) while migrations are pending."""
     findings: list[Finding] = []
-    database_down = False
+    database_down = migrations_pending = False
     for check in checks:
         label = check.__name__.removeprefix("check_").replace("_", " ")
         if database_down and check in NEEDS_DATABASE:
             findings.append(Finding(label, Status.FAIL, "Not checked: no database connection."))
+            continue
+        if migrations_pending and check in NEEDS_TABLES:
+            findings.append(
+                Finding(label, Status.WARN, "Not checked until the migrations are applied.")
+            )
             continue
         try:
             found = list(check(setup))
@@ -360,6 +369,8 @@ def examine(setup: Setup, checks: Iterable[Check] = CHECKS) -> list[Finding]:
             found = [Finding(label, Status.FAIL, f"The check itself failed: {exc}")]
         if any(f.name == "database" and f.status is Status.FAIL for f in found):
             database_down = True
+        if any(f.name == "migrations" and f.status is Status.FAIL for f in found):
+            migrations_pending = True
         findings.extend(found)
     return findings
 

@@ -151,6 +151,21 @@ def test_a_pending_migration_fails_with_the_command_to_run(setup: Setup) -> None
     assert "sequencer migrate" in finding.message
 
 
+def test_while_migrations_are_pending_the_checks_of_sequencer_s_tables_wait(setup: Setup) -> None:
+    MigrationRecorder(connection).record_unapplied("operations", "0001_worker_heartbeat")
+
+    findings = doctor.examine(
+        setup, [doctor.check_migrations, doctor.check_mailboxes, doctor.check_workers]
+    )
+
+    assert [(f.name, f.status) for f in findings] == [
+        ("migrations", Status.FAIL),
+        ("mailboxes", Status.WARN),
+        ("workers", Status.WARN),
+    ]
+    assert findings[1].message == "Not checked until the migrations are applied."
+
+
 @pytest.mark.parametrize(
     ("offset", "status"),
     [(timedelta(seconds=20), Status.WARN), (timedelta(minutes=-10), Status.FAIL)],
