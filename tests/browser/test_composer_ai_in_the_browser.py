@@ -272,6 +272,9 @@ def test_a_body_with_ai_blocks_opens_as_chips_and_saves_byte_for_byte(
     # Opened and applied unchanged, a chip leaves the body as it was.
     body.locator(".ai-chip").first.click()
     page.get_by_role("button", name="Apply").click()
+    # Apply gives the focus back to the body; only then type elsewhere, or the text lands
+    # where the focus arrives.
+    expect(body).to_be_focused()
     page.get_by_label("Description").fill("Saved without touching the body")
     _publish(page)
     assert stored_body(sequence) == stored

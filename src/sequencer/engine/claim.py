@@ -44,27 +44,52 @@ def claim_due(
 ) -> list[int]:
     """Claim up to ``limit`` due emails for ``owner``, none of ``exclude_mailboxes``;
     their ids in due order."""
+    claimed = _claim(now, limit, lease, owner, per_mailbox, exclude_mailboxes)
+    return [email_id for email_id, _ in claimed]
+
+
+def claim_by_mailbox(
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta,
+    owner: str,
+    per_mailbox: int | None = None,
+    exclude_mailboxes: Collection[int] = (),
+) -> dict[int, list[int]]:
+    """As :func:`claim_due`, the ids grouped by mailbox (each mailbox's in due order),
+    read by the claim's own query: what the sending threads take, one mailbox each."""
+    queues: dict[int, list[int]] = {}
+    for email_id, mailbox_id in _claim(now, limit, lease, owner, per_mailbox, exclude_mailboxes):
+        queues.setdefault(mailbox_id, []).append(email_id)
+    return queues
+
+
+def _claim(
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    owner: str,
+    per_mailbox: int | None,
+    exclude_mailboxes: Collection[int],
+) -> list[tuple[int, int]]:
+    """The claimed emails' (id, mailbox id), in due order."""
     due = ScheduledEmail.objects.filter(state=EmailState.SCHEDULED, due_at__lte=now).order_by(
         "due_at"
     )
     if exclude_mailboxes:
         due = due.exclude(mailbox_id__in=list(exclude_mailboxes))
+    window = limit if per_mailbox is None else limit * LOOK_AHEAD
     with transaction.atomic():
-        if per_mailbox is None:
-            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
-        else:
-            ids = spread_over_mailboxes(
-                list(
-                    due.select_for_update(skip_locked=True).values_list("id", "mailbox_id")[
-                        : limit * LOOK_AHEAD
-                    ]
-                ),
-                limit,
-                per_mailbox,
-            )
-        if ids:
-            lifecycle.claim(ids, now, lease, owner)
-    return ids
+        candidates = list(
+            due.select_for_update(skip_locked=True).values_list("id", "mailbox_id")[:window]
+        )
+        if per_mailbox is not None:
+            chosen = set(spread_over_mailboxes(candidates, limit, per_mailbox))
+            candidates = [c for c in candidates if c[0] in chosen]
+        if candidates:
+            lifecycle.claim([email_id for email_id, _ in candidates], now, lease, owner)
+    return candidates
 
 
 def spread_over_mailboxes(

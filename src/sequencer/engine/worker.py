@@ -31,7 +31,7 @@ from sequencer.domain.backoff import Random
 from sequencer.domain.events import EventKind
 from sequencer.domain.inbound import Arrival, InboundHandler
 from sequencer.engine.ai_ahead import write_ahead
-from sequencer.engine.claim import claim_due
+from sequencer.engine.claim import claim_by_mailbox
 from sequencer.engine.complaints import check_complaint_rate
 from sequencer.engine.dispatch import record_sent, send_one
 from sequencer.engine.phases import PhaseTimes
@@ -46,7 +46,6 @@ from sequencer.operations.heartbeat import Heart
 from sequencer.operations.log_format import took
 from sequencer.operations.metrics import observe_tick
 from sequencer.sequences import inbound
-from sequencer.sequences.models import ScheduledEmail
 from sequencer.webhooks.delivery import start_delivery_loop
 
 log = logging.getLogger(__name__)
@@ -79,15 +78,8 @@ CLAIM_PER_THREAD = 4
 SEND_BUDGET_SECONDS = 10.0
 
 
-def _by_mailbox(ids: list[int]) -> dict[int, list[int]]:
-    """The claimed emails by mailbox id, each mailbox's in claim order."""
-    if not ids:
-        return {}
-    mailbox_of = dict(ScheduledEmail.objects.filter(id__in=ids).values_list("id", "mailbox_id"))
-    queues: dict[int, list[int]] = {}
-    for email_id in ids:
-        queues.setdefault(mailbox_of[email_id], []).append(email_id)
-    return queues
+def _count(queues: dict[int, list[int]]) -> int:
+    return sum(len(ids) for ids in queues.values())
 
 
 @dataclass
@@ -191,10 +183,10 @@ class Worker:
             ai_generator=generator,
         )
         if sends_in_this_thread(self.send_concurrency):
-            ids = self._claim(self.batch_size, report)
-            report.more_due = len(ids) == self.batch_size
+            queues = self._claim(self.batch_size, report)
+            report.more_due = _count(queues) == self.batch_size
             report.handed_over = send_in_this_thread(
-                _by_mailbox(ids),
+                queues,
                 make_provider=self.provider_for,
                 send_one=send,
                 phases=report.phases,
@@ -213,9 +205,9 @@ class Worker:
                 if waiting is None:
                     break  # no thread came free within the budget
                 limit = self.batch_size - waiting
-                ids = self._claim(limit, report, exclude_mailboxes=busy)
-                lanes.add(_by_mailbox(ids))
-                report.more_due = len(ids) == limit
+                queues = self._claim(limit, report, exclude_mailboxes=busy)
+                lanes.add(queues)
+                report.more_due = _count(queues) == limit
                 if not report.more_due or time.monotonic() > budget_ends or self.stopping.is_set():
                     break
         finally:
@@ -269,9 +261,10 @@ class Worker:
 
     def _claim(
         self, limit: int, report: TickReport, exclude_mailboxes: frozenset[int] = frozenset()
-    ) -> list[int]:
+    ) -> dict[int, list[int]]:
+        """Claim up to ``limit`` due emails: their ids by mailbox, each in due order."""
         with report.phases.measure("claim"):
-            ids = claim_due(
+            queues = claim_by_mailbox(
                 self.clock.now(),
                 limit=limit,
                 lease=self.lease,
@@ -279,8 +272,8 @@ class Worker:
                 per_mailbox=max(1, self.batch_size // self.send_concurrency),
                 exclude_mailboxes=exclude_mailboxes,
             )
-        report.claimed += len(ids)
-        return ids
+        report.claimed += _count(queues)
+        return queues
 
     def _generator(self) -> TextGenerator | None:
         try:

@@ -2,7 +2,7 @@
 
 Four real worker processes start at the same moment against one PostgreSQL database
 holding 300 due emails, and send through a real SMTP server in its own process. Each
-worker logs the rows it claimed (the ids ``claim_due`` returned) and the Message-IDs its
+worker logs the rows it claimed (the ids ``claim_by_mailbox`` returned) and the Message-IDs its
 provider handed over. Counted at the server: each of the 300 Message-IDs arrived exactly
 once, and all 300 are marked sent. From the workers' logs: no row was claimed by two
 workers, each row was handed over by the worker that claimed it, and every worker took

@@ -513,15 +513,16 @@ def _worker_main(options: dict[str, Any]) -> None:
         return _Logged(provider_for(mailbox, clock=system_clock), event, on_accept)
 
     worker.provider_for = logged_provider
-    claim_due = worker_module.claim_due
+    claim_by_mailbox = worker_module.claim_by_mailbox
 
-    def logged_claim(*args: Any, **kwargs: Any) -> list[int]:
-        ids = claim_due(*args, **kwargs)
+    def logged_claim(*args: Any, **kwargs: Any) -> dict[int, list[int]]:
+        queues = claim_by_mailbox(*args, **kwargs)
+        ids = [email_id for queue in queues.values() for email_id in queue]
         if ids:
             event("claim", ",".join(map(str, ids)))
-        return ids
+        return queues
 
-    worker_module.claim_due = logged_claim  # type: ignore[assignment]
+    worker_module.claim_by_mailbox = logged_claim  # type: ignore[assignment]
     worker.run(stop, idle_seconds=float(options.get("idle", 0.1)))
 
 
