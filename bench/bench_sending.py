@@ -270,8 +270,9 @@ def _drain(worker: Any) -> dict[str, Any]:
     }
 
 
-def instant(port: int) -> dict[str, Any]:
-    """EMAILS emails from one mailbox, to the server that answers at once."""
+def instant(port: int, emails: int = EMAILS) -> dict[str, Any]:
+    """``emails`` emails from one mailbox, to the server that answers at once (fewer
+    than the figure's only for a quick look or a profile)."""
     support.setup_django()
     from sequencer.clock import system_clock
     from sequencer.engine.worker import Worker
@@ -287,12 +288,12 @@ def instant(port: int) -> dict[str, Any]:
     _send_raw(port, _prebuilt())
     _drain(worker)
 
-    _enroll(admin, sequence, mailbox, EMAILS, "timed")
+    _enroll(admin, sequence, mailbox, emails, "timed")
     messages = _prebuilt()
-    assert len(messages) == EMAILS
+    assert len(messages) == emails
     raw = sorted(_send_raw(port, messages) for _ in range(RAW_ROUNDS))
     engine = _drain(worker)
-    assert ScheduledEmail.objects.filter(state="sent").count() == EMAILS + WARM_UP
+    assert ScheduledEmail.objects.filter(state="sent").count() == emails + WARM_UP
     return {
         "raw": raw[len(raw) // 2],
         "engine": engine["per_second"],

@@ -128,8 +128,23 @@ def _custom_values(attributes: Iterable[Attribute], stored: dict[str, object]) -
     return values
 
 
-def render_context(person: Person) -> dict[str, dict[str, object]]:
-    """``{"person": {...}, "company": {...}}``; every known name present, blanks as None."""
+AttributeDefinitions = dict[str, list[Attribute]]
+
+
+def attribute_definitions() -> AttributeDefinitions:
+    """Both objects' custom attribute definitions, by object, in one query: read once
+    for a batch of emails and given to :func:`render_context` for each."""
+    definitions: AttributeDefinitions = {RecordObject.PEOPLE: [], RecordObject.COMPANIES: []}
+    for attribute in Attribute.objects.all():
+        definitions[attribute.object].append(attribute)
+    return definitions
+
+
+def render_context(
+    person: Person, definitions: AttributeDefinitions | None = None
+) -> dict[str, dict[str, object]]:
+    """``{"person": {...}, "company": {...}}``; every known name present, blanks as None.
+    ``definitions`` (:func:`attribute_definitions`) are read here when not given."""
     person_values: dict[str, object] = {
         "first_name": person.first_name,
         "last_name": person.last_name,
@@ -139,13 +154,8 @@ def render_context(person: Person) -> dict[str, dict[str, object]]:
         "time_zone": person.time_zone,
     }
     person_values = {k: _blank_to_none(v) for k, v in person_values.items()}
-    # Both objects' attribute definitions in one query: this runs for every email sent.
-    definitions: dict[str, list[Attribute]] = {
-        RecordObject.PEOPLE: [],
-        RecordObject.COMPANIES: [],
-    }
-    for attribute in Attribute.objects.all():
-        definitions[attribute.object].append(attribute)
+    if definitions is None:
+        definitions = attribute_definitions()
     person_values.update(_custom_values(definitions[RecordObject.PEOPLE], person.attributes or {}))
 
     company = person.company

@@ -95,3 +95,25 @@ def earliest_send_given(
     if day_cap_send is not None:
         earliest = max(earliest, day_cap_send + DAY)
     return earliest
+
+
+def sends_allowed(
+    at: datetime,
+    *,
+    newest: datetime | None,
+    in_last_hour: int,
+    in_last_day: int,
+    limits: MailboxLimits,
+) -> int:
+    """How many emails may go at ``at`` at once, given the newest send and how many lie in
+    the hour and the day before ``at`` (``(at - 1 h, at]`` and ``(at - 24 h, at]``).
+
+    The same rule as :func:`earliest_send`, counted instead of searched: with a spacing,
+    one email at most and only once it has passed; without, as many as both caps leave.
+    A batch of emails decided at once takes this many and waits with the rest.
+    """
+    left = max(0, min(limits.per_hour - in_last_hour, limits.per_day - in_last_day))
+    if limits.min_spacing_seconds == 0:
+        return left
+    spaced = newest is None or newest + limits.min_spacing <= at
+    return min(left, 1) if spaced else 0

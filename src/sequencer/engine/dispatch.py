@@ -1,39 +1,53 @@
-"""Sending one claimed email: re-check, render, commit *sending*, send, record.
+"""Sending a mailbox's claimed emails: re-check, render, commit *sending*, send, record.
 
 The order is what makes a duplicate impossible and a loss visible:
 
-1. In one transaction, with the email and its mailbox locked: is the email still ours,
-   the enrollment still active, the address not unsubscribed, the mailbox able to send,
-   within its limits and inside the sending window? If not, the email is rescheduled,
-   cancelled or failed, and nothing is sent. If so it is rendered and committed as
-   *sending* with the time of the attempt (pacing counts it from here on).
-2. The provider call, outside any transaction.
-3. In a second transaction the outcome is recorded: *sent* (and the next step is
+1. A batch's re-check, in one transaction that locks the batch's emails and then their
+   mailbox: is each email still ours, its enrollment still active, its address not
+   suppressed, the mailbox able to send, inside the email's sending window and within
+   the mailbox's limits? Emails that may not go now are rescheduled, cancelled or
+   failed; those that may are *reserved* against the limits (another worker deciding for
+   the same mailbox sees them), all with a handful of queries however large the batch.
+2. For each email in turn: it is rendered, then committed as *sending* by a conditional
+   UPDATE that finds it still ours and *claimed*. That UPDATE orders the send against a
+   reply, an unsubscribe or a removal, which cancel *claimed* emails: either they came
+   first and nothing is sent, or the email was *sending* before they arrived.
+3. The provider call, outside any transaction.
+4. In a transaction of its own the outcome is recorded: *sent* (and the next step is
    scheduled), or back to *scheduled* after a transient failure, *bounced*, *failed*, or
    *unknown* when the connection broke after the message was handed over.
+
+So a process killed at any point leaves at most the one email that was on the wire in
+doubt (*sending*, settled by engine/reconcile.py), as before batching. A batch whose
+re-check is older than :data:`RECHECK_AFTER` (a slow server) is checked again before its
+next email goes, so a mailbox paused or an address suppressed by hand meanwhile is seen
+within about a second.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import Count, Max, Q, Subquery
 from django.urls import reverse
 
 from sequencer.ai.generator import TextGenerator
 from sequencer.ai.variables import AiTexts, Mode
 from sequencer.clock import Clock
+from sequencer.crm.catalog import AttributeDefinitions, attribute_definitions
 from sequencer.crm.emails import mark_undeliverable
 from sequencer.domain.backoff import Backoff, Random
 from sequencer.domain.events import EventKind
 from sequencer.domain.lifecycle import EmailState, EnrollmentStatus
-from sequencer.domain.pacing import DAY, MailboxLimits, earliest_send_given
-from sequencer.domain.schedule import next_allowed_instant
+from sequencer.domain.pacing import DAY, HOUR, MailboxLimits, earliest_send_given, sends_allowed
+from sequencer.domain.schedule import SchedulePolicy, next_allowed_instant
+from sequencer.domain.sender import Sender
+from sequencer.domain.webhook_events import WebhookEvent
 from sequencer.engine.phases import PhaseTimes, measured
 from sequencer.mail.compose import build_message
 from sequencer.mail.mailboxes import record_mailbox_failure
@@ -51,14 +65,15 @@ from sequencer.operations.log_format import took
 from sequencer.operations.metrics import counted_failures
 from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.lifecycle import record_sent
-from sequencer.sequences.models import ScheduledEmail
-from sequencer.sequences.rendering import RenderedEmail, policy_for, render_step
+from sequencer.sequences.models import ScheduledEmail, SequenceVersion
+from sequencer.sequences.rendering import RenderedEmail, policy_for, render_step, sender_of
 from sequencer.sequences.templating import AiTextMissing, RenderError
+from sequencer.webhooks.events import subscribers
 from sequencer.workspace.models import Notification
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RETRY", "Prepared", "deliver", "prepare", "record_sent", "send_one"]
+__all__ = ["RETRY", "Prepared", "deliver", "record_sent", "send_claimed", "send_one"]
 
 MAX_ATTEMPTS = 10
 # While a mailbox is disconnected its emails wait, and are looked at again this often.
@@ -70,6 +85,9 @@ AI_TEXT_RECHECK = timedelta(minutes=10)
 # After a transient failure: one minute, doubling to an hour, scattered by ±20 % so that
 # a mailbox's retries do not all return at once.
 RETRY = Backoff(first=timedelta(minutes=1), cap=timedelta(hours=1), spread=0.2)
+# A batch's re-check stands this long (seconds); after that the rest of the batch is
+# checked again before its next email goes.
+RECHECK_AFTER = 1.0
 
 
 @dataclass
@@ -80,6 +98,34 @@ class Prepared:
     rendered: RenderedEmail
     thread: ThreadRef | None
     references: list[str]
+    # The webhook endpoints that want ``email.sent``, read once for the email's batch
+    # (None: read them when recording it).
+    webhooks: list[int] | None = None
+
+
+@dataclass
+class _Ready:
+    """An email of a checked batch that may go now (reserved against the limits)."""
+
+    email: ScheduledEmail
+    thread: ThreadRef | None
+    references: list[str]
+    first_subject: str | None
+
+
+@dataclass
+class _Batch:
+    """What a batch's re-check found: the emails that may go, in order, and what every
+    one of them is rendered with (read once for the batch)."""
+
+    mailbox: Mailbox
+    sender: Sender
+    definitions: AttributeDefinitions
+    ready: list[_Ready]
+    checked_at: float  # time.monotonic()
+    # Read with the check: an endpoint added since gets the events of the next batch,
+    # about a second later at most (RECHECK_AFTER).
+    webhooks: list[int] | None = None
 
 
 def _limits(mailbox: Mailbox) -> MailboxLimits:
@@ -118,17 +164,63 @@ def _paced(mailbox: Mailbox, now: datetime) -> datetime:
     )
 
 
+def _allowance(mailbox: Mailbox, now: datetime) -> int:
+    """How many emails the mailbox may send at ``now`` (the domain's rule from the last
+    day's attempts, counted in one query on the ``mailbox_attempts`` index: at most about
+    ``per_day`` rows, since pacing keeps the attempts there)."""
+    counts = ScheduledEmail.objects.filter(
+        mailbox_id=mailbox.pk, attempted_at__gt=now - DAY
+    ).aggregate(
+        day=Count("pk"),
+        hour=Count("pk", filter=Q(attempted_at__gt=now - HOUR)),
+        newest=Max("attempted_at"),
+    )
+    return sends_allowed(
+        now,
+        newest=counts["newest"],
+        in_last_hour=counts["hour"],
+        in_last_day=counts["day"],
+        limits=_limits(mailbox),
+    )
+
+
+def _load(email_ids: Sequence[int]) -> list[ScheduledEmail]:
+    """The emails with what re-checking and rendering them read, in ``email_ids``'
+    order: enrollment, person and company, sequence in one query, the addresses and
+    domains in one each, and each version (its steps and settings) once, not per email."""
+    emails = {
+        email.pk: email
+        for email in ScheduledEmail.objects.filter(pk__in=list(email_ids))
+        .select_related("enrollment__person__company", "enrollment__sequence")
+        .prefetch_related(
+            "enrollment__person__email_addresses", "enrollment__person__company__domain_rows"
+        )
+    }
+    versions = SequenceVersion.objects.in_bulk(
+        {email.enrollment.version_id for email in emails.values()}
+    )
+    for email in emails.values():
+        email.enrollment.version = versions[email.enrollment.version_id]
+    return [emails[i] for i in email_ids if i in emails]
+
+
+def _threads(emails: list[ScheduledEmail]) -> dict[int, list[ScheduledEmail]]:
+    """Each enrollment's sent emails (by step), for the follow-ups among ``emails``."""
+    following = [e.enrollment_id for e in emails if e.step > 0]
+    sent: dict[int, list[ScheduledEmail]] = {}
+    if following:
+        for row in ScheduledEmail.objects.filter(
+            enrollment_id__in=following, state=EmailState.SENT
+        ).order_by("enrollment_id", "step"):
+            sent.setdefault(row.enrollment_id, []).append(row)
+    return sent
+
+
 def _thread(
-    email: ScheduledEmail, threaded: bool
+    email: ScheduledEmail, sent: list[ScheduledEmail], threaded: bool
 ) -> tuple[ThreadRef | None, list[str], str | None]:
     """The earlier emails this one answers, and the first email's subject as sent."""
-    if email.step == 0:
-        return None, [], None  # the first email answers nothing
-    earlier = list(
-        ScheduledEmail.objects.filter(
-            enrollment_id=email.enrollment_id, step__lt=email.step, state=EmailState.SENT
-        ).order_by("step")
-    )
+    earlier = [e for e in sent if e.step < email.step]  # none for the first email
     first_subject = earlier[0].subject if earlier and earlier[0].step == 0 else None
     if not threaded or not earlier:
         return None, [], first_subject
@@ -141,98 +233,196 @@ def _thread(
     return ref, [e.message_id for e in earlier], first_subject
 
 
+class _Policies:
+    """Each version's sending rules in each recipient zone, built once per batch."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[int, str], SchedulePolicy] = {}
+
+    def __call__(self, email: ScheduledEmail) -> SchedulePolicy:
+        enrollment = email.enrollment
+        key = (enrollment.version_id, enrollment.time_zone)
+        if key not in self._made:
+            self._made[key] = policy_for(enrollment.version.settings, enrollment.time_zone)
+        return self._made[key]
+
+
+def check(
+    email_ids: Sequence[int], owner: str, clock: Clock, *, again: bool = False
+) -> _Batch | None:
+    """Step 1 for claimed emails of one mailbox: what may go now, reserved; ``None``
+    when none of them is ours any more. ``again``: these emails were reserved by an
+    earlier check of this worker (a batch checked again), which counts them no more.
+
+    Exits for suppressed addresses happen first, each in its own transaction (they lock
+    the enrollment first, as the lifecycle's lock order wants); then one transaction
+    locks the emails, then the mailbox, which serialises the pacing decision across
+    workers.
+    """
+    emails = _load(email_ids)
+    if not emails:
+        return None
+    mailbox = Mailbox.objects.select_related("owner").get(pk=emails[0].mailbox_id)
+    if any(email.mailbox_id != mailbox.pk for email in emails):
+        raise ValueError("a batch holds the emails of one mailbox")
+    suppressed = suppression.suppressed_addresses(
+        mailbox.email, [email.enrollment.email for email in emails], member_id=mailbox.owner_id
+    )
+    for email in emails:
+        if email.enrollment.email.lower() in suppressed:
+            lifecycle.exit_enrollment(email.enrollment_id, EventKind.UNSUBSCRIBED, clock=clock)
+    policies = _Policies()
+    with transaction.atomic():
+        states = dict(
+            ScheduledEmail.objects.select_for_update()
+            .filter(pk__in=[email.pk for email in emails], lease_owner=owner)
+            .order_by("pk")
+            .values_list("pk", "state")
+        )
+        mailbox = (
+            Mailbox.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .get(pk=mailbox.pk)
+        )
+        if again:
+            lifecycle.release_reservations(list(states), owner)
+        now = clock.now()
+        waiting: list[ScheduledEmail] = []
+        for email in emails:
+            if states.get(email.pk) != EmailState.CLAIMED:
+                continue  # our lease expired and another worker took over, or it was cancelled
+            email.mailbox = mailbox
+            if email.enrollment.status != EnrollmentStatus.ACTIVE:
+                lifecycle.cancel_email(email)
+            else:
+                waiting.append(email)
+        blocked = why_cannot_send(mailbox, clock)
+        if blocked is not None:
+            wait = mailbox.paused_until if mailbox.status == MailboxStatus.PAUSED else None
+            for email in waiting:
+                lifecycle.reschedule(
+                    email, wait if wait and wait > now else now + DISCONNECTED_RECHECK, blocked
+                )
+            return _Batch(mailbox, sender_of(mailbox, signatures=False), {}, [], time.monotonic())
+        in_window: list[ScheduledEmail] = []
+        for email in waiting:
+            allowed = now if email.skip_window else next_allowed_instant(now, policies(email))
+            if allowed > now:
+                lifecycle.reschedule(email, allowed)
+            else:
+                in_window.append(email)
+        allowance = _allowance(mailbox, now) if in_window else 0
+        going, later = in_window[:allowance], in_window[allowance:]
+        lifecycle.reserve([email.pk for email in going], owner, now)
+        if later:
+            paced = _paced(mailbox, now)  # counts the emails just reserved
+            for email in later:
+                lifecycle.reschedule(
+                    email,
+                    paced if email.skip_window else next_allowed_instant(paced, policies(email)),
+                )
+    signatures = any(e.enrollment.version.settings.get("include_signature") for e in going)
+    sent = _threads(going)
+    ready = []
+    for email in going:
+        threaded = bool(email.enrollment.version.settings.get("thread_emails"))
+        thread, references, first_subject = _thread(
+            email, sent.get(email.enrollment_id, []), threaded
+        )
+        ready.append(_Ready(email, thread, references, first_subject))
+    return _Batch(
+        mailbox=mailbox,
+        sender=sender_of(mailbox, signatures=signatures),
+        definitions=attribute_definitions() if ready else {},
+        ready=ready,
+        checked_at=time.monotonic(),
+        webhooks=subscribers(WebhookEvent.EMAIL_SENT) if ready else None,
+    )
+
+
 def prepare(
-    email_id: int,
+    ready: _Ready,
+    batch: _Batch,
     owner: str,
     clock: Clock,
     lease: timedelta,
     ai_generator: TextGenerator | None = None,
     phases: PhaseTimes | None = None,
 ) -> Prepared | None:
-    """Step 1: re-check and commit *sending*; ``None`` when nothing is to be sent now.
+    """Step 2: render and commit *sending*; ``None`` when nothing is to be sent now.
 
     AI slots take their stored text only: no model is called while the lease is held.
     ``ai_generator`` (never called here) says a model is set up, so that a slot with no
     text yet waits for the engine's writer instead of sending its fallback.
     """
-    with transaction.atomic():
-        # The lifecycle's lock order: enrollment, email, then mailbox (as exits and
-        # pauses do), so concurrent transactions cannot deadlock on PostgreSQL. Holding
-        # the enrollment also orders this check against a reply or an unsubscribe: either
-        # they are seen here, or this email was committed as sending before they arrived.
-        locked = lifecycle.lock_for_email(email_id)
-        if locked is None:
-            return None
-        enrollment, email = locked
-        if email.state != EmailState.CLAIMED or email.lease_owner != owner:
-            return None  # our lease expired and another worker took over, or it was cancelled
-        # Locking the mailbox serialises the pacing decision across workers. Its owner
-        # comes in the same query: the readiness check reads whether they are active.
-        mailbox = (
-            Mailbox.objects.select_for_update(of=("self",))
-            .select_related("owner")
-            .get(pk=email.mailbox_id)
-        )
-        now = clock.now()
-        if enrollment.status != EnrollmentStatus.ACTIVE:
-            lifecycle.cancel_email(email)
-            return None
-        if suppression.is_suppressed(mailbox.email, enrollment.email, member_id=mailbox.owner_id):
-            lifecycle.exit_enrollment(enrollment.pk, EventKind.UNSUBSCRIBED, clock=clock)
-            return None
-        blocked = why_cannot_send(mailbox, clock)
-        if blocked is not None:
-            wait = mailbox.paused_until if mailbox.status == MailboxStatus.PAUSED else None
-            lifecycle.reschedule(
-                email, wait if wait and wait > now else now + DISCONNECTED_RECHECK, blocked
+    email = ready.email
+    enrollment = email.enrollment
+    version = enrollment.version
+    try:
+        with measured(phases, "render"):
+            rendered = render_step(
+                snapshot={"settings": version.settings, "steps": version.steps},
+                step=email.step,
+                person=enrollment.person,
+                address=enrollment.email,
+                sender=batch.sender,
+                enrollment_id=enrollment.pk,
+                first_subject=ready.first_subject,
+                ai_texts=AiTexts(
+                    version_id=enrollment.version_id,
+                    person_id=enrollment.person_id,
+                    clock=clock,
+                    generator=ai_generator,
+                    mode=Mode.SEND,
+                ),
+                definitions=batch.definitions,
             )
-            return None
-        settings = enrollment.version.settings
-        policy = policy_for(settings, enrollment.time_zone)
-        if not email.skip_window:
-            allowed = next_allowed_instant(now, policy)
-            if allowed > now:
-                lifecycle.reschedule(email, allowed)
-                return None
-        paced = _paced(mailbox, now)
-        if paced > now:
-            later = paced if email.skip_window else next_allowed_instant(paced, policy)
-            lifecycle.reschedule(email, later)
-            return None
-        thread, references, first_subject = _thread(email, bool(settings.get("thread_emails")))
-        try:
-            with measured(phases, "render"):
-                rendered = render_step(
-                    snapshot={"settings": settings, "steps": enrollment.version.steps},
-                    step=email.step,
-                    person=enrollment.person,
-                    address=enrollment.email,
-                    mailbox=mailbox,
-                    enrollment_id=enrollment.pk,
-                    first_subject=first_subject,
-                    ai_texts=AiTexts(
-                        version_id=enrollment.version_id,
-                        person_id=enrollment.person_id,
-                        clock=clock,
-                        generator=ai_generator,
-                        mode=Mode.SEND,
-                    ),
-                )
-        except AiTextMissing as exc:
-            # Never sent with the slot empty: the recipient stays active and waits,
-            # showing why, until the text exists.
-            lifecycle.reschedule(email, now + AI_TEXT_RECHECK, str(exc))
-            return None
-        except RenderError as exc:
-            lifecycle.fail(enrollment, email, str(exc))
-            return None
-        except Exception as exc:  # a template bug: this recipient fails, the tick goes on
-            log.exception("rendering email %s failed", email.pk, extra=log_context(email))
-            lifecycle.fail(enrollment, email, f"This email could not be rendered: {exc}")
-            return None
-        lifecycle.begin_sending(email, now, lease, rendered.subject)
-    email.mailbox = mailbox
-    return Prepared(email=email, rendered=rendered, thread=thread, references=references)
+    except AiTextMissing as exc:
+        # Never sent with the slot empty: the recipient stays active and waits,
+        # showing why, until the text exists.
+        _hold(email, owner, clock.now() + AI_TEXT_RECHECK, str(exc))
+        return None
+    except RenderError as exc:
+        _fail_claimed(email, owner, str(exc))
+        return None
+    except Exception as exc:  # a template bug: this recipient fails, the batch goes on
+        log.exception("rendering email %s failed", email.pk, extra=log_context(email))
+        _fail_claimed(email, owner, f"This email could not be rendered: {exc}")
+        return None
+    if not lifecycle.begin_sending(email, owner, clock.now(), lease, rendered.subject):
+        lifecycle.release_reservations([email.pk], owner)  # it was cancelled meanwhile
+        return None
+    return Prepared(
+        email=email,
+        rendered=rendered,
+        thread=ready.thread,
+        references=ready.references,
+        webhooks=batch.webhooks,
+    )
+
+
+def _hold(email: ScheduledEmail, owner: str, until: datetime, reason: str) -> None:
+    """A claimed email waits until ``until``, if it is still ours and claimed."""
+    with transaction.atomic():
+        locked = lifecycle.lock_for_email(email.pk)
+        if locked is None:
+            return
+        _, current = locked
+        if current.state == EmailState.CLAIMED and current.lease_owner == owner:
+            lifecycle.reschedule(current, until, reason)
+
+
+def _fail_claimed(email: ScheduledEmail, owner: str, reason: str) -> None:
+    """A claimed email that cannot be sent fails with its enrollment, if still ours."""
+    with transaction.atomic():
+        locked = lifecycle.lock_for_email(email.pk)
+        if locked is None:
+            return
+        enrollment, current = locked
+        if current.state == EmailState.CLAIMED and current.lease_owner == owner:
+            lifecycle.release_reservations([current.pk], owner)  # nothing was attempted
+            current.attempted_at = None
+            lifecycle.fail(enrollment, current, reason)
 
 
 def deliver(
@@ -328,6 +518,7 @@ def deliver(
                 clock.now(),
                 provider_message_id=result.provider_message_id or "",
                 thread_id=result.thread_id or "",
+                webhooks=prepared.webhooks,
             )
     return True
 
@@ -399,6 +590,73 @@ def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) ->
         )
 
 
+def send_claimed(
+    email_ids: Sequence[int],
+    *,
+    owner: str,
+    clock: Clock,
+    lease: timedelta,
+    provider_for: Callable[[Mailbox], MailProvider],
+    random: Random,
+    ai_generator: TextGenerator | None = None,
+    phases: PhaseTimes | None = None,
+) -> int:
+    """Re-check and send ``email_ids``, claimed emails of one mailbox, one after another
+    in that order; how many were handed over.
+
+    ``phases``, when given, gathers where the time went (see :mod:`.phases`): the
+    re-check and the commit of *sending* count as claiming, rendering apart.
+    """
+    handed_over = 0
+    pending = list(email_ids)
+    again = False
+    while pending:
+        started = time.perf_counter()
+        batch = check(pending, owner, clock, again=again)
+        if phases is not None:
+            phases.seconds["claim"] += time.perf_counter() - started
+        if batch is None:
+            return handed_over
+        pending, again = [], True
+        for at, ready in enumerate(batch.ready):
+            # The first email of a check goes on it; each later one only while it is fresh.
+            if at and time.monotonic() - batch.checked_at > RECHECK_AFTER:
+                pending = [r.email.pk for r in batch.ready[at:]]
+                break
+            if _send(ready, batch, owner, clock, lease, provider_for, random, ai_generator, phases):
+                handed_over += 1
+    return handed_over
+
+
+def _send(
+    ready: _Ready,
+    batch: _Batch,
+    owner: str,
+    clock: Clock,
+    lease: timedelta,
+    provider_for: Callable[[Mailbox], MailProvider],
+    random: Random,
+    ai_generator: TextGenerator | None,
+    phases: PhaseTimes | None,
+) -> bool:
+    """Steps 2 to 4 for one email of a checked batch; whether it was handed over."""
+    started = time.perf_counter()
+    rendering = phases.seconds["render"] if phases is not None else 0.0
+    prepared = prepare(ready, batch, owner, clock, lease, ai_generator, phases)
+    if phases is not None:
+        rendered_in = phases.seconds["render"] - rendering
+        phases.seconds["claim"] += time.perf_counter() - started - rendered_in
+    if prepared is None:
+        return False
+    try:
+        with measured(phases, "handover"), counted_failures():
+            provider = provider_for(batch.mailbox)
+    except MailboxFailure as exc:
+        _mailbox_failed(prepared.email, exc, clock)
+        return False
+    return deliver(prepared, provider, clock, random, phases)
+
+
 def send_one(
     email_id: int,
     *,
@@ -410,23 +668,16 @@ def send_one(
     ai_generator: TextGenerator | None = None,
     phases: PhaseTimes | None = None,
 ) -> bool:
-    """Re-check and send one claimed email; whether something was handed over.
-
-    ``phases``, when given, gathers where the time went (see :mod:`.phases`): the
-    re-check and the commit of *sending* count as claiming, rendering apart.
-    """
-    started = time.perf_counter()
-    rendering = phases.seconds["render"] if phases is not None else 0.0
-    prepared = prepare(email_id, owner, clock, lease, ai_generator, phases)
-    if phases is not None:
-        rendered_in = phases.seconds["render"] - rendering
-        phases.seconds["claim"] += time.perf_counter() - started - rendered_in
-    if prepared is None:
-        return False
-    try:
-        with measured(phases, "handover"), counted_failures():
-            provider = provider_for(prepared.email.mailbox)
-    except MailboxFailure as exc:
-        _mailbox_failed(prepared.email, exc, clock)
-        return False
-    return deliver(prepared, provider, clock, random, phases)
+    """:func:`send_claimed` for one email; whether it was handed over."""
+    return bool(
+        send_claimed(
+            [email_id],
+            owner=owner,
+            clock=clock,
+            lease=lease,
+            provider_for=provider_for,
+            random=random,
+            ai_generator=ai_generator,
+            phases=phases,
+        )
+    )

@@ -35,7 +35,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from queue import SimpleQueue
 from typing import Protocol, runtime_checkable
@@ -49,17 +49,17 @@ from sequencer.mail.providers.base import MailProvider
 log = logging.getLogger(__name__)
 
 
-class SendOne(Protocol):
-    """Sends one claimed email (dispatch.send_one with the worker's arguments bound);
-    whether it was handed over."""
+class SendClaimed(Protocol):
+    """Sends claimed emails of one mailbox in order (dispatch.send_claimed with the
+    worker's arguments bound); how many were handed over."""
 
     def __call__(
         self,
-        email_id: int,
+        email_ids: Sequence[int],
         *,
         provider_for: Callable[[Mailbox], MailProvider],
         phases: PhaseTimes | None = None,
-    ) -> bool: ...
+    ) -> int: ...
 
 
 @runtime_checkable
@@ -125,14 +125,14 @@ class MailboxLanes:
         *,
         concurrency: int,
         make_provider: Callable[[Mailbox], MailProvider],
-        send_one: SendOne,
+        send_claimed: SendClaimed,
     ) -> None:
         self.concurrency = concurrency
         self.handed_over = 0
         # Every task's; complete once finish() returned with no thread left working.
         self.phases = PhaseTimes()
         self._make_provider = make_provider
-        self._send_one = send_one
+        self._send_claimed = send_claimed
         self._queues: dict[int, deque[int]] = {}  # of the mailboxes with a task
         self._errors: list[BaseException] = []
         self._changed = threading.Condition()
@@ -211,23 +211,27 @@ class MailboxLanes:
         with self._changed:
             return frozenset(self._queues)
 
-    def _next(self, mailbox_id: int) -> int | None:
+    def _next(self, mailbox_id: int) -> list[int]:
+        """Everything queued for the mailbox (checked and sent as one batch), or nothing
+        when its queue is empty (its task ends)."""
         with self._changed:
             queue = self._queues[mailbox_id]
             if queue:
-                return queue.popleft()
+                taken = list(queue)
+                queue.clear()
+                self._changed.notify_all()  # the queues ran low: the worker may claim more
+                return taken
             del self._queues[mailbox_id]
             self._changed.notify_all()
-            return None
+            return []
 
     def _lane(self, mailbox_id: int) -> None:
         times = PhaseTimes()
         providers = MailboxProviders(self._make_provider)
         handed_over = 0
         try:
-            while (email_id := self._next(mailbox_id)) is not None:
-                if self._send_one(email_id, provider_for=providers, phases=times):
-                    handed_over += 1
+            while email_ids := self._next(mailbox_id):
+                handed_over += self._send_claimed(email_ids, provider_for=providers, phases=times)
         except BaseException as exc:
             # This mailbox stops; its emails left stay claimed until their lease ends.
             log.exception("sending from mailbox %s failed", mailbox_id)
@@ -251,7 +255,7 @@ def send_in_this_thread(
     queues: dict[int, list[int]],
     *,
     make_provider: Callable[[Mailbox], MailProvider],
-    send_one: SendOne,
+    send_claimed: SendClaimed,
     phases: PhaseTimes,
 ) -> int:
     """Each mailbox's emails in turn, in the calling thread; how many were handed over."""
@@ -259,9 +263,7 @@ def send_in_this_thread(
     for ids in queues.values():
         providers = MailboxProviders(make_provider)
         try:
-            for email_id in ids:
-                if send_one(email_id, provider_for=providers, phases=phases):
-                    handed_over += 1
+            handed_over += send_claimed(ids, provider_for=providers, phases=phases)
         finally:
             providers.close()
     return handed_over

@@ -33,7 +33,7 @@ from sequencer.domain.inbound import Arrival, InboundHandler
 from sequencer.engine.ai_ahead import write_ahead
 from sequencer.engine.claim import claim_by_mailbox
 from sequencer.engine.complaints import check_complaint_rate
-from sequencer.engine.dispatch import record_sent, send_one
+from sequencer.engine.dispatch import record_sent, send_claimed
 from sequencer.engine.phases import PhaseTimes
 from sequencer.engine.reconcile import expire_leases, settle_unknown
 from sequencer.engine.sending import MailboxLanes, send_in_this_thread, sends_in_this_thread
@@ -175,7 +175,7 @@ class Worker:
         a claim finds fewer due than it asked for or the sending budget is spent. Sends
         still going on when the budget ends are left to finish in the background."""
         send = partial(
-            send_one,
+            send_claimed,
             owner=self.name,
             clock=self.clock,
             lease=self.lease,
@@ -188,7 +188,7 @@ class Worker:
             report.handed_over = send_in_this_thread(
                 queues,
                 make_provider=self.provider_for,
-                send_one=send,
+                send_claimed=send,
                 phases=report.phases,
             )
             return
@@ -197,7 +197,7 @@ class Worker:
         free = self.send_concurrency - sum(lanes.working() for lanes in self._in_flight)
         if free < 1:
             return  # every thread is held by a slow server: sending waits for one to end
-        lanes = MailboxLanes(concurrency=free, make_provider=self.provider_for, send_one=send)
+        lanes = MailboxLanes(concurrency=free, make_provider=self.provider_for, send_claimed=send)
         budget_ends = time.monotonic() + self.send_budget_seconds
         try:
             while True:

@@ -54,8 +54,14 @@ def enrolled(created: Iterable[tuple[Enrollment, ScheduledEmail]], mailbox_email
     )
 
 
-def sent(enrollment: Enrollment, email: ScheduledEmail, sent_at: datetime) -> int:
-    """``email.sent`` for ``email`` (its enrollment's sequence loaded)."""
+def sent(
+    enrollment: Enrollment,
+    email: ScheduledEmail,
+    sent_at: datetime,
+    endpoints: list[int] | None = None,
+) -> int:
+    """``email.sent`` for ``email`` (its enrollment's sequence loaded), to ``endpoints``
+    when the engine read them for its batch."""
     return publish(
         WebhookEvent.EMAIL_SENT,
         lambda: {
@@ -69,6 +75,7 @@ def sent(enrollment: Enrollment, email: ScheduledEmail, sent_at: datetime) -> in
             },
         },
         sent_at,
+        endpoints,
     )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import QuerySet
 
 from sequencer.clock import Clock
@@ -60,12 +60,17 @@ __all__ = [
     "next_due",
     "pause",
     "record_sent",
+    "release_reservations",
     "reschedule",
+    "reserve",
     "resume",
     "schedule_step",
 ]
 
 _RELEASED: dict[str, Any] = {"lease_until": None, "lease_owner": ""}
+# An email that was not handed over holds no attempt: a reservation (see reserve())
+# stops counting against the mailbox's limits.
+_NOT_ATTEMPTED: dict[str, Any] = {"attempted_at": None}
 # Emails that went to a provider: the next step follows the latest of them.
 _HANDED_OVER = (EmailState.SENT, EmailState.SENDING, EmailState.UNKNOWN)
 
@@ -81,6 +86,23 @@ def lock_enrollment(enrollment_id: int) -> Enrollment:
         .select_related("version", "mailbox", "person", "sequence")
         .get(pk=enrollment_id)
     )
+
+
+def _lock_status(email: ScheduledEmail) -> Enrollment:
+    """Lock ``email``'s enrollment (step 1 of the lock order) and read its status only:
+    the rest of the enrollment was loaded with the email and does not change (its version,
+    person and sequence), so a send's record does not read it again."""
+    table = connection.ops.quote_name(Enrollment._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s{lock}", [email.enrollment_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Enrollment.DoesNotExist(f"enrollment {email.enrollment_id} is gone")
+    status = row[0]
+    enrollment = email.enrollment
+    enrollment.status = status
+    return enrollment
 
 
 def lock_for_email(email_id: int) -> tuple[Enrollment, ScheduledEmail] | None:
@@ -111,12 +133,71 @@ def lock_for_email(email_id: int) -> tuple[Enrollment, ScheduledEmail] | None:
 # -- the checked moves -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Increment:
+    """``column = column + by``, in :func:`_update_row`'s changes."""
+
+    by: int = 1
+
+
+def _update_row(
+    model: type[models.Model],
+    pk: int,
+    changes: dict[str, Any],
+    *,
+    state_in: Iterable[str] = (),
+    **where: Any,
+) -> int:
+    """``UPDATE`` one row of ``model`` by primary key, only if its ``state`` is one of
+    ``state_in`` (when given) and its fields equal ``where``; how many rows changed.
+
+    The engine writes a few rows per email it sends, and the ORM's query compiler costs
+    about ten times the statement itself (160 µs against 14 µs on SQLite, measured):
+    these single-row writes are therefore written directly, each value prepared by its
+    field exactly as the ORM prepares it (time zones, JSON), on both databases.
+    """
+    quote = connection.ops.quote_name
+    sets: list[str] = []
+    params: list[Any] = []
+    for name, value in changes.items():
+        field, column = _column(model, name)
+        if isinstance(value, _Increment):
+            sets.append(f"{column} = {column} + %s")
+            params.append(value.by)
+        else:
+            sets.append(f"{column} = %s")
+            params.append(field.get_db_prep_save(value, connection))
+    conditions = [f"{_column(model, 'id')[1]} = %s"]
+    params.append(pk)
+    for name, value in where.items():
+        field, column = _column(model, name)
+        conditions.append(f"{column} = %s")
+        params.append(field.get_db_prep_value(value, connection))
+    states = list(state_in)
+    if states:
+        conditions.append(f"{_column(model, 'state')[1]} IN ({', '.join(['%s'] * len(states))})")
+        params.extend(str(state) for state in states)
+    table = quote(model._meta.db_table)
+    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _column(model: type[models.Model], name: str) -> tuple[models.Field[Any, Any], str]:
+    """The field ``name`` of ``model`` and its quoted column."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{name} is not a column of {model.__name__}")
+    return field, connection.ops.quote_name(field.column)
+
+
 def _move_enrollment(enrollment: Enrollment, target: EnrollmentStatus, **fields: Any) -> None:
     check_enrollment_move(EnrollmentStatus(enrollment.status), target)
     enrollment.status = target
     for name, value in fields.items():
         setattr(enrollment, name, value)
-    enrollment.save(update_fields=["status", *fields])
+    _updated_one(_update_row(Enrollment, enrollment.pk, {"status": target.value, **fields}))
 
 
 def _move_email(email: ScheduledEmail, target: EmailState, **fields: Any) -> None:
@@ -126,7 +207,35 @@ def _move_email(email: ScheduledEmail, target: EmailState, **fields: Any) -> Non
     email.state = target
     for name, value in fields.items():
         setattr(email, name, value)
-    email.save(update_fields=["state", *fields])
+    _updated_one(_update_row(ScheduledEmail, email.pk, {"state": target.value, **fields}))
+
+
+def _updated_one(count: int) -> None:
+    # As Model.save(update_fields=...) does: a row that vanished is an error, not a no-op.
+    if count != 1:
+        raise DatabaseError("the row to update is gone")
+
+
+def _move_email_if(
+    email_id: int,
+    sources: Iterable[EmailState],
+    target: EmailState,
+    *,
+    where: dict[str, Any] | None = None,
+    **fields: Any,
+) -> int:
+    """:func:`move_emails` for one email by id (the engine's hot path, written directly
+    by :func:`_update_row`): moved only if it is in one of ``sources``."""
+    states = frozenset(sources)
+    for source in states:
+        check_email_move(source, target)
+    return _update_row(
+        ScheduledEmail,
+        email_id,
+        {"state": target.value, **fields},
+        state_in=sorted(states),
+        **(where or {}),
+    )
 
 
 def move_emails(
@@ -197,31 +306,65 @@ def cancel_pending(enrollment: Enrollment) -> int:
         EMAIL_PENDING,
         EmailState.CANCELLED,
         **_RELEASED,
+        **_NOT_ATTEMPTED,
     )
 
 
 def cancel_email(email: ScheduledEmail) -> None:
-    _move_email(email, EmailState.CANCELLED, lease_until=None)
+    _move_email(email, EmailState.CANCELLED, lease_until=None, **_NOT_ATTEMPTED)
 
 
 def reschedule(email: ScheduledEmail, due_at: datetime, note: str = "") -> None:
     """Back to *scheduled* at ``due_at``, lease released; ``note`` says why it waits."""
-    fields: dict[str, Any] = {"due_at": due_at, **_RELEASED}
+    fields: dict[str, Any] = {"due_at": due_at, **_RELEASED, **_NOT_ATTEMPTED}
     if note:
         fields["last_error"] = note
     _move_email(email, EmailState.SCHEDULED, **fields)
 
 
-def begin_sending(email: ScheduledEmail, now: datetime, lease: timedelta, subject: str) -> None:
-    """Committed as *sending* before the provider call: pacing counts it from here on."""
-    _move_email(
-        email,
+def reserve(email_ids: Iterable[int], owner: str, now: datetime) -> int:
+    """Count ``owner``'s claimed emails against their mailbox's limits from ``now`` on,
+    before each is committed as *sending*: the engine decides the pacing of a batch at
+    once (under the mailbox's lock), and another worker's decision must see the sends
+    this one is about to make. Every move back to *scheduled* or *cancelled* clears it."""
+    return ScheduledEmail.objects.filter(
+        pk__in=list(email_ids), state=EmailState.CLAIMED, lease_owner=owner
+    ).update(attempted_at=now)
+
+
+def release_reservations(email_ids: Iterable[int], owner: str) -> int:
+    """Undo :func:`reserve` for those of ``owner``'s claimed emails that did not go."""
+    return ScheduledEmail.objects.filter(
+        pk__in=list(email_ids), state=EmailState.CLAIMED, lease_owner=owner
+    ).update(**_NOT_ATTEMPTED)
+
+
+def begin_sending(
+    email: ScheduledEmail, owner: str, now: datetime, lease: timedelta, subject: str
+) -> bool:
+    """Committed as *sending* before the provider call, if it is still ``owner``'s
+    *claimed* email; whether it was. This conditional UPDATE is the point that orders a
+    send against a reply, an unsubscribe or a removal: those cancel the enrollment's
+    *claimed* emails (:func:`cancel_pending`), so either they came first and nothing is
+    sent, or the email was *sending* before they arrived. Pacing counts it from here on.
+    """
+    moved = _move_email_if(
+        email.pk,
+        (EmailState.CLAIMED,),
         EmailState.SENDING,
+        where={"lease_owner": owner},
         attempted_at=now,
-        attempts=email.attempts + 1,
+        attempts=_Increment(),
         subject=subject,
         lease_until=lease_end(now, lease),
     )
+    if moved:
+        email.state = EmailState.SENDING
+        email.attempted_at = now
+        email.attempts += 1
+        email.subject = subject
+        email.lease_until = lease_end(now, lease)
+    return bool(moved)
 
 
 def mark_unknown(email_id: int, reason: str) -> int:
@@ -272,13 +415,15 @@ def record_sent(
     *,
     provider_message_id: str = "",
     thread_id: str = "",
+    webhooks: list[int] | None = None,
 ) -> None:
     """Mark sent and schedule the next step (or complete the enrollment); ``email.sent``
-    goes to the webhooks that want it."""
+    goes to the webhooks that want it (``webhooks``: their ids, when the engine read them
+    once for a batch of sends)."""
     with transaction.atomic():
-        enrollment = lock_enrollment(email.enrollment_id)
-        moved = move_emails(
-            ScheduledEmail.objects.filter(pk=email.pk),
+        enrollment = _lock_status(email)
+        moved = _move_email_if(
+            email.pk,
             (EmailState.SENDING, EmailState.UNKNOWN),
             EmailState.SENT,
             sent_at=sent_at,
@@ -288,7 +433,7 @@ def record_sent(
             last_error="",
         )
         if moved:
-            announcements.sent(enrollment, email, sent_at)
+            announcements.sent(enrollment, email, sent_at, webhooks)
         if not moved or enrollment.status != EnrollmentStatus.ACTIVE:
             return  # a reply or a removal arrived meanwhile: nothing more goes out
         next_step = email.step + 1
@@ -424,7 +569,9 @@ def claim(ids: list[int], now: datetime, lease: timedelta, owner: str) -> int:
 def release_expired(expired: QuerySet[ScheduledEmail]) -> tuple[int, int]:
     """Rows whose worker vanished: *claimed* ones are due again (nothing was handed
     over), *sending* ones become *unknown* (the provider may have accepted them)."""
-    released = move_emails(expired, (EmailState.CLAIMED,), EmailState.SCHEDULED, **_RELEASED)
+    released = move_emails(
+        expired, (EmailState.CLAIMED,), EmailState.SCHEDULED, **_RELEASED, **_NOT_ATTEMPTED
+    )
     lost = move_emails(expired, (EmailState.SENDING,), EmailState.UNKNOWN, lease_until=None)
     return released, lost
 

@@ -59,10 +59,14 @@ def _rows(endpoints: list[int], kind: str, at: datetime, data: Data) -> list[Web
     ]
 
 
-def publish(kind: WebhookEvent, data: Data, at: datetime) -> int:
+def publish(
+    kind: WebhookEvent, data: Data, at: datetime, endpoints: list[int] | None = None
+) -> int:
     """Owe ``kind`` (with ``data``, or what ``data()`` returns) to every enabled endpoint
-    that wants it; how many deliveries were written."""
-    endpoints = subscribers(kind)
+    that wants it (``endpoints``, when the caller read :func:`subscribers` for a batch of
+    events); how many deliveries were written."""
+    if endpoints is None:
+        endpoints = subscribers(kind)
     if not endpoints:
         return 0
     return len(WebhookDelivery.objects.bulk_create(_rows(endpoints, kind, at, data)))

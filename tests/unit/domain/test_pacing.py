@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sequencer.domain.errors import InvalidInput
-from sequencer.domain.pacing import DAY, HOUR, MailboxLimits, earliest_send
+from sequencer.domain.pacing import DAY, HOUR, MailboxLimits, earliest_send, sends_allowed
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -91,3 +91,44 @@ def test_sending_in_a_loop_never_breaks_a_limit(limits, sends):
         t = earliest_send(t, history, limits)
         assert allowed(t, history, limits)
         history.append(t)
+
+
+def _allowed_at_once(at, sends, limits):
+    past = [s for s in sends if s <= at]
+    return sends_allowed(
+        at,
+        newest=max(past, default=None),
+        in_last_hour=sum(1 for s in past if at - HOUR < s),
+        in_last_day=sum(1 for s in past if at - DAY < s),
+        limits=limits,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(limits=limits_strategy, sends=sends_strategy, delay=st.integers(0, 120))
+def test_a_batch_takes_exactly_as_many_sends_as_the_limits_leave_at_that_instant(
+    limits, sends, delay
+):
+    at = T0 + minutes(delay)
+    allowance = _allowed_at_once(at, sends, limits)
+    # Nothing may go exactly when the one-at-a-time rule says to wait, and the first may
+    # go exactly when it says "now".
+    assert (allowance > 0) == (earliest_send(at, sends, limits) == at)
+    # Sending that many at ``at`` keeps every limit, and the rule then says one more
+    # must wait: the batch took no more and no fewer than the limits leave.
+    batch = sends + [at] * allowance
+    for n in range(allowance):
+        assert allowed(at, sends + [at] * n, limits)
+    assert earliest_send(at, batch, limits) > at
+
+
+def test_without_spacing_a_batch_fills_what_the_hour_leaves():
+    limits = MailboxLimits(per_hour=10, per_day=100, min_spacing_seconds=0)
+    sends = [T0 - minutes(10 * i) for i in range(1, 4)]  # 3 in the last hour
+    assert _allowed_at_once(T0, sends, limits) == 7
+
+
+def test_with_spacing_a_batch_sends_one_at_most():
+    limits = MailboxLimits(per_hour=10, per_day=100, min_spacing_seconds=60)
+    assert _allowed_at_once(T0, [], limits) == 1
+    assert _allowed_at_once(T0, [T0 - timedelta(seconds=30)], limits) == 0

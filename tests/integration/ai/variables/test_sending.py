@@ -82,7 +82,20 @@ def test_the_send_itself_never_calls_the_model_and_waits_for_the_text(
     enrolled = enroll(admin, publish(one_step()), mailbox, person, clock)
     [email_id] = claim_due(clock.now(), limit=5, lease=LEASE, owner="w")
 
-    assert dispatch.prepare(email_id, "w", clock, LEASE, generator) is None
+    def no_provider(mailbox):
+        raise AssertionError("nothing is handed over while the text is missing")
+
+    handed_over = dispatch.send_one(
+        email_id,
+        owner="w",
+        clock=clock,
+        lease=LEASE,
+        provider_for=no_provider,
+        random=lambda: 0.5,
+        ai_generator=generator,
+    )
+
+    assert not handed_over
 
     assert generator.requests == []
     email = ScheduledEmail.objects.get(pk=email_id)

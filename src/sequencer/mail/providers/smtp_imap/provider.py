@@ -31,6 +31,7 @@ from sequencer.mail.providers.smtp_imap.connection import (
 )
 from sequencer.mail.providers.smtp_imap.imap import ImapFolders
 from sequencer.mail.providers.smtp_imap.smtp import SmtpSubmission
+from sequencer.mail.wire_check import Addressing
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,11 @@ log = logging.getLogger(__name__)
 def envelope_recipients(message: EmailMessage) -> list[str]:
     """The addresses of ``To``, ``Cc`` and ``Bcc``, read from the parsed headers (never
     from their text again, which would read a display name a second time)."""
+    addressing = getattr(message, "addressing", None)
+    if isinstance(addressing, Addressing) and message.get("Cc") is message.get("Bcc") is None:
+        # A composed message whose bytes were checked against whom it was asked to go
+        # to (wire_bytes): the same addresses, without parsing its headers once more.
+        return [*addressing.to, *addressing.cc]
     found: list[str] = []
     for key in ("To", "Cc", "Bcc"):
         for value in message.get_all(key, []):
@@ -105,10 +111,10 @@ class SmtpImapProvider:
 
     def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
         # SMTP threads by the message's own In-Reply-To/References: ``thread`` is unused.
+        data = message_bytes(message)
         recipients = envelope_recipients(message)
         if not recipients:
             raise MessageRejected("The message has no recipient (To, Cc or Bcc).")
-        data = message_bytes(message)
         reply = self._submission.submit(recipients, data)
         self._append_sent_copy(data, message)
         return SendResult(server_reply=reply)
