@@ -14,13 +14,16 @@ Python's ``email`` package RFC 2047-encodes a header longer than the policy's li
 length when it cannot fold it, which turns a long ``List-Unsubscribe`` URL into
 ``=?utf-8?q?...?=`` and breaks it (python/cpython#85725). Messages are therefore
 serialised with ``policy.SMTP.clone(max_line_length=998)``: 998 is the hard line limit of
-RFC 5322 §2.1.1, so such headers are written as they are. Body parts are encoded with the
-78-character policy, because quoted-printable and base64 lines must stay within 76
-characters (RFC 2045 §6.7, §6.8).
+RFC 5322 §2.1.1, so such headers are written as they are. Bodies are encoded 7-bit clean,
+quoted-printable and base64 in lines of at most 76 characters (RFC 2045 §6.7, §6.8; see
+:mod:`sequencer.mail.mime_parts`).
 
 Every header that carries text from people is written by :mod:`sequencer.mail.headers`
-(the email package would decode encoded words in it into real line breaks), and the
-finished bytes are checked by :mod:`sequencer.mail.wire_check` before anything is sent.
+(the email package would decode encoded words in it into real line breaks), and every
+header is stored as written (``set_raw``), so that :mod:`sequencer.mail.wire_writer`
+writes the bytes without reading the headers back through the header registry; they are
+the bytes the email package's generator writes. The finished bytes are checked by
+:mod:`sequencer.mail.wire_check` before anything is sent.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from email.utils import format_datetime
 from io import BytesIO
 
 from sequencer.domain.text import html_to_text
-from sequencer.mail import headers
+from sequencer.mail import headers, mime_parts, wire_writer
 from sequencer.mail.headers import HeaderError
 from sequencer.mail.wire_check import Addressing, check_wire
 
@@ -44,9 +47,6 @@ __all__ = ["Attachment", "ComposedMessage", "HeaderError", "InlineImage", "build
 
 # How the whole message is written to the wire (CRLF line ends, 998-character headers).
 WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
-# How body parts are encoded: 7-bit clean, so non-ASCII text becomes quoted-printable or
-# base64 rather than 8bit (not every server offers 8BITMIME, RFC 6152).
-_BODY_POLICY = policy.SMTP.clone(cte_type="7bit")
 
 # Headers the builder sets itself; letting ``extra_headers`` set them would produce two
 # of a header that RFC 5322 §3.6 allows once, or a broken MIME structure.
@@ -143,62 +143,45 @@ def build_message(
 # -- body ------------------------------------------------------------------------------
 
 
-def _text_part(content: str, subtype: str) -> MIMEPart:
-    # MIMEPart, not EmailMessage: only the top level carries MIME-Version (RFC 2045 §4).
-    part = MIMEPart(policy=_BODY_POLICY)
-    part.set_content(content, subtype=subtype, charset="utf-8")
-    return part
-
-
 def _alternative(html: str, text: str | None) -> MIMEPart:
     """Plain text first, HTML last (RFC 2046 §5.1.4: the preferred form comes last)."""
-    body = _text_part(text if text is not None else html_to_text(html), "plain")
-    body.add_alternative(html, subtype="html", charset="utf-8")
-    return body
+    plain = mime_parts.text_part(text if text is not None else html_to_text(html), "plain")
+    return mime_parts.multipart("alternative", [plain, mime_parts.text_part(html, "html")])
 
 
 def _with_inline_images(body: MIMEPart, images: list[InlineImage]) -> MIMEPart:
     if not images:
         return body
-    related = MIMEPart(policy=_BODY_POLICY)
-    related.make_related()
-    related.attach(body)
-    # RFC 2387 §3.1: multipart/related names the type of its root part.
-    related.set_param("type", "multipart/alternative")
+    parts = [body]
     for image in images:
         maintype, subtype = headers.media_type(image.content_type)
-        related.add_related(
-            image.content,
-            maintype=maintype,
-            subtype=subtype,
-            cid=headers.content_id(image.content_id),
-            disposition="inline",
-        )
-    return related
+        inline = [
+            ("Content-Disposition", "inline"),
+            ("Content-ID", headers.content_id(image.content_id)),
+        ]
+        parts.append(mime_parts.data_part(image.content, maintype, subtype, inline))
+    # RFC 2387 §3.1: multipart/related names the type of its root part.
+    return mime_parts.multipart("related", parts, '; type="multipart/alternative"')
 
 
 def _with_attachments(body: MIMEPart, files: list[Attachment]) -> MIMEPart:
     if not files:
         return body
-    mixed = MIMEPart(policy=_BODY_POLICY)
-    mixed.make_mixed()
-    mixed.attach(body)
+    parts = [body]
     for file in files:
         maintype, subtype = headers.media_type(file.content_type)
-        part = MIMEPart(policy=_BODY_POLICY)
-        part.set_content(file.content, maintype=maintype, subtype=subtype)
         # Written by hand: the email package would read encoded words inside the quoted
         # file name (see sequencer.mail.headers).
-        part.set_raw("Content-Disposition", headers.disposition("attachment", file.filename))
-        mixed.attach(part)
-    return mixed
+        disposition = ("Content-Disposition", headers.disposition("attachment", file.filename))
+        parts.append(mime_parts.data_part(file.content, maintype, subtype, [disposition]))
+    return mime_parts.multipart("mixed", parts)
 
 
 def _adopt_body(message: EmailMessage, body: MIMEPart) -> None:
     # The body was assembled as parts; its top part's content headers and sub-parts
-    # become the message's own.
-    for name, value in body.items():
-        message[name] = value
+    # become the message's own, as they were written.
+    for name, value in body.raw_items():
+        message.set_raw(name, value)
     message.set_payload(body.get_payload())
 
 
@@ -288,9 +271,11 @@ def wire_bytes(message: EmailMessage) -> bytes:
     if message.get("Bcc") is not None:
         sent = copy.deepcopy(message)
         del sent["Bcc"]
-    buffer = BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, policy=WIRE_POLICY).flatten(sent)
-    data = buffer.getvalue()
+    data = wire_writer.flatten(sent, WIRE_POLICY)
+    if data is None:  # header objects (set by a caller), or a structure it does not know
+        buffer = BytesIO()
+        BytesGenerator(buffer, mangle_from_=False, policy=WIRE_POLICY).flatten(sent)
+        data = buffer.getvalue()
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     check_wire(data, sent, getattr(message, "addressing", None))
