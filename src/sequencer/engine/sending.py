@@ -17,8 +17,10 @@ keeps those lanes: until their tasks end, its next ticks claim nothing of their
 mailboxes (:meth:`MailboxLanes.busy`) and start only as many threads as the concurrency
 leaves beside theirs (:meth:`MailboxLanes.working`).
 
-Exactly-once is untouched: each email's re-check, *sending* and outcome are transactions
-of their own in the thread that sends it, on that thread's own database connection
+Exactly-once is untouched: a task checks its mailbox's queued emails as one batch, then
+commits each as *sending* right before it goes and records its outcome, in transactions
+of its own (engine/dispatch.py), in the thread that sends it, on that thread's own
+database connection
 (one per thread, not per mailbox, so a tick of many one-email mailboxes opens few;
 closed when the thread ends, so no connection is left behind). Threads, not asyncio:
 the ORM and the providers are synchronous; see docs/benchmarks.md ("Why sending uses
