@@ -390,8 +390,7 @@ def prepare(
         _fail_claimed(email, owner, f"This email could not be rendered: {exc}")
         return None
     if not lifecycle.begin_sending(email, owner, clock.now(), lease, rendered.subject):
-        lifecycle.release_reservations([email.pk], owner)  # it was cancelled meanwhile
-        return None
+        return None  # cancelled meanwhile (which also cleared its reservation)
     return Prepared(
         email=email,
         rendered=rendered,
