@@ -65,7 +65,7 @@ from sequencer.operations.log_format import took
 from sequencer.operations.metrics import counted_failures
 from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.lifecycle import record_sent
-from sequencer.sequences.models import ScheduledEmail, SequenceVersion
+from sequencer.sequences.models import Enrollment, ScheduledEmail, SequenceVersion
 from sequencer.sequences.rendering import RenderedEmail, policy_for, render_step, sender_of
 from sequencer.sequences.templating import AiTextMissing, RenderError
 from sequencer.webhooks.events import subscribers
@@ -73,7 +73,7 @@ from sequencer.workspace.models import Notification
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RETRY", "Prepared", "deliver", "record_sent", "send_claimed", "send_one"]
+__all__ = ["RETRY", "Prepared", "check", "deliver", "record_sent", "send_claimed"]
 
 MAX_ATTEMPTS = 10
 # While a mailbox is disconnected its emails wait, and are looked at again this often.
@@ -125,7 +125,20 @@ class _Batch:
     checked_at: float  # time.monotonic()
     # Read with the check: an endpoint added since gets the events of the next batch,
     # about a second later at most (RECHECK_AFTER).
-    webhooks: list[int] | None = None
+    webhooks: list[int]
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """What every email of a :func:`send_claimed` call is sent with."""
+
+    owner: str
+    clock: Clock
+    lease: timedelta
+    provider_for: Callable[[Mailbox], MailProvider]
+    random: Random
+    ai_generator: TextGenerator | None
+    phases: PhaseTimes | None
 
 
 def _limits(mailbox: Mailbox) -> MailboxLimits:
@@ -186,12 +199,13 @@ def _allowance(mailbox: Mailbox, now: datetime) -> int:
 
 def _load(email_ids: Sequence[int]) -> list[ScheduledEmail]:
     """The emails with what re-checking and rendering them read, in ``email_ids``'
-    order: enrollment, person and company, sequence in one query, the addresses and
-    domains in one each, and each version (its steps and settings) once, not per email."""
+    order: enrollment, person and company, sequence and mailbox in one query, the
+    addresses and domains in one each, and each version (its steps and settings) once,
+    not per email."""
     emails = {
         email.pk: email
         for email in ScheduledEmail.objects.filter(pk__in=list(email_ids))
-        .select_related("enrollment__person__company", "enrollment__sequence")
+        .select_related("enrollment__person__company", "enrollment__sequence", "mailbox__owner")
         .prefetch_related(
             "enrollment__person__email_addresses", "enrollment__person__company__domain_rows"
         )
@@ -251,8 +265,9 @@ def check(
     email_ids: Sequence[int], owner: str, clock: Clock, *, again: bool = False
 ) -> _Batch | None:
     """Step 1 for claimed emails of one mailbox: what may go now, reserved; ``None``
-    when none of them is ours any more. ``again``: these emails were reserved by an
-    earlier check of this worker (a batch checked again), which counts them no more.
+    when none of them may (none is ours any more, or all must wait). ``again``: these
+    emails were reserved by an earlier check of this worker (a batch checked again),
+    which counts them no more.
 
     Exits for suppressed addresses happen first, each in its own transaction (they lock
     the enrollment first, as the lifecycle's lock order wants); then one transaction
@@ -262,7 +277,7 @@ def check(
     emails = _load(email_ids)
     if not emails:
         return None
-    mailbox = Mailbox.objects.select_related("owner").get(pk=emails[0].mailbox_id)
+    mailbox = emails[0].mailbox
     if any(email.mailbox_id != mailbox.pk for email in emails):
         raise ValueError("a batch holds the emails of one mailbox")
     suppressed = suppression.suppressed_addresses(
@@ -303,7 +318,7 @@ def check(
                 lifecycle.reschedule(
                     email, wait if wait and wait > now else now + DISCONNECTED_RECHECK, blocked
                 )
-            return _Batch(mailbox, sender_of(mailbox, signatures=False), {}, [], time.monotonic())
+            return None
         in_window: list[ScheduledEmail] = []
         for email in waiting:
             allowed = now if email.skip_window else next_allowed_instant(now, policies(email))
@@ -321,6 +336,8 @@ def check(
                     email,
                     paced if email.skip_window else next_allowed_instant(paced, policies(email)),
                 )
+    if not going:
+        return None
     signatures = any(e.enrollment.version.settings.get("include_signature") for e in going)
     sent = _threads(going)
     ready = []
@@ -333,33 +350,26 @@ def check(
     return _Batch(
         mailbox=mailbox,
         sender=sender_of(mailbox, signatures=signatures),
-        definitions=attribute_definitions() if ready else {},
+        definitions=attribute_definitions(),
         ready=ready,
         checked_at=time.monotonic(),
-        webhooks=subscribers(WebhookEvent.EMAIL_SENT) if ready else None,
+        webhooks=subscribers(WebhookEvent.EMAIL_SENT),
     )
 
 
-def prepare(
-    ready: _Ready,
-    batch: _Batch,
-    owner: str,
-    clock: Clock,
-    lease: timedelta,
-    ai_generator: TextGenerator | None = None,
-    phases: PhaseTimes | None = None,
-) -> Prepared | None:
+def prepare(ready: _Ready, batch: _Batch, sending: _Sending) -> Prepared | None:
     """Step 2: render and commit *sending*; ``None`` when nothing is to be sent now.
 
     AI slots take their stored text only: no model is called while the lease is held.
     ``ai_generator`` (never called here) says a model is set up, so that a slot with no
     text yet waits for the engine's writer instead of sending its fallback.
     """
+    owner, clock = sending.owner, sending.clock
     email = ready.email
     enrollment = email.enrollment
     version = enrollment.version
     try:
-        with measured(phases, "render"):
+        with measured(sending.phases, "render"):
             rendered = render_step(
                 snapshot={"settings": version.settings, "steps": version.steps},
                 step=email.step,
@@ -372,7 +382,7 @@ def prepare(
                     version_id=enrollment.version_id,
                     person_id=enrollment.person_id,
                     clock=clock,
-                    generator=ai_generator,
+                    generator=sending.ai_generator,
                     mode=Mode.SEND,
                 ),
                 definitions=batch.definitions,
@@ -383,13 +393,13 @@ def prepare(
         _hold(email, owner, clock.now() + AI_TEXT_RECHECK, str(exc))
         return None
     except RenderError as exc:
-        _fail_claimed(email, owner, str(exc))
+        _fail(email, owner, str(exc))
         return None
     except Exception as exc:  # a template bug: this recipient fails, the batch goes on
         log.exception("rendering email %s failed", email.pk, extra=log_context(email))
-        _fail_claimed(email, owner, f"This email could not be rendered: {exc}")
+        _fail(email, owner, f"This email could not be rendered: {exc}")
         return None
-    if not lifecycle.begin_sending(email, owner, clock.now(), lease, rendered.subject):
+    if not lifecycle.begin_sending(email, owner, clock.now(), sending.lease, rendered.subject):
         return None  # cancelled meanwhile (which also cleared its reservation)
     return Prepared(
         email=email,
@@ -400,28 +410,28 @@ def prepare(
     )
 
 
+def _still_claimed(email: ScheduledEmail, owner: str) -> tuple[Enrollment, ScheduledEmail] | None:
+    """Lock ``email`` with its enrollment (in the caller's transaction), if it is still
+    ``owner``'s and *claimed*."""
+    locked = lifecycle.lock_for_email(email.pk)
+    if locked is None:
+        return None
+    _, current = locked
+    return locked if current.state == EmailState.CLAIMED and current.lease_owner == owner else None
+
+
 def _hold(email: ScheduledEmail, owner: str, until: datetime, reason: str) -> None:
-    """A claimed email waits until ``until``, if it is still ours and claimed."""
+    """A claimed email waits until ``until``, if it is still ours."""
     with transaction.atomic():
-        locked = lifecycle.lock_for_email(email.pk)
-        if locked is None:
-            return
-        _, current = locked
-        if current.state == EmailState.CLAIMED and current.lease_owner == owner:
-            lifecycle.reschedule(current, until, reason)
+        if locked := _still_claimed(email, owner):
+            lifecycle.reschedule(locked[1], until, reason)
 
 
-def _fail_claimed(email: ScheduledEmail, owner: str, reason: str) -> None:
+def _fail(email: ScheduledEmail, owner: str, reason: str) -> None:
     """A claimed email that cannot be sent fails with its enrollment, if still ours."""
     with transaction.atomic():
-        locked = lifecycle.lock_for_email(email.pk)
-        if locked is None:
-            return
-        enrollment, current = locked
-        if current.state == EmailState.CLAIMED and current.lease_owner == owner:
-            lifecycle.release_reservations([current.pk], owner)  # nothing was attempted
-            current.attempted_at = None
-            lifecycle.fail(enrollment, current, reason)
+        if locked := _still_claimed(email, owner):
+            lifecycle.fail(*locked, reason)
 
 
 def deliver(
@@ -606,6 +616,7 @@ def send_claimed(
     ``phases``, when given, gathers where the time went (see :mod:`.phases`): the
     re-check and the commit of *sending* count as claiming, rendering apart.
     """
+    sending = _Sending(owner, clock, lease, provider_for, random, ai_generator, phases)
     handed_over = 0
     pending = list(email_ids)
     again = False
@@ -622,26 +633,17 @@ def send_claimed(
             if at and time.monotonic() - batch.checked_at > RECHECK_AFTER:
                 pending = [r.email.pk for r in batch.ready[at:]]
                 break
-            if _send(ready, batch, owner, clock, lease, provider_for, random, ai_generator, phases):
+            if _send(ready, batch, sending):
                 handed_over += 1
     return handed_over
 
 
-def _send(
-    ready: _Ready,
-    batch: _Batch,
-    owner: str,
-    clock: Clock,
-    lease: timedelta,
-    provider_for: Callable[[Mailbox], MailProvider],
-    random: Random,
-    ai_generator: TextGenerator | None,
-    phases: PhaseTimes | None,
-) -> bool:
+def _send(ready: _Ready, batch: _Batch, sending: _Sending) -> bool:
     """Steps 2 to 4 for one email of a checked batch; whether it was handed over."""
+    phases = sending.phases
     started = time.perf_counter()
     rendering = phases.seconds["render"] if phases is not None else 0.0
-    prepared = prepare(ready, batch, owner, clock, lease, ai_generator, phases)
+    prepared = prepare(ready, batch, sending)
     if phases is not None:
         rendered_in = phases.seconds["render"] - rendering
         phases.seconds["claim"] += time.perf_counter() - started - rendered_in
@@ -649,34 +651,8 @@ def _send(
         return False
     try:
         with measured(phases, "handover"), counted_failures():
-            provider = provider_for(batch.mailbox)
+            provider = sending.provider_for(batch.mailbox)
     except MailboxFailure as exc:
-        _mailbox_failed(prepared.email, exc, clock)
+        _mailbox_failed(prepared.email, exc, sending.clock)
         return False
-    return deliver(prepared, provider, clock, random, phases)
-
-
-def send_one(
-    email_id: int,
-    *,
-    owner: str,
-    clock: Clock,
-    lease: timedelta,
-    provider_for: Callable[[Mailbox], MailProvider],
-    random: Random,
-    ai_generator: TextGenerator | None = None,
-    phases: PhaseTimes | None = None,
-) -> bool:
-    """:func:`send_claimed` for one email; whether it was handed over."""
-    return bool(
-        send_claimed(
-            [email_id],
-            owner=owner,
-            clock=clock,
-            lease=lease,
-            provider_for=provider_for,
-            random=random,
-            ai_generator=ai_generator,
-            phases=phases,
-        )
-    )
+    return deliver(prepared, provider, sending.clock, sending.random, phases)

@@ -93,15 +93,15 @@ def _lock_status(email: ScheduledEmail) -> Enrollment:
     the rest of the enrollment was loaded with the email and does not change (its version,
     person and sequence), so a send's record does not read it again."""
     table = connection.ops.quote_name(Enrollment._meta.db_table)
+    status, pk = _column(Enrollment, "status")[1], _column(Enrollment, "id")[1]
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT status FROM {table} WHERE id = %s{lock}", [email.enrollment_id])
+        cursor.execute(f"SELECT {status} FROM {table} WHERE {pk} = %s{lock}", [email.enrollment_id])
         row = cursor.fetchone()
     if row is None:
         raise Enrollment.DoesNotExist(f"enrollment {email.enrollment_id} is gone")
-    status = row[0]
     enrollment = email.enrollment
-    enrollment.status = status
+    enrollment.status = row[0]
     return enrollment
 
 
@@ -226,16 +226,21 @@ def _move_email_if(
 ) -> int:
     """:func:`move_emails` for one email by id (the engine's hot path, written directly
     by :func:`_update_row`): moved only if it is in one of ``sources``."""
-    states = frozenset(sources)
-    for source in states:
-        check_email_move(source, target)
     return _update_row(
         ScheduledEmail,
         email_id,
         {"state": target.value, **fields},
-        state_in=sorted(states),
+        state_in=sorted(_legal_sources(sources, target)),
         **(where or {}),
     )
+
+
+def _legal_sources(sources: Iterable[EmailState], target: EmailState) -> frozenset[EmailState]:
+    """``sources``, each checked to have a move to ``target`` in the machine."""
+    states = frozenset(sources)
+    for source in states:
+        check_email_move(source, target)
+    return states
 
 
 def move_emails(
@@ -247,10 +252,7 @@ def move_emails(
     """Move those of ``rows`` that are in one of ``sources`` to ``target`` in one
     conditional UPDATE (the crash-safe form: a row another transaction moved meanwhile
     is left alone); how many moved. Every ``source → target`` must be a legal move."""
-    states = frozenset(sources)
-    for source in states:
-        check_email_move(source, target)
-    return rows.filter(state__in=states).update(state=target, **fields)
+    return rows.filter(state__in=_legal_sources(sources, target)).update(state=target, **fields)
 
 
 def _user_move(enrollment: Enrollment, target: EnrollmentStatus) -> None:
@@ -348,6 +350,7 @@ def begin_sending(
     *claimed* emails (:func:`cancel_pending`), so either they came first and nothing is
     sent, or the email was *sending* before they arrived. Pacing counts it from here on.
     """
+    until = lease_end(now, lease)
     moved = _move_email_if(
         email.pk,
         (EmailState.CLAIMED,),
@@ -356,14 +359,12 @@ def begin_sending(
         attempted_at=now,
         attempts=_Increment(),
         subject=subject,
-        lease_until=lease_end(now, lease),
+        lease_until=until,
     )
     if moved:
-        email.state = EmailState.SENDING
-        email.attempted_at = now
+        email.state, email.attempted_at, email.lease_until = EmailState.SENDING, now, until
         email.attempts += 1
         email.subject = subject
-        email.lease_until = lease_end(now, lease)
     return bool(moved)
 
 
@@ -390,8 +391,10 @@ def mark_bounced(email_id: int, reason: str, sources: Iterable[EmailState]) -> i
 
 def fail(enrollment: Enrollment, email: ScheduledEmail, reason: str) -> None:
     """The email failed for ``reason``; an active enrollment fails with it (a person
-    fixes the record and resumes it, or removes it). Both rows are locked."""
-    _move_email(email, EmailState.FAILED, last_error=reason, lease_until=None)
+    fixes the record and resumes it, or removes it). Both rows are locked. An email that
+    never left (*claimed*) holds no attempt against the limits."""
+    unsent = _NOT_ATTEMPTED if email.state == EmailState.CLAIMED else {}
+    _move_email(email, EmailState.FAILED, last_error=reason, lease_until=None, **unsent)
     if enrollment.status == EnrollmentStatus.ACTIVE:
         _move_enrollment(enrollment, EnrollmentStatus.FAILED, failure_reason=reason)
 

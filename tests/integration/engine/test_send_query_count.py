@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from sequencer.crm.models import Attribute, Company, CompanyDomain, EmailAddress, Person
 from sequencer.engine.claim import claim_due
-from sequencer.engine.dispatch import send_claimed, send_one
+from sequencer.engine.dispatch import send_claimed
 from sequencer.mail.mailboxes import provider_for
 from sequencer.sequences import enrollment, templating
 from sequencer.sequences.enrollment import Recipient
@@ -44,24 +44,7 @@ def _recipient(tag: str, addresses: int, domains: int, attributes: dict[str, str
 
 
 def _queries_to_send(admin, sequence, mailbox, person, clock, smtp_server) -> list[str]:
-    [outcome] = enrollment.enroll(
-        admin, sequence.pk, [Recipient(person.pk)], mailbox_id=mailbox.pk, clock=clock
-    ).outcomes
-    assert outcome.enrolled, outcome
-    [email_id] = claim_due(clock.now(), limit=10, lease=LEASE, owner="counter")
-    received = len(smtp_server.messages)
-    with CaptureQueriesContext(connection) as queries:
-        handed_over = send_one(
-            email_id,
-            owner="counter",
-            clock=clock,
-            lease=LEASE,
-            provider_for=partial(provider_for, clock=clock),
-            random=lambda: 0.5,
-        )
-    assert handed_over
-    assert len(smtp_server.messages) == received + 1
-    return [q["sql"] for q in queries.captured_queries]
+    return _queries_to_send_batch(admin, sequence, mailbox, [person], clock, smtp_server)
 
 
 def test_sending_one_email_costs_the_same_queries_for_one_address_or_five_and_parses_nothing_again(

@@ -85,8 +85,8 @@ def test_the_send_itself_never_calls_the_model_and_waits_for_the_text(
     def no_provider(mailbox):
         raise AssertionError("nothing is handed over while the text is missing")
 
-    handed_over = dispatch.send_one(
-        email_id,
+    handed_over = dispatch.send_claimed(
+        [email_id],
         owner="w",
         clock=clock,
         lease=LEASE,

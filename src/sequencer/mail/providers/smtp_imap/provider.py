@@ -40,7 +40,8 @@ def envelope_recipients(message: EmailMessage) -> list[str]:
     """The addresses of ``To``, ``Cc`` and ``Bcc``, read from the parsed headers (never
     from their text again, which would read a display name a second time)."""
     addressing = getattr(message, "addressing", None)
-    if isinstance(addressing, Addressing) and message.get("Cc") is message.get("Bcc") is None:
+    copied = message.get("Cc") is not None or message.get("Bcc") is not None
+    if isinstance(addressing, Addressing) and not copied:
         # A composed message whose bytes were checked against whom it was asked to go
         # to (wire_bytes): the same addresses, without parsing its headers once more.
         return [*addressing.to, *addressing.cc]
