@@ -75,7 +75,11 @@ def remove_from_list(request: HttpRequest, list_id: int) -> HttpResponse:
         messages.success(request, f"Removed {removed} {noun} from {found.name}.")
         return redirect("web:list", list_id=found.pk)
     entries = list(
-        found.entries.filter(pk__in=picked).select_related("person").order_by("added_at", "id")
+        found.entries.filter(pk__in=picked)
+        .select_related("person")
+        # A person without a name is shown by their address: read them all at once.
+        .prefetch_related("person__email_addresses")
+        .order_by("added_at", "id")
     )
     return render_in_viewer_zone(
         request,
