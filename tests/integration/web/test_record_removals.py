@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from sequencer.crm.lists import add_entry, create_list
 from sequencer.crm.models import ListEntry, Person
@@ -70,6 +72,24 @@ def test_removing_from_a_list_names_who_leaves_and_keeps_their_records(admin, br
     assert _said(done) == ["Removed 2 people from Prospects."]
     assert set(ListEntry.objects.values_list("pk", flat=True)) == {kept.pk, elsewhere.pk}
     assert Person.objects.count() == 3
+
+
+def test_the_removal_question_costs_the_same_queries_for_one_or_many_unnamed_people(
+    admin, browser_of
+):
+    prospects = create_list("Prospects")
+    entries = [add_entry(prospects, person("", "", f"p{n}@example.test").pk) for n in range(4)]
+    client = browser_of(admin)
+    url = f"/lists/{prospects.pk}/remove/"
+    client.get(f"{url}?entry={entries[0].pk}")
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(f"{url}?entry={entries[0].pk}")
+    with CaptureQueriesContext(connection) as four:
+        page = client.get(url + "?" + "&".join(f"entry={e.pk}" for e in entries))
+
+    assert "p3@example.test" in page.content.decode()
+    assert len(four) == len(one)
 
 
 def test_removing_with_nobody_selected_says_how_to_pick(admin, browser_of):

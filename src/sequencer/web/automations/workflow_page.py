@@ -28,6 +28,7 @@ from sequencer.automations.models import Workflow, WorkflowRun, WorkflowRunEntry
 from sequencer.clock import system_clock
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.workflows import describe_value
+from sequencer.web.ask_first import ask_then_remove
 from sequencer.web.automations import wording
 from sequencer.web.automations.fields import Catalog, catalog
 from sequencer.web.automations.guard import workflow_or_404
@@ -177,14 +178,13 @@ def delete(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """Ask first (GET), delete on the answer (POST)."""
     viewer = signed_in_member(request)
     workflow = workflow_or_404(viewer, workflow_id)
-    if request.method == "POST":
-        workflows.delete_workflow(viewer, workflow.pk)
-        messages.success(request, f"Deleted the workflow “{workflow.name}”.")
-        return redirect("web:workflows")
-    return render_in_viewer_zone(
+    return ask_then_remove(
         request,
-        "web/automations/delete.html",
-        {
+        remove=lambda: workflows.delete_workflow(viewer, workflow.pk),
+        done=f"Deleted the workflow “{workflow.name}”.",
+        then="web:workflows",
+        template="web/automations/delete.html",
+        question=lambda: {
             "section": "workflows",
             "workflow": workflow,
             "run_count": WorkflowRun.objects.filter(workflow=workflow).count(),

@@ -114,26 +114,27 @@ def _render(
     )
 
 
-@login_required
-def new_company(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _render(request, _form_for(None), None)
-    form = _posted(request.POST)
-    saved = _save(form, None)
-    if saved is None:
-        return _render(request, form, None, status=400)
-    messages.success(request, f"Added {saved.name}.")
-    return redirect("web:company", company_id=saved.pk)
-
-
-@login_required
-def edit_company(request: HttpRequest, company_id: int) -> HttpResponse:
-    company = company_or_404(company_id)
+def _form_page(request: HttpRequest, company: Company | None) -> HttpResponse:
+    """The form on GET; on POST, saved and back to the company, or shown again with its
+    mistakes (400)."""
     if request.method != "POST":
         return _render(request, _form_for(company), company)
     form = _posted(request.POST)
     saved = _save(form, company)
     if saved is None:
         return _render(request, form, company, status=400)
+    if company is None:
+        messages.success(request, f"Added {saved.name}.")
+        return redirect("web:company", company_id=saved.pk)
     messages.success(request, f"Saved {saved.name}.")
     return redirect("web:company_details", company_id=saved.pk)
+
+
+@login_required
+def new_company(request: HttpRequest) -> HttpResponse:
+    return _form_page(request, None)
+
+
+@login_required
+def edit_company(request: HttpRequest, company_id: int) -> HttpResponse:
+    return _form_page(request, company_or_404(company_id))

@@ -14,6 +14,7 @@ from sequencer.crm.companies import delete_company as delete_company_record
 from sequencer.crm.models import ListEntry, Person, PersonList
 from sequencer.crm.people import delete_person as delete_person_record
 from sequencer.sequences.models import OPEN_STATUSES, Enrollment
+from sequencer.web.ask_first import ask_then_remove
 from sequencer.web.records.companies import company_or_404
 from sequencer.web.records.selection import ids_from
 from sequencer.web.viewer_zone import render_in_viewer_zone
@@ -27,15 +28,13 @@ def delete_person(request: HttpRequest, person_id: int) -> HttpResponse:
     person = Person.objects.filter(pk=person_id).prefetch_related("email_addresses").first()
     if person is None:
         raise Http404("No such person.")
-    name = person.display_name
-    if request.method == "POST":
-        delete_person_record(person)
-        messages.success(request, f"Deleted {name}.")
-        return redirect("web:people")
-    return render_in_viewer_zone(
+    return ask_then_remove(
         request,
-        "web/records/person_delete.html",
-        {
+        remove=lambda: delete_person_record(person),
+        done=f"Deleted {person.display_name}.",
+        then="web:people",
+        template="web/records/person_delete.html",
+        question=lambda: {
             "section": "people",
             "person": person,
             "open_enrollments": Enrollment.objects.filter(
@@ -49,14 +48,13 @@ def delete_person(request: HttpRequest, person_id: int) -> HttpResponse:
 @login_required
 def delete_company(request: HttpRequest, company_id: int) -> HttpResponse:
     company = company_or_404(company_id)
-    if request.method == "POST":
-        delete_company_record(company)
-        messages.success(request, f"Deleted {company.name}.")
-        return redirect("web:companies")
-    return render_in_viewer_zone(
+    return ask_then_remove(
         request,
-        "web/records/company_delete.html",
-        {
+        remove=lambda: delete_company_record(company),
+        done=f"Deleted {company.name}.",
+        then="web:companies",
+        template="web/records/company_delete.html",
+        question=lambda: {
             "section": "companies",
             "company": company,
             "people_count": Person.objects.filter(company=company).count(),
@@ -77,7 +75,11 @@ def remove_from_list(request: HttpRequest, list_id: int) -> HttpResponse:
         messages.success(request, f"Removed {removed} {noun} from {found.name}.")
         return redirect("web:list", list_id=found.pk)
     entries = list(
-        found.entries.filter(pk__in=picked).select_related("person").order_by("added_at", "id")
+        found.entries.filter(pk__in=picked)
+        .select_related("person")
+        # A person without a name is shown by their address: read them all at once.
+        .prefetch_related("person__email_addresses")
+        .order_by("added_at", "id")
     )
     return render_in_viewer_zone(
         request,
