@@ -8,10 +8,11 @@ The order is what makes a duplicate impossible and a loss visible:
    the mailbox's limits? Emails that may not go now are rescheduled, cancelled or
    failed; those that may are *reserved* against the limits (another worker deciding for
    the same mailbox sees them), all with a handful of queries however large the batch.
-2. For each email in turn: it is rendered, then committed as *sending* by a conditional
-   UPDATE that finds it still ours and *claimed*. That UPDATE orders the send against a
-   reply, an unsubscribe or a removal, which cancel *claimed* emails: either they came
-   first and nothing is sent, or the email was *sending* before they arrived.
+2. For each email in turn: it is rendered, then committed as *sending* in a small
+   transaction that locks its enrollment and finds it still active and the email still
+   ours and *claimed* (``lifecycle.begin_sending``). A reply, an unsubscribe or a removal
+   locks the same row and cancels *claimed* emails: either it came first and nothing is
+   sent, or the email was *sending* before it began.
 3. The provider call, outside any transaction.
 4. In a transaction of its own the outcome is recorded: *sent* (and the next step is
    scheduled), or back to *scheduled* after a transient failure, *bounced*, *failed*, or
@@ -399,8 +400,8 @@ def prepare(ready: _Ready, batch: _Batch, sending: _Sending) -> Prepared | None:
         log.exception("rendering email %s failed", email.pk, extra=log_context(email))
         _fail(email, owner, f"This email could not be rendered: {exc}")
         return None
-    if not lifecycle.begin_sending(email, owner, clock.now(), sending.lease, rendered.subject):
-        return None  # cancelled meanwhile (which also cleared its reservation)
+    if not lifecycle.begin_sending(email, owner, clock, sending.lease, rendered.subject):
+        return None  # stopped meanwhile (which also cleared its reservation)
     return Prepared(
         email=email,
         rendered=rendered,

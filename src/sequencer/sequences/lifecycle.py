@@ -342,25 +342,42 @@ def release_reservations(email_ids: Iterable[int], owner: str) -> int:
 
 
 def begin_sending(
-    email: ScheduledEmail, owner: str, now: datetime, lease: timedelta, subject: str
+    email: ScheduledEmail, owner: str, clock: Clock, lease: timedelta, subject: str
 ) -> bool:
-    """Committed as *sending* before the provider call, if it is still ``owner``'s
-    *claimed* email; whether it was. This conditional UPDATE is the point that orders a
-    send against a reply, an unsubscribe or a removal: those cancel the enrollment's
-    *claimed* emails (:func:`cancel_pending`), so either they came first and nothing is
-    sent, or the email was *sending* before they arrived. Pacing counts it from here on.
+    """Committed as *sending* before the provider call, if its enrollment is still active
+    and it is still ``owner``'s *claimed* email; whether it was.
+
+    This is the point that orders a send against a reply, an unsubscribe or a removal.
+    It locks the enrollment's row (step 1 of the lock order) and reads the time under
+    that lock; an exit locks the same row, then cancels the enrollment's claimed emails
+    (:func:`cancel_pending`). So either the exit came first and nothing is sent, or this
+    email was *sending*, at an earlier time, before the exit began. Pacing counts it from
+    here on. An enrollment that stopped otherwise (paused, failed) cancels the email.
     """
-    until = lease_end(now, lease)
-    moved = _move_email_if(
-        email.pk,
-        (EmailState.CLAIMED,),
-        EmailState.SENDING,
-        where={"lease_owner": owner},
-        attempted_at=now,
-        attempts=_Increment(),
-        subject=subject,
-        lease_until=until,
-    )
+    with transaction.atomic():
+        enrollment = _lock_status(email)
+        if enrollment.status != EnrollmentStatus.ACTIVE:
+            _move_email_if(
+                email.pk,
+                (EmailState.CLAIMED,),
+                EmailState.CANCELLED,
+                where={"lease_owner": owner},
+                **_RELEASED,
+                **_NOT_ATTEMPTED,
+            )
+            return False
+        now = clock.now()
+        until = lease_end(now, lease)
+        moved = _move_email_if(
+            email.pk,
+            (EmailState.CLAIMED,),
+            EmailState.SENDING,
+            where={"lease_owner": owner},
+            attempted_at=now,
+            attempts=_Increment(),
+            subject=subject,
+            lease_until=until,
+        )
     if moved:
         email.state, email.attempted_at, email.lease_until = EmailState.SENDING, now, until
         email.attempts += 1

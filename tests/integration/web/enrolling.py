@@ -91,7 +91,7 @@ def send_first_email(enrolled: Enrollment, at: datetime) -> ScheduledEmail:
     lifecycle.claim([email.pk], at, timedelta(minutes=5), "test")
     email.refresh_from_db()
     subject = f"Hello {enrolled.person.first_name}"  # as the worker renders it
-    assert lifecycle.begin_sending(email, "test", at, timedelta(minutes=5), subject)
+    assert lifecycle.begin_sending(email, "test", FakeClock(at), timedelta(minutes=5), subject)
     lifecycle.record_sent(email, at)
     email.refresh_from_db()
     return email
