@@ -8,11 +8,14 @@ The order is what makes a duplicate impossible and a loss visible:
    the mailbox's limits? Emails that may not go now are rescheduled, cancelled or
    failed; those that may are *reserved* against the limits (another worker deciding for
    the same mailbox sees them), all with a handful of queries however large the batch.
-2. For each email in turn: it is rendered, then committed as *sending* in a small
-   transaction that locks its enrollment and finds it still active and the email still
-   ours and *claimed* (``lifecycle.begin_sending``). A reply, an unsubscribe or a removal
-   locks the same row and cancels *claimed* emails: either it came first and nothing is
-   sent, or the email was *sending* before it began.
+2. For each email in turn: it is rendered and composed, then committed as *sending* in
+   a small transaction that locks its enrollment and finds it still active and the email
+   still ours and *claimed* (``lifecycle.begin_sending``). A reply, an unsubscribe or a
+   removal locks the same row and cancels *claimed* emails: either it came first and
+   nothing is sent, or the email was *sending* before it began. Rendering and composing
+   write nothing, so the next email's are done while the server answers the current
+   one (the provider's ``meanwhile``: an SMTP server answers each command after a
+   wait the worker would otherwise idle through); its state changes only in its turn.
 3. The provider call, outside any transaction.
 4. In a transaction of its own the outcome is recorded: *sent* (and the next step is
    scheduled), or back to *scheduled* after a transient failure, *bounced*, *failed*, or
@@ -32,6 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from django.db import transaction
 from django.db.models import Count, Max, Q, Subquery
@@ -53,7 +57,7 @@ from sequencer.engine.phases import PhaseTimes, measured
 from sequencer.mail.compose import build_message
 from sequencer.mail.mailboxes import record_mailbox_failure
 from sequencer.mail.models import Mailbox, MailboxStatus
-from sequencer.mail.providers.base import MailProvider, ThreadRef
+from sequencer.mail.providers.base import MailProvider, SendResult, ThreadRef
 from sequencer.mail.providers.errors import (
     MailboxFailure,
     MessageRejected,
@@ -96,7 +100,7 @@ class Prepared:
     """An email committed as *sending*, with everything needed to hand it over."""
 
     email: ScheduledEmail
-    rendered: RenderedEmail
+    message: EmailMessage
     thread: ThreadRef | None
     references: list[str]
     # The webhook endpoints that want ``email.sent``, read once for the email's batch
@@ -358,56 +362,124 @@ def check(
     )
 
 
-def prepare(ready: _Ready, batch: _Batch, sending: _Sending) -> Prepared | None:
-    """Step 2: render and commit *sending*; ``None`` when nothing is to be sent now.
+class _Made:
+    """One email of a batch rendered and composed, in steps that write nothing (a stored
+    AI text is read, no model called), so that they can run while the server is still
+    answering the email before it (the provider's ``meanwhile``). What a step raises is
+    kept, and dealt with at the email's turn exactly as if it had been made then: the
+    email's state changes only in its turn, in order."""
 
-    AI slots take their stored text only: no model is called while the lease is held.
-    ``ai_generator`` (never called here) says a model is set up, so that a slot with no
-    text yet waits for the engine's writer instead of sending its fallback.
-    """
+    def __init__(self, ready: _Ready, batch: _Batch, sending: _Sending) -> None:
+        self.ready, self._batch, self._sending = ready, batch, sending
+        self.rendered: RenderedEmail | None = None
+        self.message: EmailMessage | None = None
+        self.failed: Exception | None = None
+        self.failed_in = ""
+        self._steps: list[tuple[str, Callable[[], None]]] = [
+            ("render", self._render),
+            ("compose", self._compose),
+        ]
+        self.lent_seconds = 0.0  # the time its steps took inside another email's send
+
+    def step(self) -> None:
+        """The next step, if one is left; never raises."""
+        if not self._steps:
+            return
+        phase, run = self._steps.pop(0)
+        try:
+            with measured(self._sending.phases, phase):
+                run()
+        except Exception as exc:
+            self.failed, self.failed_in = exc, phase
+            self._steps.clear()
+
+    def lend(self) -> None:
+        """:meth:`step`, as the provider's ``meanwhile``: timed, so that the hand-over it
+        ran inside does not count it twice."""
+        started = time.perf_counter()
+        self.step()
+        self.lent_seconds += time.perf_counter() - started
+
+    def finish(self) -> None:
+        while self._steps:
+            self.step()
+
+    def _render(self) -> None:
+        email, batch, clock = self.ready.email, self._batch, self._sending.clock
+        enrollment = email.enrollment
+        version = enrollment.version
+        self.rendered = render_step(
+            snapshot={"settings": version.settings, "steps": version.steps},
+            step=email.step,
+            person=enrollment.person,
+            address=enrollment.email,
+            sender=batch.sender,
+            enrollment_id=enrollment.pk,
+            first_subject=self.ready.first_subject,
+            ai_texts=AiTexts(
+                version_id=enrollment.version_id,
+                person_id=enrollment.person_id,
+                clock=clock,
+                # Never called here: it only says a model is set up, so that a slot with
+                # no text yet waits for the engine's writer instead of its fallback.
+                generator=self._sending.ai_generator,
+                mode=Mode.SEND,
+            ),
+            definitions=batch.definitions,
+        )
+
+    def _compose(self) -> None:
+        email, rendered, ready = self.ready.email, self.rendered, self.ready
+        assert rendered is not None
+        mailbox, enrollment = self._batch.mailbox, email.enrollment
+        self.message = build_message(
+            from_=(mailbox.display_name, mailbox.email),
+            to=(enrollment.person.full_name, enrollment.email),
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            date=self._sending.clock.now(),
+            message_id=email.message_id,
+            in_reply_to=ready.references[-1] if ready.references else None,
+            references=ready.references,
+            attachments=rendered.attachments,
+            inline_images=rendered.inline_images,
+            unsubscribe_url=rendered.unsubscribe_url,
+            unsubscribe_mailto=rendered.unsubscribe_mailto,
+        )
+
+
+def prepare(made: _Made, sending: _Sending) -> Prepared | None:
+    """Step 2: the email made (rendered and composed), then committed as *sending*;
+    ``None`` when nothing is to be sent now."""
     owner, clock = sending.owner, sending.clock
-    email = ready.email
-    enrollment = email.enrollment
-    version = enrollment.version
-    try:
-        with measured(sending.phases, "render"):
-            rendered = render_step(
-                snapshot={"settings": version.settings, "steps": version.steps},
-                step=email.step,
-                person=enrollment.person,
-                address=enrollment.email,
-                sender=batch.sender,
-                enrollment_id=enrollment.pk,
-                first_subject=ready.first_subject,
-                ai_texts=AiTexts(
-                    version_id=enrollment.version_id,
-                    person_id=enrollment.person_id,
-                    clock=clock,
-                    generator=sending.ai_generator,
-                    mode=Mode.SEND,
-                ),
-                definitions=batch.definitions,
-            )
-    except AiTextMissing as exc:
+    made.finish()
+    email, exc = made.ready.email, made.failed
+    if isinstance(exc, AiTextMissing):
         # Never sent with the slot empty: the recipient stays active and waits,
         # showing why, until the text exists.
         _hold(email, owner, clock.now() + AI_TEXT_RECHECK, str(exc))
         return None
-    except RenderError as exc:
+    if isinstance(exc, RenderError):
         _fail(email, owner, str(exc))
         return None
-    except Exception as exc:  # a template bug: this recipient fails, the batch goes on
-        log.exception("rendering email %s failed", email.pk, extra=log_context(email))
-        _fail(email, owner, f"This email could not be rendered: {exc}")
+    if exc is not None:  # a template or composer bug: this recipient fails, the batch goes on
+        what = "rendered" if made.failed_in == "render" else "built"
+        log.warning(
+            "email %s could not be %s", email.pk, what, exc_info=exc, extra=log_context(email)
+        )
+        _fail(email, owner, f"This email could not be {what}: {exc}")
         return None
-    if not lifecycle.begin_sending(email, owner, clock, sending.lease, rendered.subject):
-        return None  # stopped meanwhile (which also cleared its reservation)
+    assert made.rendered is not None and made.message is not None
+    with measured(sending.phases, "claim"):
+        if not lifecycle.begin_sending(email, owner, clock, sending.lease, made.rendered.subject):
+            return None  # stopped meanwhile (which also cleared its reservation)
     return Prepared(
         email=email,
-        rendered=rendered,
-        thread=ready.thread,
-        references=ready.references,
-        webhooks=batch.webhooks,
+        message=made.message,
+        thread=made.ready.thread,
+        references=made.ready.references,
+        webhooks=made._batch.webhooks,
     )
 
 
@@ -441,39 +513,19 @@ def deliver(
     clock: Clock,
     random: Random,
     phases: PhaseTimes | None = None,
+    meanwhile: _Made | None = None,
 ) -> bool:
-    """Steps 2 and 3: hand the message over and record what happened; whether it was
+    """Steps 3 and 4: hand the message over and record what happened; whether it was
     handed to the provider.
 
     ``random`` scatters the wait after a transient failure (see :data:`RETRY`).
+    ``meanwhile``, the batch's next email, is made while the server answers this one.
     """
-    email, rendered = prepared.email, prepared.rendered
-    mailbox, enrollment = email.mailbox, email.enrollment
-    try:
-        with measured(phases, "compose"):
-            message = build_message(
-                from_=(mailbox.display_name, mailbox.email),
-                to=(enrollment.person.full_name, enrollment.email),
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
-                date=clock.now(),
-                message_id=email.message_id,
-                in_reply_to=prepared.references[-1] if prepared.references else None,
-                references=prepared.references,
-                attachments=rendered.attachments,
-                inline_images=rendered.inline_images,
-                unsubscribe_url=rendered.unsubscribe_url,
-                unsubscribe_mailto=rendered.unsubscribe_mailto,
-            )
-    except Exception as exc:  # nothing left us: this one email fails, never the tick
-        log.warning("could not build email %s: %s", email.pk, exc, extra=log_context(email))
-        _failed_before_handover(email, f"This email could not be built: {exc}")
-        return False
+    email = prepared.email
+    enrollment = email.enrollment
     started = time.monotonic()
     try:
-        with measured(phases, "handover"), counted_failures():
-            result = provider.send(message, thread=prepared.thread)
+        result = _hand_over(prepared, provider, phases, meanwhile)
     except TransientFailure as exc:
         log.info(
             "email %s: temporary failure, tried again later: %s",
@@ -531,6 +583,24 @@ def deliver(
                 webhooks=prepared.webhooks,
             )
     return True
+
+
+def _hand_over(
+    prepared: Prepared, provider: MailProvider, phases: PhaseTimes | None, meanwhile: _Made | None
+) -> SendResult:
+    """The provider call, timed as the hand-over without the next email's steps that ran
+    inside it (those count as rendering and composing)."""
+    lent_before = meanwhile.lent_seconds if meanwhile is not None else 0.0
+    try:
+        with measured(phases, "handover"), counted_failures():
+            return provider.send(
+                prepared.message,
+                thread=prepared.thread,
+                meanwhile=meanwhile.lend if meanwhile is not None else None,
+            )
+    finally:
+        if phases is not None and meanwhile is not None:
+            phases.seconds["handover"] -= meanwhile.lent_seconds - lent_before
 
 
 def log_context(email: ScheduledEmail, started: float | None = None) -> dict[str, object]:
@@ -629,25 +699,26 @@ def send_claimed(
         if batch is None:
             return handed_over
         pending, again = [], True
+        made: _Made | None = None
         for at, ready in enumerate(batch.ready):
             # The first email of a check goes on it; each later one only while it is fresh.
             if at and time.monotonic() - batch.checked_at > RECHECK_AFTER:
                 pending = [r.email.pk for r in batch.ready[at:]]
                 break
-            if _send(ready, batch, sending):
+            this = made if made is not None else _Made(ready, batch, sending)
+            # The next email is made while the server answers this one (the CPU would
+            # otherwise idle through each of the server's replies).
+            following = batch.ready[at + 1] if at + 1 < len(batch.ready) else None
+            made = _Made(following, batch, sending) if following is not None else None
+            if _send(this, batch, sending, made):
                 handed_over += 1
     return handed_over
 
 
-def _send(ready: _Ready, batch: _Batch, sending: _Sending) -> bool:
+def _send(made: _Made, batch: _Batch, sending: _Sending, following: _Made | None) -> bool:
     """Steps 2 to 4 for one email of a checked batch; whether it was handed over."""
     phases = sending.phases
-    started = time.perf_counter()
-    rendering = phases.seconds["render"] if phases is not None else 0.0
-    prepared = prepare(ready, batch, sending)
-    if phases is not None:
-        rendered_in = phases.seconds["render"] - rendering
-        phases.seconds["claim"] += time.perf_counter() - started - rendered_in
+    prepared = prepare(made, sending)
     if prepared is None:
         return False
     try:
@@ -656,4 +727,4 @@ def _send(ready: _Ready, batch: _Batch, sending: _Sending) -> bool:
     except MailboxFailure as exc:
         _mailbox_failed(prepared.email, exc, sending.clock)
         return False
-    return deliver(prepared, provider, sending.clock, sending.random, phases)
+    return deliver(prepared, provider, sending.clock, sending.random, phases, following)

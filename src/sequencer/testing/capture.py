@@ -11,6 +11,7 @@ reaction to each failure class can be pinned to exact times.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -46,7 +47,13 @@ class CaptureProvider:
         (``None``), or an exception it raises (a failing search)."""
         self._answer = (answer,)
 
-    def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
+    def send(
+        self,
+        message: EmailMessage,
+        *,
+        thread: ThreadRef | None = None,
+        meanwhile: Callable[[], None] | None = None,  # one API call: no step to lend
+    ) -> SendResult:
         if self._failures:
             raise self._failures.popleft()
         self.sent.append(Captured(message, thread))

@@ -46,21 +46,32 @@ def _open_limits(mailbox: Mailbox, per_hour: int = 100) -> None:
 
 class _Watching:
     """The mailbox's real provider, calling ``before(n)`` before its n-th send (from 0):
-    something that happens while a batch is on its way."""
+    something that happens while a batch is on its way. With ``made_ahead``, the first
+    send that is lent the next email's steps runs them all (``meanwhile``), then calls
+    ``made_ahead()``: something that happens after the next email was rendered and
+    composed, before its turn."""
 
-    def __init__(self, clock, before) -> None:
+    def __init__(self, clock, before=None, made_ahead=None) -> None:
         self._make = partial(provider_for, clock=clock)
         self._before = before
+        self._made_ahead = made_ahead
         self.sends = 0
+        self.lent = 0
 
     def __call__(self, mailbox):
         provider = self._make(mailbox)
         real_send = provider.send
 
-        def send(message, *, thread=None):
-            self._before(self.sends)
+        def send(message, *, thread=None, meanwhile=None):
+            if self._before is not None:
+                self._before(self.sends)
+            if self._made_ahead is not None and meanwhile is not None and not self.lent:
+                for _ in range(10):  # more calls than it has steps: the extra do nothing
+                    meanwhile()
+                self.lent += 1
+                self._made_ahead()
             self.sends += 1
-            return real_send(message, thread=thread)
+            return real_send(message, thread=thread, meanwhile=meanwhile)
 
         provider.send = send
         return provider
@@ -76,21 +87,29 @@ def _states(enrollments: list[Enrollment]) -> list[str]:
     return [ScheduledEmail.objects.get(enrollment=e, step=0).state for e in enrollments]
 
 
+@pytest.mark.parametrize("made_ahead", [False, True], ids=["before made", "made ahead"])
 def test_a_reply_that_lands_while_a_batch_is_sent_stops_that_recipients_email(
-    admin, publish, mailbox, clock, smtp_server
+    admin, publish, mailbox, clock, smtp_server, made_ahead
 ):
     _open_limits(mailbox)
     sequence = publish([(0, "Hi {{ person.first_name }}", "<p>Hello</p>")])
     enrollments = _enroll(admin, sequence, mailbox, clock, 3)
     ids = claim_due(clock.now(), limit=10, lease=LEASE, owner="w")
 
-    def reply_from_the_second(sends: int) -> None:
-        if sends == 0:  # checked as one batch already; the second recipient replies now
-            lifecycle.exit_enrollment(enrollments[1].pk, EventKind.REPLIED, clock=clock)
+    def second_replies() -> None:
+        lifecycle.exit_enrollment(enrollments[1].pk, EventKind.REPLIED, clock=clock)
 
-    handed_over = _send(ids, clock, _Watching(clock, reply_from_the_second))
+    if made_ahead:
+        # The second email is rendered and composed while the first is on the wire; its
+        # recipient replies after that, before its turn.
+        provider = _Watching(clock, made_ahead=second_replies)
+    else:
+        # Checked as one batch already; the second recipient replies as the first goes.
+        provider = _Watching(clock, before=lambda sends: sends or second_replies())
+    handed_over = _send(ids, clock, provider)
 
     assert handed_over == 2
+    assert provider.lent == int(made_ahead)
     assert _states(enrollments) == ["sent", "cancelled", "sent"]
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
         "p0@initech.test",

@@ -96,6 +96,29 @@ def test_cc_and_bcc_are_recipients_but_bcc_is_not_in_the_bytes(peer_provider, sm
     assert b"hidden@example.test" not in received.data
 
 
+def test_work_lent_to_the_servers_waits_runs_once_per_command_and_the_message_arrives_intact(
+    peer_provider, smtp_server
+):
+    email = message()
+    email["Cc"] = "carl@prospect.test"
+    lent = []
+    peer_provider(imap=False).send(email, meanwhile=lambda: lent.append(len(lent)))
+    # MAIL, RCPT for each of the two recipients, DATA and the final dot: five waits.
+    assert lent == [0, 1, 2, 3, 4]
+    [received] = smtp_server.messages
+    assert received.data == wire_bytes(email)
+    assert received.rcpt_tos == ["bob@prospect.test", "carl@prospect.test"]
+
+
+def test_a_refused_recipient_ends_the_lent_work_with_the_transaction(peer_provider, smtp_server):
+    smtp_server.reply_to("bob@prospect.test", "550 5.1.1 No such user here", at="rcpt")
+    lent = []
+    with pytest.raises(RecipientRejected):
+        peer_provider(imap=False).send(message(), meanwhile=lambda: lent.append(1))
+    assert lent == [1, 1]  # the waits for MAIL and RCPT, none after the refusal
+    assert smtp_server.messages == []
+
+
 def test_the_sent_copy_lands_in_the_sent_folder_marked_seen(peer_provider, dovecot):
     email = message()
     peer_provider().send(email)

@@ -8,6 +8,7 @@ looking for its Message-ID among the mailbox's sent mail before anything is rese
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -76,8 +77,19 @@ class ConnectionReport:
 
 
 class MailProvider(Protocol):
-    def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
-        """Send ``message``; raise a classified :class:`ProviderError` subclass if not."""
+    def send(
+        self,
+        message: EmailMessage,
+        *,
+        thread: ThreadRef | None = None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> SendResult:
+        """Send ``message``; raise a classified :class:`ProviderError` subclass if not.
+
+        ``meanwhile`` is work the caller lends the provider's waits to: a provider that
+        talks to its server step by step (SMTP) may call it once per step, after sending
+        and before reading the answer; it never raises. Others ignore it.
+        """
         ...
 
     def find_sent(self, message_id: str) -> bool | None:

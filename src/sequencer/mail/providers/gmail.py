@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -110,7 +111,13 @@ class GmailProvider:
 
     # -- MailProvider ----------------------------------------------------------------
 
-    def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
+    def send(
+        self,
+        message: EmailMessage,
+        *,
+        thread: ThreadRef | None = None,
+        meanwhile: Callable[[], None] | None = None,  # one API call: no step to lend
+    ) -> SendResult:
         body: dict[str, Any] = {
             "raw": base64.urlsafe_b64encode(message_bytes(message)).decode("ascii")
         }

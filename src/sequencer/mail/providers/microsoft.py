@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
@@ -141,7 +142,13 @@ class GraphProvider:
 
     # -- MailProvider ----------------------------------------------------------------
 
-    def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
+    def send(
+        self,
+        message: EmailMessage,
+        *,
+        thread: ThreadRef | None = None,
+        meanwhile: Callable[[], None] | None = None,  # one API call: no step to lend
+    ) -> SendResult:
         if thread is None:
             return self._send_mime(message)
         previous = thread.provider_message_id

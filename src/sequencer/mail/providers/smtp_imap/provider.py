@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -110,13 +111,19 @@ class SmtpImapProvider:
 
     # -- MailProvider ----------------------------------------------------------------
 
-    def send(self, message: EmailMessage, *, thread: ThreadRef | None = None) -> SendResult:
+    def send(
+        self,
+        message: EmailMessage,
+        *,
+        thread: ThreadRef | None = None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> SendResult:
         # SMTP threads by the message's own In-Reply-To/References: ``thread`` is unused.
         data = message_bytes(message)
         recipients = envelope_recipients(message)
         if not recipients:
             raise MessageRejected("The message has no recipient (To, Cc or Bcc).")
-        reply = self._submission.submit(recipients, data)
+        reply = self._submission.submit(recipients, data, meanwhile)
         self._append_sent_copy(data, message)
         return SendResult(server_reply=reply)
 

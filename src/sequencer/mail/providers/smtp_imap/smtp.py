@@ -14,6 +14,7 @@ import json
 import re
 import smtplib
 import socket
+from collections.abc import Callable
 
 from sequencer import netguard
 from sequencer.mail.providers.errors import MailboxFailure, OutcomeUnknown, ProviderError
@@ -51,6 +52,10 @@ def quit_session(conn: smtplib.SMTP) -> None:
         conn.quit()
     except OSError:  # smtplib.SMTPException is an OSError
         conn.close()
+
+
+def _no_pause() -> None:
+    return None
 
 
 class _StaleSession(Exception):
@@ -192,14 +197,26 @@ class SmtpSubmission:
 
     # -- transactions --------------------------------------------------------------------
 
-    def submit(self, recipients: list[str], data: bytes) -> str:
+    def submit(
+        self,
+        recipients: list[str],
+        data: bytes,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> str:
         """One SMTP transaction, on the held session if there is one, else on a new one;
-        the server's reply to the final dot."""
+        the server's reply to the final dot.
+
+        ``meanwhile``, if given, is called once after each command goes out and before
+        its reply is read: work of the caller's own (the next email's rendering) that
+        would otherwise wait behind the server. It must not raise, and it only delays
+        reading a reply that the socket keeps meanwhile.
+        """
+        pause = meanwhile or _no_pause
         reply: str | None = None
         conn, self._held = self._held, None
         if conn is not None:
             try:
-                reply = self._transaction(conn, recipients, data, reused=True)
+                reply = self._transaction(conn, recipients, data, pause, reused=True)
             except _StaleSession:
                 conn.close()  # closed by the server while idle: nothing was sent on it
                 conn = None
@@ -209,7 +226,7 @@ class SmtpSubmission:
         if conn is None:
             conn = self.open()
             try:
-                reply = self._transaction(conn, recipients, data)
+                reply = self._transaction(conn, recipients, data, pause)
             except ProviderError:
                 # No QUIT: after a failure the server may be gone or hanging.
                 conn.close()
@@ -222,25 +239,41 @@ class SmtpSubmission:
         return reply
 
     def _transaction(
-        self, conn: smtplib.SMTP, recipients: list[str], data: bytes, *, reused: bool = False
+        self,
+        conn: smtplib.SMTP,
+        recipients: list[str],
+        data: bytes,
+        pause: Callable[[], None],
+        *,
+        reused: bool = False,
     ) -> str:
         try:
-            self._envelope(conn, recipients, reused=reused)
-            code, reply = conn.docmd("DATA")
+            self._envelope(conn, recipients, pause, reused=reused)
+            code, reply = _command(conn, "DATA", "", pause)
             if code != 354:
                 raise classify_smtp_reply(code, reply_text(reply), stage="data")
             # If this raises, the final "." did not leave: nothing can have been accepted.
             conn.send(dot_stuffed(data))
         except OSError as exc:
             raise self.error(exc) from exc
+        pause()
         return self._final_reply(conn)
 
-    def _envelope(self, conn: smtplib.SMTP, recipients: list[str], *, reused: bool) -> None:
+    def _envelope(
+        self,
+        conn: smtplib.SMTP,
+        recipients: list[str],
+        pause: Callable[[], None],
+        *,
+        reused: bool,
+    ) -> None:
         if conn.sock is not None:
             # A held session's socket still has the longer wait of the last final reply.
             conn.sock.settimeout(self.account.timeout)
         try:
-            code, reply = conn.mail(self.account.email)
+            code, reply = _command(
+                conn, "mail", f"FROM:{smtplib.quoteaddr(self.account.email)}", pause
+            )
         except OSError:
             if reused:
                 raise _StaleSession() from None
@@ -250,7 +283,7 @@ class SmtpSubmission:
         if code != 250:
             raise classify_smtp_reply(code, reply_text(reply), stage="mail")
         for recipient in recipients:
-            code, reply = conn.rcpt(recipient)
+            code, reply = _command(conn, "rcpt", f"TO:{smtplib.quoteaddr(recipient)}", pause)
             if code not in (250, 251):
                 raise classify_smtp_reply(
                     code, reply_text(reply), stage="rcpt", recipient=recipient
@@ -274,3 +307,13 @@ class SmtpSubmission:
         if code != 250:
             raise classify_smtp_reply(code, reply_text(reply), stage="end_of_data")
         return f"{code} {reply_text(reply)}"
+
+
+def _command(
+    conn: smtplib.SMTP, name: str, args: str, pause: Callable[[], None]
+) -> tuple[int, bytes]:
+    """What ``smtplib``'s ``mail``/``rcpt``/``docmd`` do (the command, then its reply),
+    with ``pause`` run while the server is answering."""
+    conn.putcmd(name, args)
+    pause()
+    return conn.getreply()
