@@ -135,7 +135,9 @@ def build_message(
     _set_extra_headers(message, extra_headers or {})
     message.set_raw("MIME-Version", "1.0")
     _adopt_body(message, body)
-    message.addressing = Addressing(from_=from_[1], to=(to[1],))
+    message.addressing = Addressing(
+        from_=from_[1], to=(to[1],), from_name=from_[0], to_names=(to[0],)
+    )
     wire_bytes(message)  # refuse now, before any provider sees it (also fixes boundaries)
     return message
 
