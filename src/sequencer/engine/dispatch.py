@@ -54,7 +54,7 @@ from sequencer.domain.schedule import SchedulePolicy, next_allowed_instant
 from sequencer.domain.sender import Sender
 from sequencer.domain.webhook_events import WebhookEvent
 from sequencer.engine.phases import PhaseTimes, measured
-from sequencer.mail.compose import build_message
+from sequencer.mail.compose import build_message_in_steps
 from sequencer.mail.mailboxes import record_mailbox_failure
 from sequencer.mail.models import Mailbox, MailboxStatus
 from sequencer.mail.providers.base import MailProvider, SendResult, ThreadRef
@@ -71,8 +71,14 @@ from sequencer.operations.metrics import counted_failures
 from sequencer.sequences import lifecycle, suppression
 from sequencer.sequences.lifecycle import record_sent
 from sequencer.sequences.models import Enrollment, ScheduledEmail, SequenceVersion
-from sequencer.sequences.rendering import RenderedEmail, policy_for, render_step, sender_of
+from sequencer.sequences.rendering import (
+    RenderedEmail,
+    policy_for,
+    render_step_in_steps,
+    sender_of,
+)
 from sequencer.sequences.templating import AiTextMissing, RenderError
+from sequencer.stepwise import Steps
 from sequencer.webhooks.events import subscribers
 from sequencer.workspace.models import Notification
 
@@ -365,9 +371,9 @@ def check(
 class _Made:
     """One email of a batch rendered and composed, in steps that write nothing (a stored
     AI text is read, no model called), so that they can run while the server is still
-    answering the email before it (the provider's ``meanwhile``). What a step raises is
-    kept, and dealt with at the email's turn exactly as if it had been made then: the
-    email's state changes only in its turn, in order."""
+    answering the email before it (the provider's ``meanwhile``, one step per wait).
+    What a step raises is kept, and dealt with at the email's turn exactly as if it had
+    been made then: the email's state changes only in its turn, in order."""
 
     def __init__(self, ready: _Ready, batch: _Batch, sending: _Sending) -> None:
         self.ready, self._batch, self._sending = ready, batch, sending
@@ -375,23 +381,25 @@ class _Made:
         self.message: EmailMessage | None = None
         self.failed: Exception | None = None
         self.failed_in = ""
-        self._steps: list[tuple[str, Callable[[], None]]] = [
-            ("render", self._render),
-            ("compose", self._compose),
-        ]
+        self._phase = "render"
+        self._steps: Steps[None] | None = self._making()
         self.lent_seconds = 0.0  # the time its steps took inside another email's send
 
     def step(self) -> None:
         """The next step, if one is left; never raises."""
-        if not self._steps:
+        if self._steps is None:
             return
-        phase, run = self._steps.pop(0)
+        phase, started = self._phase, time.perf_counter()
         try:
-            with measured(self._sending.phases, phase):
-                run()
+            next(self._steps)
+        except StopIteration:
+            self._steps = None
         except Exception as exc:
-            self.failed, self.failed_in = exc, phase
-            self._steps.clear()
+            self.failed, self.failed_in, self._steps = exc, phase, None
+        finally:
+            if self._sending.phases is not None:
+                seconds = self._sending.phases.seconds
+                seconds[phase] += time.perf_counter() - started
 
     def lend(self) -> None:
         """:meth:`step`, as the provider's ``meanwhile``: timed, so that the hand-over it
@@ -401,21 +409,21 @@ class _Made:
         self.lent_seconds += time.perf_counter() - started
 
     def finish(self) -> None:
-        while self._steps:
+        while self._steps is not None:
             self.step()
 
-    def _render(self) -> None:
-        email, batch, clock = self.ready.email, self._batch, self._sending.clock
+    def _making(self) -> Steps[None]:
+        email, batch, ready, clock = self.ready.email, self._batch, self.ready, self._sending.clock
         enrollment = email.enrollment
         version = enrollment.version
-        self.rendered = render_step(
+        rendered = yield from render_step_in_steps(
             snapshot={"settings": version.settings, "steps": version.steps},
             step=email.step,
             person=enrollment.person,
             address=enrollment.email,
             sender=batch.sender,
             enrollment_id=enrollment.pk,
-            first_subject=self.ready.first_subject,
+            first_subject=ready.first_subject,
             ai_texts=AiTexts(
                 version_id=enrollment.version_id,
                 person_id=enrollment.person_id,
@@ -427,18 +435,15 @@ class _Made:
             ),
             definitions=batch.definitions,
         )
-
-    def _compose(self) -> None:
-        email, rendered, ready = self.ready.email, self.rendered, self.ready
-        assert rendered is not None
-        mailbox, enrollment = self._batch.mailbox, email.enrollment
-        self.message = build_message(
-            from_=(mailbox.display_name, mailbox.email),
+        self.rendered, self._phase = rendered, "compose"
+        yield
+        self.message = yield from build_message_in_steps(
+            from_=(batch.mailbox.display_name, batch.mailbox.email),
             to=(enrollment.person.full_name, enrollment.email),
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
-            date=self._sending.clock.now(),
+            date=clock.now(),
             message_id=email.message_id,
             in_reply_to=ready.references[-1] if ready.references else None,
             references=ready.references,

@@ -42,6 +42,7 @@ from sequencer.domain.text import html_to_text
 from sequencer.mail import headers, mime_parts, wire_writer
 from sequencer.mail.headers import HeaderError
 from sequencer.mail.wire_check import Addressing, check_wire
+from sequencer.stepwise import Steps, stepwise
 
 __all__ = ["Attachment", "ComposedMessage", "HeaderError", "InlineImage", "build_message"]
 
@@ -94,7 +95,7 @@ class ComposedMessage(EmailMessage):
     checked: tuple[tuple[object, ...], bytes] | None = None
 
 
-def build_message(
+def build_message_in_steps(
     *,
     from_: tuple[str, str],
     to: tuple[str, str],
@@ -110,8 +111,10 @@ def build_message(
     unsubscribe_url: str | None = None,
     unsubscribe_mailto: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
-) -> ComposedMessage:
-    """The complete message; ``from_`` and ``to`` are ``(display name, address)``.
+) -> Steps[ComposedMessage]:
+    """The complete message; ``from_`` and ``to`` are ``(display name, address)``. Built
+    in two steps (see :mod:`sequencer.stepwise`; :func:`build_message` in one go): the
+    message, then the check of its bytes.
 
     ``date`` comes from the caller's clock (services never read the wall clock here).
     ``references`` lists the Message-IDs of the earlier messages of the thread, oldest
@@ -138,8 +141,12 @@ def build_message(
     message.addressing = Addressing(
         from_=from_[1], to=(to[1],), from_name=from_[0], to_names=(to[0],)
     )
+    yield
     wire_bytes(message)  # refuse now, before any provider sees it (also fixes boundaries)
     return message
+
+
+build_message = stepwise(build_message_in_steps)
 
 
 # -- body ------------------------------------------------------------------------------

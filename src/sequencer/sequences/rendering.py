@@ -45,6 +45,7 @@ from sequencer.sequences.templating import (
     render_html_body,
     render_subject,
 )
+from sequencer.stepwise import Steps, stepwise
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def steps_waiting_for_ai_text(snapshot: Mapping[str, Any]) -> list[int]:
     return waiting
 
 
-def render_step(
+def render_step_in_steps(
     *,
     snapshot: Mapping[str, Any],
     step: int,
@@ -211,8 +212,10 @@ def render_step(
     preview: bool = False,
     ai_texts: AiTextSource | None = None,
     definitions: AttributeDefinitions | None = None,
-) -> RenderedEmail:
-    """Step ``step`` of a version ``snapshot`` for ``person`` at ``address``, from ``sender``.
+) -> Steps[RenderedEmail]:
+    """Step ``step`` of a version ``snapshot`` for ``person`` at ``address``, from ``sender``,
+    rendered in two steps (see :mod:`sequencer.stepwise`; :func:`render_step` in one go):
+    the templates, then the footer, the unsubscribe link and the plain text.
 
     ``sender`` is preferably a :class:`Sender`; ``mailbox=`` is the older spelling of the
     same argument. ``first_subject`` is the first email's subject as it was sent; a
@@ -271,6 +274,7 @@ def render_step(
             ai_generator=slots(step, "body", source["body_html"], True),
             strict=strict,
         )
+    yield
     if preview:
         url = unsubscribe_url or suppression.preview_unsubscribe_url()
     else:
@@ -299,6 +303,9 @@ def render_step(
             if i in files
         ],
     )
+
+
+render_step = stepwise(render_step_in_steps)
 
 
 class StepRenderError(RenderError):

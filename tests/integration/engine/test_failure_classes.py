@@ -212,10 +212,11 @@ def test_a_missing_ai_text_keeps_the_recipient_waiting_with_the_reason(
 ):
     enrolled = enroll_one(admin, publish(), mailbox, person, clock)
 
-    def no_ai_text(**kwargs):
+    def no_ai_text(**kwargs):  # rendering in steps: the templates, then the rest
+        yield
         raise AiTextMissing(kwargs["step"])
 
-    monkeypatch.setattr(dispatch, "render_step", no_ai_text)
+    monkeypatch.setattr(dispatch, "render_step_in_steps", no_ai_text)
     worker.tick()
 
     email = first_email(enrolled)
@@ -231,14 +232,14 @@ def test_a_template_that_raises_fails_only_its_recipient_and_the_tick_sends_the_
 ):
     broken = enroll_one(admin, publish(), mailbox, person, clock)
     other = enroll_one(admin, publish(), mailbox, make_person("Bob", "bob@initech.test"), clock)
-    real = dispatch.render_step
+    real = dispatch.render_step_in_steps
 
     def render(**kwargs):
         if kwargs["enrollment_id"] == broken.pk:
             raise ZeroDivisionError("division by zero")
-        return real(**kwargs)
+        return (yield from real(**kwargs))
 
-    monkeypatch.setattr(dispatch, "render_step", render)
+    monkeypatch.setattr(dispatch, "render_step_in_steps", render)
     worker.tick()
 
     broken.refresh_from_db()
