@@ -210,13 +210,13 @@ def _allowance(mailbox: Mailbox, now: datetime) -> int:
 
 def _load(email_ids: Sequence[int]) -> list[ScheduledEmail]:
     """The emails with what re-checking and rendering them read, in ``email_ids``'
-    order: enrollment, person and company, sequence and mailbox in one query, the
-    addresses and domains in one each, and each version (its steps and settings) once,
-    not per email."""
+    order: enrollment, person and company and sequence in one query, the addresses and
+    domains in one each, and each version (its steps and settings) once, not per email.
+    Their mailbox is not among them: :func:`check` reads it once for the batch."""
     emails = {
         email.pk: email
         for email in ScheduledEmail.objects.filter(pk__in=list(email_ids))
-        .select_related("enrollment__person__company", "enrollment__sequence", "mailbox__owner")
+        .select_related("enrollment__person__company", "enrollment__sequence")
         .prefetch_related(
             "enrollment__person__email_addresses", "enrollment__person__company__domain_rows"
         )
@@ -288,11 +288,14 @@ def check(
     emails = _load(email_ids)
     if not emails:
         return None
-    mailbox = emails[0].mailbox
-    if any(email.mailbox_id != mailbox.pk for email in emails):
+    mailbox_id = emails[0].mailbox_id
+    if any(email.mailbox_id != mailbox_id for email in emails):
         raise ValueError("a batch holds the emails of one mailbox")
+    # The address and owner only: the whole row (its secrets decrypted) is read once,
+    # under its lock below, and shared by the batch's emails.
+    sending_address, owner_id = Mailbox.objects.values_list("email", "owner_id").get(pk=mailbox_id)
     suppressed = suppression.suppressed_addresses(
-        mailbox.email, [email.enrollment.email for email in emails], member_id=mailbox.owner_id
+        sending_address, [email.enrollment.email for email in emails], member_id=owner_id
     )
     for email in emails:
         if email.enrollment.email.lower() in suppressed:
@@ -308,7 +311,7 @@ def check(
         mailbox = (
             Mailbox.objects.select_for_update(of=("self",))
             .select_related("owner")
-            .get(pk=mailbox.pk)
+            .get(pk=mailbox_id)
         )
         if again:
             lifecycle.release_reservations(list(states), owner)
