@@ -379,7 +379,7 @@ class _Made:
     been made then: the email's state changes only in its turn, in order."""
 
     def __init__(self, ready: _Ready, batch: _Batch, sending: _Sending) -> None:
-        self.ready, self._batch, self._sending = ready, batch, sending
+        self.ready, self.batch, self._sending = ready, batch, sending
         self.rendered: RenderedEmail | None = None
         self.message: EmailMessage | None = None
         self.failed: Exception | None = None
@@ -416,7 +416,7 @@ class _Made:
             self.step()
 
     def _making(self) -> Steps[None]:
-        email, batch, ready, clock = self.ready.email, self._batch, self.ready, self._sending.clock
+        email, batch, ready, clock = self.ready.email, self.batch, self.ready, self._sending.clock
         enrollment = email.enrollment
         version = enrollment.version
         rendered = yield from render_step_in_steps(
@@ -473,7 +473,7 @@ def prepare(made: _Made, sending: _Sending) -> Prepared | None:
         return None
     if exc is not None:  # a template or composer bug: this recipient fails, the batch goes on
         what = "rendered" if made.failed_in == "render" else "built"
-        log.warning(
+        log.error(
             "email %s could not be %s", email.pk, what, exc_info=exc, extra=log_context(email)
         )
         _fail(email, owner, f"This email could not be {what}: {exc}")
@@ -487,7 +487,7 @@ def prepare(made: _Made, sending: _Sending) -> Prepared | None:
         message=made.message,
         thread=made.ready.thread,
         references=made.ready.references,
-        webhooks=made._batch.webhooks,
+        webhooks=made.batch.webhooks,
     )
 
 
