@@ -3,6 +3,7 @@ see the page at all."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -74,3 +75,27 @@ def test_sent_emails_show_in_the_figures_the_charts_and_their_tables(admin, brow
     assert "The longest lag was 7 min" in page
     assert '<th scope="row">Sent</th><td class="num">2</td>' in page
     assert "style=" not in page  # the Content Security Policy allows no inline style
+
+
+def test_the_hours_and_times_are_the_admins_own_even_half_an_hour_off_utc(admin, browser_of):
+    mailbox = mailbox_of(admin, "sales@initech.test")
+    enroll(published(admin), admin, mailbox, *many_people(1, "P"))
+    now = system_clock.now()
+    ScheduledEmail.objects.update(
+        state="sent", sent_at=now - timedelta(hours=2), due_at=now - timedelta(hours=2, minutes=7)
+    )
+    client = browser_of(admin)
+
+    in_utc = client.get(URL).content.decode()
+    client.cookies["viewer_tz"] = "Asia/Kolkata"  # UTC+05:30, as the browser says it
+    in_kolkata = client.get(URL).content.decode()
+
+    assert "The last 48 hours, in your time (UTC)." in in_utc
+    assert "The last 48 hours, in your time (Kolkata)." in in_kolkata
+    assert "your time (Kolkata); reload the page" in in_kolkata
+    # The hours are counted from the top of each UTC hour, so there they start at :30.
+    hour_rows = re.findall(r'<tr><th scope="row">\w{3} \d+ \w{3}, (\d\d:\d\d)</th>', in_kolkata)
+    assert len(hour_rows) == 96  # 48 hours, in each of the two charts' tables
+    assert {label[-2:] for label in hour_rows} == {"30"}
+    assert re.search(r"The busiest hour, \w{3} \d\d:30 Kolkata time, sent 1\.", in_kolkata)
+    assert re.search(r"The busiest hour, \w{3} \d\d:00 UTC, sent 1\.", in_utc)

@@ -1,15 +1,18 @@
 """Settings → Status (admins only): is the installation sending? The figures Prometheus
 scrapes at ``/metrics`` (:mod:`sequencer.operations.figures`, read in a fixed number of
 queries), as a small dashboard with the hourly sends and send lag drawn as charts.
+Times are the viewer's (:mod:`sequencer.web.viewer_zone`): the hours are counted as the
+database counts them, from the top of each UTC hour, and labelled where the admin is (in
+a zone half an hour off UTC, "05:30" starts an hour).
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from sequencer.ai.models import Outcome
@@ -26,6 +29,7 @@ from sequencer.operations.figures import (
 from sequencer.operations.heartbeat import FRESH_FOR
 from sequencer.web.settings.admin_only import admin_only
 from sequencer.web.settings.status_chart import Chart, bar_chart
+from sequencer.web.viewer_zone import place, render_in_viewer_zone, viewer_zone
 
 # The last day of the hourly series is what the "last 24 hours" figures count.
 DAY_HOURS = 24
@@ -70,21 +74,29 @@ def _count(value: float) -> str:
     return f"{value:g}"
 
 
-def _sends_summary(chart: Chart) -> str:
+def _zone_words(zone: ZoneInfo) -> str:
+    """ "UTC", or "Kolkata time": said after a time in a chart's description."""
+    return "UTC" if zone.key == "UTC" else f"{place(zone)} time"
+
+
+def _sends_summary(chart: Chart, zone: ZoneInfo) -> str:
     said = f"{chart.total:g} emails were sent in the last 48 hours."
     if chart.peak is not None:
-        said += f" The busiest hour, {chart.peak.start:%a %H:%M} UTC, sent {chart.peak.text}."
+        said += (
+            f" The busiest hour, {chart.peak.start:%a %H:%M} {_zone_words(zone)}, "
+            f"sent {chart.peak.text}."
+        )
     elif chart.highest is not None:
         said += f" At most {chart.highest.text} went out in one hour."
     return said
 
 
-def _lag_summary(chart: Chart) -> str:
+def _lag_summary(chart: Chart, zone: ZoneInfo) -> str:
     if chart.highest is None:
         return "Every email of the last 48 hours went out on time."
     said = f"The longest lag was {chart.highest.text}"
     if chart.peak is not None:
-        said += f", in the hour from {chart.peak.start:%a %H:%M} UTC"
+        said += f", in the hour from {chart.peak.start:%a %H:%M} {_zone_words(zone)}"
     return said + "."
 
 
@@ -100,13 +112,16 @@ def _sync_row(found: Figures, sync: ProviderSync) -> dict[str, Any]:
     }
 
 
-def _context(found: Figures, hours: tuple[Hour, ...]) -> dict[str, Any]:
+def _context(found: Figures, hours: tuple[Hour, ...], zone: ZoneInfo) -> dict[str, Any]:
     last_day = hours[-DAY_HOURS:]
     by_state = found.emails_by_state
-    sends = bar_chart([(h.start, float(h.sent)) for h in hours], _count, floor=2)
+    starts = [h.start.astimezone(zone) for h in hours]
+    sends = bar_chart(
+        [(at, float(h.sent)) for at, h in zip(starts, hours, strict=True)], _count, floor=2
+    )
     # In minutes, so that the scale's round numbers are round minutes.
     lag = bar_chart(
-        [(h.start, h.worst_lag_seconds / 60) for h in hours],
+        [(at, h.worst_lag_seconds / 60) for at, h in zip(starts, hours, strict=True)],
         lambda minutes: duration(minutes * 60),
         floor=1,
     )
@@ -136,9 +151,9 @@ def _context(found: Figures, hours: tuple[Hour, ...]) -> dict[str, Any]:
         ),
         "fresh_seconds": int(FRESH_FOR.total_seconds()),
         "sends_chart": sends,
-        "sends_summary": _sends_summary(sends),
+        "sends_summary": _sends_summary(sends, zone),
         "lag_chart": lag,
-        "lag_summary": _lag_summary(lag),
+        "lag_summary": _lag_summary(lag, zone),
         "metrics_token_set": bool(os.environ.get("SEQUENCER_METRICS_TOKEN")),
         "metrics_address": os.environ.get("SEQUENCER_METRICS_ADDRESS", "").strip(),
     }
@@ -148,5 +163,5 @@ def _context(found: Figures, hours: tuple[Hour, ...]) -> dict[str, Any]:
 @admin_only
 def status_page(request: HttpRequest) -> HttpResponse:
     now = system_clock.now()
-    context = _context(read_figures(now), sent_per_hour(now))
-    return render(request, "web/settings/status.html", context)
+    context = _context(read_figures(now), sent_per_hour(now), viewer_zone(request))
+    return render_in_viewer_zone(request, "web/settings/status.html", context)
