@@ -241,10 +241,8 @@ def _set_unsubscribe_headers(message: EmailMessage, url: str | None, mailto: str
 
 
 def _unsubscribe_uri(uri: str, field: str) -> str:
-    # RFC 2369 §2: each URI is enclosed in angle brackets; a bracket or whitespace inside
-    # would end it early (and CR/LF would inject a header).
     try:
-        headers.uri_list("List-Unsubscribe", [uri])
+        headers.bracketable("List-Unsubscribe", uri)
     except HeaderError:
         raise HeaderError(
             "List-Unsubscribe", f"{field} must be a URI without spaces or angle brackets"

@@ -218,13 +218,37 @@ def field_name(value: str) -> str:
     return value
 
 
+def bracketable(name: str, uri: str) -> str:
+    """``uri`` if it can stand in angle brackets (RFC 2369 §2): printable ASCII without
+    spaces or angle brackets, which would end it early (and CR/LF would inject a
+    header); else :class:`HeaderError` naming ``name``."""
+    if not uri or re.fullmatch(r"[\x21-\x3b\x3d\x3f-\x7e]+", uri) is None:
+        raise HeaderError(name, f"{name} needs URIs without spaces or angle brackets.")
+    return uri
+
+
 def uri_list(name: str, uris: list[str]) -> str:
-    """``<uri>, <uri>`` (RFC 2369 §2): each URI printable ASCII without spaces or angle
-    brackets, which would end it early."""
-    for uri in uris:
-        if not uri or re.fullmatch(r"[\x21-\x3b\x3d\x3f-\x7e]+", uri) is None:
-            raise HeaderError(name, f"{name} needs URIs without spaces or angle brackets.")
-    return ", ".join(f"<{uri}>" for uri in uris)
+    """``<uri>, <uri>`` (RFC 2369 §2), each URI :func:`bracketable`.
+
+    On one line while the header fits in 998 characters, else folded between the URIs
+    (RFC 2369 §2 lets whitespace stand there): a line the email package cannot fold it
+    would RFC 2047-encode, which breaks the URIs. A URI that does not fit on a line of
+    its own is refused, naming the header."""
+    items = [f"<{bracketable(name, uri)}>" for uri in uris]
+    start = len(name) + 2  # "Name: "
+    if start + len(", ".join(items)) <= HARD_LINE:
+        return ", ".join(items)
+    # The first line holds the name and the first URI; each other one a space, a URI
+    # and the comma before the next.
+    room = HARD_LINE - start - 1
+    longest = max(items, key=len)
+    if len(longest) > room:
+        raise HeaderError(
+            name,
+            f"{name} holds a URI of {len(longest) - 2} characters; at most {room - 2} fit "
+            "in a header line.",
+        )
+    return ",\r\n ".join(items)
 
 
 def media_type(value: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ import pytest
 from sequencer.domain.text import html_to_text
 from sequencer.domain.threading import make_message_id, reply_subject
 from sequencer.mail.compose import build_message, wire_bytes
+from sequencer.mail.headers import HeaderError
 
 WHEN = datetime(2026, 3, 6, 16, 30, tzinfo=UTC)
 
@@ -30,7 +31,9 @@ def parsed(message):
 def raw_header(data: bytes, name: str) -> str:
     """The header exactly as written, folded lines joined."""
     head = data.split(b"\r\n\r\n", 1)[0].decode()
-    match = re.search(rf"^{name}:(.*(?:\r\n[ \t].*)*)", head, re.MULTILINE | re.IGNORECASE)
+    match = re.search(
+        rf"^{name}:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", head, re.MULTILINE | re.IGNORECASE
+    )
     assert match, f"{name} missing"
     return match.group(1)
 
@@ -93,6 +96,28 @@ def test_long_unsubscribe_and_references_headers_are_never_encoded_or_broken():
     assert "=?" not in folded_refs
     assert folded_refs.split() == references
     assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+
+
+def test_an_unsubscribe_header_too_long_for_one_line_is_folded_between_its_uris():
+    url = "https://unsubscribe.example.test/u/" + "k" * 930  # fits a line, not with mailto
+    mailto = "unsubscribe@example.test?subject=unsubscribe"
+    data = wire_bytes(compose(unsubscribe_url=url, unsubscribe_mailto=mailto))
+
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+    unsubscribe = raw_header(data, "List-Unsubscribe")
+    assert "=?" not in unsubscribe
+    assert unsubscribe.strip() == f"<{url}>,\r\n <mailto:{mailto}>"
+    # A receiver unfolds it back to the two URIs (RFC 5322 §2.2.3).
+    read = str(message_from_bytes(data, policy=policy.default)["List-Unsubscribe"])
+    assert re.findall(r"<([^>]+)>", read) == [url, f"mailto:{mailto}"]
+
+
+def test_an_unsubscribe_url_too_long_for_any_header_line_is_refused_naming_the_header():
+    url = "https://unsubscribe.example.test/u/" + "k" * 1000
+    with pytest.raises(HeaderError) as refused:
+        compose(unsubscribe_url=url)
+    assert refused.value.header == "List-Unsubscribe"
+    assert "at most 977 fit in a header line" in str(refused.value)
 
 
 def test_one_click_is_only_offered_with_an_https_url():
