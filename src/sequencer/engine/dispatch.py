@@ -108,10 +108,8 @@ class Prepared:
     email: ScheduledEmail
     message: EmailMessage
     thread: ThreadRef | None
-    references: list[str]
-    # The webhook endpoints that want ``email.sent``, read once for the email's batch
-    # (None: read them when recording it).
-    webhooks: list[int] | None = None
+    # The webhook endpoints that want ``email.sent``, read once for the email's batch.
+    webhooks: list[int]
 
 
 @dataclass
@@ -486,7 +484,6 @@ def prepare(made: _Made, sending: _Sending) -> Prepared | None:
         email=email,
         message=made.message,
         thread=made.ready.thread,
-        references=made.ready.references,
         webhooks=made.batch.webhooks,
     )
 
@@ -707,18 +704,18 @@ def send_claimed(
         if batch is None:
             return handed_over
         pending, again = [], True
-        made: _Made | None = None
+        ahead: _Made | None = None  # the email made while the one before it was sent
         for at, ready in enumerate(batch.ready):
             # The first email of a check goes on it; each later one only while it is fresh.
             if at and time.monotonic() - batch.checked_at > RECHECK_AFTER:
                 pending = [r.email.pk for r in batch.ready[at:]]
                 break
-            this = made if made is not None else _Made(ready, batch, sending)
+            this = ahead or _Made(ready, batch, sending)
             # The next email is made while the server answers this one (the CPU would
             # otherwise idle through each of the server's replies).
-            following = batch.ready[at + 1] if at + 1 < len(batch.ready) else None
-            made = _Made(following, batch, sending) if following is not None else None
-            if _send(this, batch, sending, made):
+            following = batch.ready[at + 1 : at + 2]
+            ahead = _Made(following[0], batch, sending) if following else None
+            if _send(this, batch, sending, ahead):
                 handed_over += 1
     return handed_over
 

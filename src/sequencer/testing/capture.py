@@ -11,11 +11,10 @@ reaction to each failure class can be pinned to exact times.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from sequencer.mail.providers.base import Check, ConnectionReport, SendResult, ThreadRef
+from sequencer.mail.providers.base import Check, ConnectionReport, Meanwhile, SendResult, ThreadRef
 
 __all__ = ["CaptureProvider", "Captured"]
 
@@ -52,7 +51,7 @@ class CaptureProvider:
         message: EmailMessage,
         *,
         thread: ThreadRef | None = None,
-        meanwhile: Callable[[], None] | None = None,  # one API call: no step to lend
+        meanwhile: Meanwhile | None = None,  # one API call: no step to lend
     ) -> SendResult:
         if self._failures:
             raise self._failures.popleft()

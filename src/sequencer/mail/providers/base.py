@@ -76,13 +76,18 @@ class ConnectionReport:
         return bool(self.sending.ok) and self.reading.ok is not False
 
 
+# Work a caller lends to a provider's waits (see MailProvider.send): it takes nothing,
+# returns nothing and never raises.
+Meanwhile = Callable[[], None]
+
+
 class MailProvider(Protocol):
     def send(
         self,
         message: EmailMessage,
         *,
         thread: ThreadRef | None = None,
-        meanwhile: Callable[[], None] | None = None,
+        meanwhile: Meanwhile | None = None,
     ) -> SendResult:
         """Send ``message``; raise a classified :class:`ProviderError` subclass if not.
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -54,6 +53,7 @@ from sequencer.mail.providers.api import (
 from sequencer.mail.providers.base import (
     Check,
     ConnectionReport,
+    Meanwhile,
     SendResult,
     ThreadRef,
     message_bytes,
@@ -116,7 +116,7 @@ class GmailProvider:
         message: EmailMessage,
         *,
         thread: ThreadRef | None = None,
-        meanwhile: Callable[[], None] | None = None,  # one API call: no step to lend
+        meanwhile: Meanwhile | None = None,  # one API call: no step to lend
     ) -> SendResult:
         body: dict[str, Any] = {
             "raw": base64.urlsafe_b64encode(message_bytes(message)).decode("ascii")

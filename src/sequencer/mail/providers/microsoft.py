@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
@@ -59,6 +58,7 @@ from sequencer.mail.providers.api import (
 from sequencer.mail.providers.base import (
     Check,
     ConnectionReport,
+    Meanwhile,
     SendResult,
     ThreadRef,
     message_bytes,
@@ -147,7 +147,7 @@ class GraphProvider:
         message: EmailMessage,
         *,
         thread: ThreadRef | None = None,
-        meanwhile: Callable[[], None] | None = None,  # one API call: no step to lend
+        meanwhile: Meanwhile | None = None,  # one API call: no step to lend
     ) -> SendResult:
         if thread is None:
             return self._send_mime(message)

@@ -115,13 +115,11 @@ def _sync_row(found: Figures, sync: ProviderSync) -> dict[str, Any]:
 def _context(found: Figures, hours: tuple[Hour, ...], zone: ZoneInfo) -> dict[str, Any]:
     last_day = hours[-DAY_HOURS:]
     by_state = found.emails_by_state
-    starts = [h.start.astimezone(zone) for h in hours]
-    sends = bar_chart(
-        [(at, float(h.sent)) for at, h in zip(starts, hours, strict=True)], _count, floor=2
-    )
+    here = [(h.start.astimezone(zone), h) for h in hours]  # each hour, where the admin is
+    sends = bar_chart([(at, float(h.sent)) for at, h in here], _count, floor=2)
     # In minutes, so that the scale's round numbers are round minutes.
     lag = bar_chart(
-        [(at, h.worst_lag_seconds / 60) for at, h in zip(starts, hours, strict=True)],
+        [(at, h.worst_lag_seconds / 60) for at, h in here],
         lambda minutes: duration(minutes * 60),
         floor=1,
     )

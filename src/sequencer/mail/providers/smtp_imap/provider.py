@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
-from sequencer.mail.providers.base import ConnectionReport, SendResult, ThreadRef, message_bytes
+from sequencer.mail.providers.base import (
+    ConnectionReport,
+    Meanwhile,
+    SendResult,
+    ThreadRef,
+    message_bytes,
+)
 from sequencer.mail.providers.errors import MessageRejected
 from sequencer.mail.providers.smtp_imap.checks import check_reading, check_sending
 from sequencer.mail.providers.smtp_imap.connection import (
@@ -116,7 +121,7 @@ class SmtpImapProvider:
         message: EmailMessage,
         *,
         thread: ThreadRef | None = None,
-        meanwhile: Callable[[], None] | None = None,
+        meanwhile: Meanwhile | None = None,
     ) -> SendResult:
         # SMTP threads by the message's own In-Reply-To/References: ``thread`` is unused.
         data = message_bytes(message)

@@ -14,9 +14,9 @@ import json
 import re
 import smtplib
 import socket
-from collections.abc import Callable
 
 from sequencer import netguard
+from sequencer.mail.providers.base import Meanwhile
 from sequencer.mail.providers.errors import MailboxFailure, OutcomeUnknown, ProviderError
 from sequencer.mail.providers.smtp_imap.connection import Account, network_error, timed_out
 from sequencer.mail.providers.smtp_imap.replies import classify_smtp_reply, reply_text
@@ -201,7 +201,7 @@ class SmtpSubmission:
         self,
         recipients: list[str],
         data: bytes,
-        meanwhile: Callable[[], None] | None = None,
+        meanwhile: Meanwhile | None = None,
     ) -> str:
         """One SMTP transaction, on the held session if there is one, else on a new one;
         the server's reply to the final dot.
@@ -243,7 +243,7 @@ class SmtpSubmission:
         conn: smtplib.SMTP,
         recipients: list[str],
         data: bytes,
-        pause: Callable[[], None],
+        pause: Meanwhile,
         *,
         reused: bool = False,
     ) -> str:
@@ -263,7 +263,7 @@ class SmtpSubmission:
         self,
         conn: smtplib.SMTP,
         recipients: list[str],
-        pause: Callable[[], None],
+        pause: Meanwhile,
         *,
         reused: bool,
     ) -> None:
@@ -309,9 +309,7 @@ class SmtpSubmission:
         return f"{code} {reply_text(reply)}"
 
 
-def _command(
-    conn: smtplib.SMTP, name: str, args: str, pause: Callable[[], None]
-) -> tuple[int, bytes]:
+def _command(conn: smtplib.SMTP, name: str, args: str, pause: Meanwhile) -> tuple[int, bytes]:
     """What ``smtplib``'s ``mail``/``rcpt``/``docmd`` do (the command, then its reply),
     with ``pause`` run while the server is answering."""
     conn.putcmd(name, args)
