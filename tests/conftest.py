@@ -10,11 +10,21 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from sequencer.workspace import services
 from sequencer.workspace.models import Role, User
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Property tests assert what holds, never how fast: speed is measured in bench/. Their
+# default 200 ms deadline and "too slow" check are timing assertions that a loaded CI
+# machine (the suites run in parallel on two cores) trips at random, so both are off.
+hypothesis_settings.register_profile(
+    "sequencer", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("sequencer")
 
 
 @pytest.fixture(scope="session")
