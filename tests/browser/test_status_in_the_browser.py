@@ -46,6 +46,16 @@ def _send_through_the_peer(admin, peer_mailbox, smtp_server) -> None:
     Heart("status-browser").beat(now)
 
 
+def _shown_in(region, element) -> bool:
+    """Whether ``element`` lies wholly inside the visible part of the scrolling ``region``."""
+    outer, inner = region.bounding_box(), element.bounding_box()
+    assert outer is not None and inner is not None
+    return (
+        inner["x"] >= outer["x"] - 0.5
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
+    )
+
+
 def test_an_admin_reads_the_status_before_and_after_emails_are_sent(
     live_server, page: Page, admin, sign_in, axe, violations, peer_mailbox, smtp_server
 ):
@@ -81,5 +91,14 @@ def test_an_admin_reads_the_status_before_and_after_emails_are_sent(
     page.set_viewport_size(NARROW)
     page.reload()
     expect(page.get_by_role("img", name="Emails sent per hour, last 48 hours")).to_be_visible()
+    # Too wide for a phone, each chart opens at its newest hours, beside its scale.
+    for title in ("Emails sent per hour", "Send lag per hour"):
+        chart = page.get_by_role("region", name=f"{title}, last 48 hours, chart")
+        hours = chart.locator("text.chart-hour")
+        assert _shown_in(chart, hours.last), f"{title}: the newest hours are scrolled away"
+        assert not _shown_in(chart, hours.first), f"{title}: it does not scroll at all"
+        scale = chart.locator("text.chart-scale")
+        assert scale.count() == 3
+        assert all(_shown_in(chart, scale.nth(n)) for n in range(3)), f"{title}: no scale"
     _shot(page, "status-phone.png")
     assert violations == []

@@ -15,8 +15,9 @@ from datetime import datetime
 
 WIDTH = 720
 HEIGHT = 200
-# Room for the value labels on the left and the hour labels below.
-LEFT, RIGHT, TOP, BOTTOM = 56, 8, 10, 26
+# Room for the value labels on the right (beside the newest hours, where a phone opens
+# the chart) and the hour labels below.
+LEFT, RIGHT, TOP, BOTTOM = 8, 56, 10, 26
 # An hour label every this many bars.
 LABEL_EVERY = 6
 
