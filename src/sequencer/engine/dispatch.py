@@ -720,7 +720,7 @@ def send_claimed(
     return handed_over
 
 
-def _send(made: _Made, batch: _Batch, sending: _Sending, following: _Made | None) -> bool:
+def _send(made: _Made, batch: _Batch, sending: _Sending, ahead: _Made | None) -> bool:
     """Steps 2 to 4 for one email of a checked batch; whether it was handed over."""
     phases = sending.phases
     prepared = prepare(made, sending)
@@ -732,4 +732,4 @@ def _send(made: _Made, batch: _Batch, sending: _Sending, following: _Made | None
     except MailboxFailure as exc:
         _mailbox_failed(prepared.email, exc, sending.clock)
         return False
-    return deliver(prepared, provider, sending.clock, sending.random, phases, following)
+    return deliver(prepared, provider, sending.clock, sending.random, phases, ahead)

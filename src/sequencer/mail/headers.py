@@ -35,6 +35,9 @@ _ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?: [A-Za-z0-9!#$%&'
 # literals): what a mailbox or a recipient address may be.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
 _ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
+# The same with a domain of dot-separated labels (no ".."): the plain addresses whose
+# wire forms readers agree on (see is_plain_address).
+_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*")
 # RFC 5322 §3.6.4 msg-id, printable ASCII without brackets or whitespace inside.
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 # RFC 5322 §3.6.8 field name: printable ASCII except ":".
@@ -175,6 +178,14 @@ def address(name: str, value: str) -> str:
             name, f"The {name} address {value!r} is not a valid email address (user@domain)."
         )
     return value
+
+
+def is_plain_address(value: str) -> bool:
+    """Whether ``value`` is a dot-atom address on both sides of its "@" (RFC 5322
+    §3.4.1, ASCII, no quoting, no ".."): one that smtplib quotes as ``<value>`` and that
+    policy.default reads back from :func:`mailbox` as itself. :func:`address` accepts
+    a little more (a domain holding ".."), which those readers do not agree on."""
+    return _PLAIN_ADDRESS.fullmatch(value) is not None
 
 
 def mailbox(name: str, display_name: str, addr_spec: str) -> str:

@@ -56,13 +56,6 @@ _COMPOSED_MULTIPART = re.compile(
     r'multipart/(?:alternative|mixed|related)(?:; type="multipart/alternative")?'
     r'; boundary="(={15}([0-9]+)==)"'
 )
-# An address whose domain is a dot-atom too. headers.address also lets a domain hold
-# ".." (which policy.default cannot read as an address); only addresses of this form
-# are known from the composer's rendering (_known_addresses).
-_DOT_ATOM_ADDRESS = re.compile(
-    r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*"
-    r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
-)
 # The bytes such a boundary is made of. Every occurrence of a boundary that is renamed
 # must be a whole run of them (see _with_canonical_boundaries).
 _BOUNDARY_BYTES = frozenset(b"=0123456789")
@@ -334,7 +327,7 @@ def _rendered(field: str, display_name: str, address: str) -> str | None:
     """``headers.mailbox`` of them, unfolded; None for an address that is not a plain
     dot-atom address (the property test covers those only). Remembered: a mailbox's
     ``From`` is the same in every email it sends."""
-    if _DOT_ATOM_ADDRESS.fullmatch(address) is None:
+    if not headers.is_plain_address(address):
         return None
     try:
         value = headers.mailbox(field, display_name, address)

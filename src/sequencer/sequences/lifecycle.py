@@ -106,6 +106,8 @@ def _lock_status(email: ScheduledEmail) -> Enrollment:
 
 @cache
 def _status_lock_sql(vendor: str) -> str:
+    """The statement of :func:`_lock_status`, built once (``vendor`` keys the cache: the
+    quoting and the lock clause are the database's)."""
     db = connections[DEFAULT_DB_ALIAS]
     table = db.ops.quote_name(Enrollment._meta.db_table)
     status, pk = _column(Enrollment, "status")[1], _column(Enrollment, "id")[1]

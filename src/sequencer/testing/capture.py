@@ -51,7 +51,7 @@ class CaptureProvider:
         message: EmailMessage,
         *,
         thread: ThreadRef | None = None,
-        meanwhile: Meanwhile | None = None,  # one API call: no step to lend
+        meanwhile: Meanwhile | None = None,  # captured at once: no wait to lend
     ) -> SendResult:
         if self._failures:
             raise self._failures.popleft()

@@ -16,6 +16,7 @@ import smtplib
 import socket
 
 from sequencer import netguard
+from sequencer.mail import headers
 from sequencer.mail.providers.base import Meanwhile
 from sequencer.mail.providers.errors import MailboxFailure, OutcomeUnknown, ProviderError
 from sequencer.mail.providers.smtp_imap.connection import Account, network_error, timed_out
@@ -42,17 +43,12 @@ def dot_stuffed(data: bytes) -> bytes:
     return re.sub(rb"(?m)^\.", b"..", data) + b".\r\n"
 
 
-# A dot-atom address (RFC 5322 §3.4.1, ASCII): letters, digits and the atext symbols,
-# in dot-separated runs on both sides of one "@".
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_DOT_ATOM_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*")
-
-
 def smtp_path(address: str) -> str:
     """The path of a MAIL FROM or RCPT TO command, ``<address>`` (RFC 5321 §4.1.2):
-    what ``smtplib.quoteaddr`` gives, without parsing a plain dot-atom address again
-    on every command (its parser costs more than the rest of the command)."""
-    if _DOT_ATOM_ADDRESS.fullmatch(address):
+    what ``smtplib.quoteaddr`` gives, without parsing a plain address
+    (:func:`~sequencer.mail.headers.is_plain_address`) again on every command (its
+    parser costs more than the rest of the command)."""
+    if headers.is_plain_address(address):
         return f"<{address}>"
     return smtplib.quoteaddr(address)
 
