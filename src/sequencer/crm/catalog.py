@@ -141,15 +141,17 @@ def attribute_definitions() -> AttributeDefinitions:
 
 
 def render_context(
-    person: Person, definitions: AttributeDefinitions | None = None
+    person: Person, definitions: AttributeDefinitions | None = None, *, email: str | None = None
 ) -> dict[str, dict[str, object]]:
     """``{"person": {...}, "company": {...}}``; every known name present, blanks as None.
-    ``definitions`` (:func:`attribute_definitions`) are read here when not given."""
+    ``definitions`` (:func:`attribute_definitions`) are read here when not given.
+    ``email``, the address being written to, stands for the person's primary address,
+    whose rows are then not read."""
     person_values: dict[str, object] = {
         "first_name": person.first_name,
         "last_name": person.last_name,
         "full_name": person.full_name,
-        "email": person.primary_email,
+        "email": email if email is not None else person.primary_email,
         "job_title": person.job_title,
         "time_zone": person.time_zone,
     }

@@ -208,16 +208,15 @@ def _allowance(mailbox: Mailbox, now: datetime) -> int:
 
 def _load(email_ids: Sequence[int]) -> list[ScheduledEmail]:
     """The emails with what re-checking and rendering them read, in ``email_ids``'
-    order: enrollment, person and company and sequence in one query, the addresses and
-    domains in one each, and each version (its steps and settings) once, not per email.
-    Their mailbox is not among them: :func:`check` reads it once for the batch."""
+    order: enrollment, person and company and sequence in one query, the company's
+    domains in one more, and each version (its steps and settings) once, not per email.
+    Their mailbox is not among them: :func:`check` reads it once for the batch. Nor are
+    the people's addresses: an email is written to its enrollment's address."""
     emails = {
         email.pk: email
         for email in ScheduledEmail.objects.filter(pk__in=list(email_ids))
         .select_related("enrollment__person__company", "enrollment__sequence")
-        .prefetch_related(
-            "enrollment__person__email_addresses", "enrollment__person__company__domain_rows"
-        )
+        .prefetch_related("enrollment__person__company__domain_rows")
     }
     versions = SequenceVersion.objects.in_bulk(
         {email.enrollment.version_id for email in emails.values()}

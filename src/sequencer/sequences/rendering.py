@@ -81,10 +81,8 @@ def recipient_zone(settings: Mapping[str, Any], person: Person) -> str:
 def recipient_data(
     person: Person, address: str, definitions: AttributeDefinitions | None = None
 ) -> dict[str, dict[str, object]]:
-    data = render_context(person, definitions)
     # The address being written to, which may not be the person's primary one.
-    data["person"]["email"] = address
-    return data
+    return render_context(person, definitions, email=address)
 
 
 class _SignatureRow(Protocol):

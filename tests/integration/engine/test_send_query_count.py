@@ -2,7 +2,8 @@
 batch of a mailbox's emails reads what they share once.
 
 The recipients' people and companies come with the query that loads the batch's emails,
-their addresses and the companies' domains in one query each, the versions and the
+the companies' domains in one query (an email goes to its enrollment's address, so the
+people's addresses are not read), the versions and the
 attribute definitions in one query each. So a person with five addresses at a company
 with five domains and custom attributes costs exactly what a person with one address
 does, and each further email of a batch costs only its own writes.
@@ -11,6 +12,7 @@ does, and each further email of a batch costs only its own writes.
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes, policy
 from functools import partial
 
 import pytest
@@ -73,6 +75,9 @@ def test_sending_one_email_costs_the_same_queries_for_one_address_or_five_and_pa
     assert templating._CACHE.compiles == compiled
 
     assert len(one) == len(five), "\n".join(five)
+    # An email is written to its enrollment's address: the person's addresses are not
+    # read for it at all.
+    assert not [q for q in five if "crm_emailaddress" in q], "\n".join(five)
 
 
 def _queries_to_send_batch(admin, sequence, mailbox, people, clock, smtp_server) -> list[str]:
@@ -119,3 +124,31 @@ def test_each_further_email_of_a_batch_costs_only_its_own_writes(
     per_email = (len(ten) - len(one)) / 9
     assert per_email <= 9, "\n".join(ten)
     assert len(one) <= 23, "\n".join(one)
+
+
+def test_an_email_to_a_persons_second_address_says_and_goes_to_that_address(
+    admin, publish, mailbox, clock, smtp_server
+):
+    sequence = publish([(0, "For {{ person.first_name }}", "<p>Written to {{ person.email }}</p>")])
+    person = _recipient("second", addresses=2, domains=1, attributes={})
+    second = "ada1@second.initech.test"
+    outcomes = enrollment.enroll(
+        admin, sequence.pk, [Recipient(person.pk, email=second)], mailbox_id=mailbox.pk, clock=clock
+    ).outcomes
+    assert outcomes[0].enrolled, outcomes
+
+    send_claimed(
+        claim_due(clock.now(), limit=5, lease=LEASE, owner="counter"),
+        owner="counter",
+        clock=clock,
+        lease=LEASE,
+        provider_for=partial(provider_for, clock=clock),
+        random=lambda: 0.5,
+    )
+
+    [received] = smtp_server.messages
+    message = message_from_bytes(received.data, policy=policy.default)
+    assert received.rcpt_tos == [second]
+    assert second in str(message["To"])
+    assert f"Written to {second}" in message.get_body(("plain",)).get_content()
+    assert "ada0@second.initech.test" not in received.data.decode()
