@@ -4,6 +4,7 @@ password LOGIN cannot quote, and told of new mail as it arrives."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -88,3 +89,33 @@ def test_a_wrong_password_says_the_login_failed(tls_dovecot):
     account = Account("127.0.0.1", tls_dovecot.imap_port, "none", ALICE, "wrong")
     with pytest.raises(IdleError, match="LOGIN failed"):
         run(IdleClient(account, timeout=5).open)
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_KEEPIDLE"), reason="Linux's keepalive options")
+@pytest.mark.parametrize("security", ["none", "tls"])
+def test_a_silent_watch_connection_is_probed_so_a_vanished_server_is_noticed_in_two_minutes(
+    tls_dovecot, peer_certificate, security
+):
+    port = tls_dovecot.imaps_port if security == "tls" else tls_dovecot.imap_port
+    account = Account("127.0.0.1", port, security, ALICE, PASSWORDS[ALICE])
+
+    async def options() -> tuple[int, int, int, int]:
+        client = IdleClient(account, timeout=5)
+        await client.open(peer_certificate.client_context())
+        try:
+            assert client._writer is not None
+            sock = client._writer.get_extra_info("socket")
+            return (
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+            )
+        finally:
+            await client.close()
+
+    on, idle, interval, probes = run(options)
+    assert on
+    # Silent for a minute, then probed; declared gone when the probes go unanswered.
+    assert idle <= 60
+    assert idle + interval * probes <= 120

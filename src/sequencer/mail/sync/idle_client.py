@@ -26,6 +26,34 @@ DEFAULT_TIMEOUT = 30.0
 # while idling); the stream limit keeps a hostile server from growing our memory.
 LINE_LIMIT = 64 * 1024
 
+# An IDLE connection sends nothing for up to 25 minutes (RFC 2177 asks for a new IDLE
+# before 29). A server that vanished without closing it (a crash, a NAT or firewall that
+# forgot the flow) would leave its mailbox unwatched until then, and a reply unread, so
+# the kernel probes a silent peer after KEEPALIVE_IDLE_SECONDS, then every
+# KEEPALIVE_INTERVAL_SECONDS, and gives up after KEEPALIVE_PROBES unanswered probes: a
+# vanished server is noticed within two minutes (the kernel's own default waits two
+# hours before its first probe). Its mailbox is then connected again and read.
+KEEPALIVE_IDLE_SECONDS = 60
+KEEPALIVE_INTERVAL_SECONDS = 15
+KEEPALIVE_PROBES = 4
+
+
+def keep_alive(sock: socket.socket) -> None:
+    """Have the kernel probe ``sock``'s peer while the connection is silent (above)."""
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    # TCP_KEEPIDLE on Linux and the BSDs, TCP_KEEPALIVE on macOS.
+    idle = getattr(socket, "TCP_KEEPIDLE", None) or getattr(socket, "TCP_KEEPALIVE", None)
+    for option, value in (
+        (idle, KEEPALIVE_IDLE_SECONDS),
+        (getattr(socket, "TCP_KEEPINTVL", None), KEEPALIVE_INTERVAL_SECONDS),
+        (getattr(socket, "TCP_KEEPCNT", None), KEEPALIVE_PROBES),
+    ):
+        if option is not None:
+            options.append((socket.IPPROTO_TCP, option, value))
+    for level, option, value in options:
+        with contextlib.suppress(OSError):  # a platform without it keeps its default
+            sock.setsockopt(level, option, value)
+
 
 class IdleError(Exception):
     """The server refused a command, closed the connection, or said something unusable."""
@@ -115,10 +143,7 @@ class IdleClient:
             self.pending_news = False
             sock = writer.get_extra_info("socket")
             if sock is not None:
-                # An idle connection sends nothing for minutes: let the kernel notice a peer
-                # that vanished.
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                keep_alive(sock)
         except BaseException:
             # Refused, timed out or cancelled halfway: no socket is left behind.
             writer.close()
