@@ -654,6 +654,10 @@ def _bounced(email: ScheduledEmail, reason: str, clock: Clock) -> None:
         lifecycle.exit_enrollment(email.enrollment_id, EventKind.BOUNCED, clock=clock)
         lifecycle.mark_bounced(email.pk, reason, sources=(EmailState.SENDING,))
         mark_undeliverable(email.enrollment.email, reason, clock.now())
+    # The address takes no mail: the recipient's other sequences end too, before any of
+    # them writes to it (a later email of this very batch included: its commit of
+    # *sending* finds its enrollment ended).
+    lifecycle.exit_all_writing_to(email.enrollment.email, EventKind.BOUNCED, clock=clock)
 
 
 def _mailbox_failed(email: ScheduledEmail, exc: MailboxFailure, clock: Clock) -> None:

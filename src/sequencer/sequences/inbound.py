@@ -17,8 +17,10 @@ unsubscribe_request    a reply asking to stop: exits as *replied* and the addres
 auto_reply             nothing ends; with a stated return date and the sequence's
                        ``pause_on_out_of_office`` on (the default), it pauses until that
                        day and :func:`resume_due` resumes it then
-bounce                 permanent: exits as *bounced*, the email is marked bounced and the
-                       address suppressed for the sender; temporary: recorded only
+bounce                 permanent: exits as *bounced*, the email is marked bounced, the
+                       address suppressed for the sender and marked undeliverable, and
+                       the recipient's other sequences writing to it exit as *bounced*
+                       too; temporary: recorded only
 complaint              a spam complaint (``ComplaintInfo.is_spam_complaint``: feedback
                        type abuse, fraud or virus): exits as *complained* and the address
                        is suppressed for the sender, as an unsubscribe is; the engine then
@@ -56,6 +58,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -413,6 +416,17 @@ class _Action:
             clock=self.clock,
         )
         self._record(enrollment, EventKind.BOUNCED, exited=ended, **detail)
+        # The address takes no mail: the recipient's other sequences end too, once this
+        # transaction (which holds this enrollment's lock) has committed, one at a time.
+        transaction.on_commit(
+            partial(
+                lifecycle.exit_all_writing_to,
+                enrollment.email,
+                EventKind.BOUNCED,
+                clock=self.clock,
+            ),
+            robust=True,
+        )
 
     def _complaint(self, enrollment: Enrollment) -> None:
         complaint = self.event.complaint

@@ -533,6 +533,30 @@ def exit_enrollment(enrollment_id: int, reason: ExitReason, *, clock: Clock) -> 
     return enrollment
 
 
+def exit_all_writing_to(address: str, reason: ExitReason, *, clock: Clock) -> int:
+    """End, for ``reason``, every open enrollment that writes to ``address``; how many
+    were open. A hard bounce proves the address takes no mail, whichever sequence found out,
+    so no other sequence may write to it again.
+
+    Found through the people who have the address (the foreign-key index on the
+    enrollment's person), never by reading every enrollment. Each exit is a transaction
+    of its own (:func:`exit_enrollment`), so no two enrollments are ever locked at once:
+    call it after the transaction that recorded the bounce, not inside it."""
+    from sequencer.crm.models import EmailAddress
+
+    wanted = address.strip().lower()
+    people = EmailAddress.objects.filter(email=wanted).values("person_id")
+    open_ids = list(
+        Enrollment.objects.filter(person_id__in=people, status__in=OPEN_STATUSES)
+        .filter(email__iexact=wanted)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for enrollment_id in open_ids:
+        exit_enrollment(enrollment_id, reason, clock=clock)  # unless it ended meanwhile
+    return len(open_ids)
+
+
 def pause(
     enrollment: Enrollment,
     now: datetime,

@@ -5,6 +5,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from sequencer.clock import system_clock
+from sequencer.crm.models import EmailAddress
 from sequencer.sequences import enrollment
 from sequencer.sequences.enrollment import Recipient
 from sequencer.sequences.models import Enrollment, ScheduledEmail
@@ -203,6 +204,36 @@ def test_a_recipient_rejected_permanently_exits_as_bounced(
         f"Mail to gone@initech.test bounced on 2026-03-02 ({refusal}); "
         "correct the address or choose another of theirs."
     )
+
+
+def test_a_recipient_rejected_permanently_ends_their_other_sequences_at_that_address(
+    admin, publish, mailbox, clock, worker, smtp_server
+):
+    smtp_server.reply_to("gone@initech.test", "550 5.1.1 No such user", at="rcpt")
+    person = make_person("Gone", "gone@initech.test")
+    EmailAddress.objects.create(person=person, email="gone@home.test", position=1)
+    first = enroll_one(admin, publish(), mailbox, person, clock)
+    # Two more sequences, due at the same moment: one to the same address, one to the
+    # person's other address.
+    second = enroll_one(admin, publish(), mailbox, person, clock)
+    [home] = enrollment.enroll(
+        admin,
+        publish().pk,
+        [Recipient(person.pk, email="gone@home.test")],
+        mailbox_id=mailbox.pk,
+        clock=clock,
+    ).outcomes
+    assert home.enrolled, home
+
+    worker.tick()
+
+    # The refused address got nothing more, not even the email claimed with it.
+    assert sent_to(smtp_server) == [["gone@home.test"]]
+    for ended in (first, second):
+        ended.refresh_from_db()
+        assert (ended.status, ended.exit_reason) == ("exited", "bounced")
+    assert second.emails.get().state == "cancelled"
+    assert Enrollment.objects.get(pk=home.enrollment_id).status == "active"
 
 
 def test_a_temporary_failure_is_retried_later(

@@ -157,6 +157,36 @@ def test_a_permanent_bounce_exits_as_bounced_and_suppresses_the_address(
     assert len(smtp_server.messages) == 1
 
 
+def test_a_permanent_bounce_ends_the_recipients_other_sequences_at_that_address(
+    admin,
+    publish,
+    mailbox,
+    person,
+    clock,
+    worker,
+    smtp_server,
+    dovecot,
+    django_capture_on_commit_callbacks,
+):
+    bounced = enroll_one(admin, publish(), mailbox, person, clock)
+    other = enroll_one(admin, publish(), mailbox, person, clock)
+    worker.tick()
+    assert len(smtp_server.messages) == 2
+    dovecot.deliver(ALICE, messages.dsn(sent_email(bounced).message_id), sender="")
+
+    # The other sequence ends once the bounce is committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        read_inbox(clock)
+
+    for enrolled in (bounced, other):
+        enrolled.refresh_from_db()
+        assert (enrolled.status, enrolled.exit_reason) == ("exited", "bounced")
+    assert other.emails.get(step=1).state == "cancelled"
+    clock.advance(timedelta(days=10))
+    worker.tick()
+    assert len(smtp_server.messages) == 2
+
+
 def test_a_temporary_bounce_is_only_recorded(
     admin, publish, mailbox, person, clock, worker, dovecot
 ):
