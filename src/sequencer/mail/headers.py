@@ -34,10 +34,11 @@ _ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?: [A-Za-z0-9!#$%&'
 # RFC 5322 §3.4.1 addr-spec with dot-atoms on both sides (no quoted local parts, no
 # literals): what a mailbox or a recipient address may be.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
-_ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
+_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
+_ADDR_SPEC = re.compile(rf"{_DOT_ATOM}@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
 # The same with a domain of dot-separated labels (no ".."): the plain addresses whose
 # wire forms readers agree on (see is_plain_address).
-_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*")
+_PLAIN_ADDRESS = re.compile(rf"{_DOT_ATOM}@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*")
 # RFC 5322 §3.6.4 msg-id, printable ASCII without brackets or whitespace inside.
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 # RFC 5322 §3.6.8 field name: printable ASCII except ":".

@@ -30,6 +30,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, tran
 from django.db.models import QuerySet
 
 from sequencer.clock import Clock
+from sequencer.crm.models import EmailAddress
 from sequencer.domain.errors import InvalidInput
 from sequencer.domain.events import ExitReason, is_exit_reason
 from sequencer.domain.leases import lease_end
@@ -542,8 +543,6 @@ def exit_all_writing_to(address: str, reason: ExitReason, *, clock: Clock) -> in
     enrollment's person), never by reading every enrollment. Each exit is a transaction
     of its own (:func:`exit_enrollment`), so no two enrollments are ever locked at once:
     call it after the transaction that recorded the bounce, not inside it."""
-    from sequencer.crm.models import EmailAddress
-
     wanted = address.strip().lower()
     people = EmailAddress.objects.filter(email=wanted).values("person_id")
     open_ids = list(

@@ -1,12 +1,12 @@
 """Sending costs a fixed number of queries, however rich the recipients' records, and a
 batch of a mailbox's emails reads what they share once.
 
-The recipients' people and companies come with the query that loads the batch's emails,
-the companies' domains in one query (an email goes to its enrollment's address, so the
-people's addresses are not read), the versions and the
-attribute definitions in one query each. So a person with five addresses at a company
-with five domains and custom attributes costs exactly what a person with one address
-does, and each further email of a batch costs only its own writes.
+The recipients' people and companies come with the query that loads the batch's emails;
+the companies' domains, the versions and the attribute definitions in one query each
+(an email goes to its enrollment's address, so the people's addresses are not read). So
+a person with five addresses at a company with five domains and custom attributes costs
+exactly what a person with one address does, and each further email of a batch costs
+only its own writes.
 """
 
 from __future__ import annotations

@@ -39,8 +39,10 @@ KEEPALIVE_PROBES = 4
 
 
 def keep_alive(sock: socket.socket) -> None:
-    """Have the kernel probe ``sock``'s peer while the connection is silent (above)."""
-    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    """Have the kernel probe ``sock``'s peer while the connection is silent (above); a
+    platform without one of the options keeps its default for it."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     # TCP_KEEPIDLE on Linux and the BSDs, TCP_KEEPALIVE on macOS.
     idle = getattr(socket, "TCP_KEEPIDLE", None) or getattr(socket, "TCP_KEEPALIVE", None)
     for option, value in (
@@ -49,10 +51,8 @@ def keep_alive(sock: socket.socket) -> None:
         (getattr(socket, "TCP_KEEPCNT", None), KEEPALIVE_PROBES),
     ):
         if option is not None:
-            options.append((socket.IPPROTO_TCP, option, value))
-    for level, option, value in options:
-        with contextlib.suppress(OSError):  # a platform without it keeps its default
-            sock.setsockopt(level, option, value)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
 
 
 class IdleError(Exception):
